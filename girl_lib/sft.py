@@ -1,0 +1,187 @@
+"""Step 1: supervised fine-tuning of the generator on matched (CV, JD) pairs (paper Sec. IV-A, Eq. 1).
+
+Training is TRL's ``SFTTrainer`` on prompt/completion rows with ``completion_only_loss=True``: the Fig. 3
+prompt (role, instruction, CV) is context only and the JD tokens carry the loss — exactly Eq. 1.
+``girl_lib.losses.sft_loss`` computes the same number by hand (a test checks they agree).
+On ``cpu``/``colab`` we train LoRA adapters and merge them into the weights at the end, so
+``<run_dir>/sft/model`` is a plain ``from_pretrained`` folder; on ``tiny`` we fine-tune every weight.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .losses import sft_loss
+from .prompts import prompt_completion, validate_cv
+from .runio import GirlError, NonFiniteError, atomic_dir, atomic_write_json, mark_done, require_stage, set_seed
+
+
+def build_sft_example(tokenizer, cv: str, jd: str, max_length: int | None = None) -> dict:
+    """Token ids and Eq. 1 labels for one pair: labels are -100 on the prompt, the token id on the JD.
+
+    Mirrors TRL's prompt/completion tokenisation (completion = JD + end-of-turn token)."""
+    pc = prompt_completion(tokenizer, validate_cv(cv), jd)
+    prompt_ids = tokenizer(pc["prompt"], add_special_tokens=False)["input_ids"]
+    full_ids = tokenizer(pc["prompt"] + pc["completion"], add_special_tokens=False)["input_ids"]
+    if tokenizer.eos_token_id is not None and full_ids[-1] != tokenizer.eos_token_id:
+        full_ids = full_ids + [tokenizer.eos_token_id]
+    n_prompt = 0
+    while n_prompt < min(len(prompt_ids), len(full_ids)) and prompt_ids[n_prompt] == full_ids[n_prompt]:
+        n_prompt += 1
+    labels = [-100] * n_prompt + full_ids[n_prompt:]
+    if max_length is not None:
+        full_ids, labels = full_ids[:max_length], labels[:max_length]
+    return {"input_ids": full_ids, "labels": labels, "n_prompt": n_prompt}
+
+
+@torch.no_grad()
+def jd_perplexity(model, tokenizer, cvs, jds, max_length: int = 512, batch_size: int = 8) -> float:
+    """exp(mean NLL of the JD tokens given the prompt): Eq. 1 averaged over held-out pairs."""
+    device = next(model.parameters()).device
+    model.eval()
+    total_nll, total_tokens = 0.0, 0
+    examples = [build_sft_example(tokenizer, c, j, max_length) for c, j in zip(cvs, jds)]
+    for start in range(0, len(examples), batch_size):
+        batch = examples[start:start + batch_size]
+        width = max(len(e["input_ids"]) for e in batch)
+        pad = tokenizer.pad_token_id
+        ids = torch.tensor([e["input_ids"] + [pad] * (width - len(e["input_ids"])) for e in batch], device=device)
+        labels = torch.tensor([e["labels"] + [-100] * (width - len(e["labels"])) for e in batch], device=device)
+        mask = (torch.arange(width, device=device)[None, :] <
+                torch.tensor([len(e["input_ids"]) for e in batch], device=device)[:, None]).long()
+        logits = model(input_ids=ids, attention_mask=mask).logits
+        n = int((labels[:, 1:] != -100).sum())
+        total_nll += float(sft_loss(logits, labels)) * n  # Eq. 1, token-weighted
+        total_tokens += n
+    return math.exp(total_nll / max(total_tokens, 1))
+
+
+def format_compliance(texts: list[str]) -> float:
+    """Share of generated JDs that have both JD sections (``Responsibilities:`` and ``Requirements:``)."""
+    from .data import jd_format_ok
+
+    return float(np.mean([jd_format_ok(t) for t in texts])) if texts else float("nan")
+
+
+def sample_jds(model, tokenizer, cvs, gcfg, seed: int = 0) -> list[str]:
+    """One sampled JD per CV with the profile's generation settings (for before/after comparisons)."""
+    from .generate import generate_jds
+
+    out = [""] * len(cvs)
+    for i, text, _, _ in generate_jds(model, tokenizer, list(cvs), gcfg.batch_size, gcfg.max_new_tokens,
+                                      gcfg.temperature, gcfg.top_p, seed=seed):
+        out[i] = text
+    return out
+
+
+class _FiniteLossCallback:
+    """Stop training the moment the logged loss is NaN/inf, before anything is saved."""
+
+    def __new__(cls):
+        from transformers import TrainerCallback
+
+        class Callback(TrainerCallback):
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                loss = (logs or {}).get("loss")
+                if loss is not None and not math.isfinite(loss):
+                    raise NonFiniteError(f"SFT loss became {loss} at step {state.global_step}. Nothing was "
+                                         f"saved. Lower sft.learning_rate and rerun `girl sft`.")
+
+        return Callback()
+
+
+def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
+    """A configured TRL ``SFTTrainer`` (fp32 and no gradient checkpointing on CPU)."""
+    from datasets import Dataset
+    from peft import LoraConfig
+    from trl import SFTConfig as TRLSFTConfig
+    from trl import SFTTrainer
+
+    s = cfg.sft
+    on_gpu = next(model.parameters()).device.type == "cuda"
+    rows = [prompt_completion(tokenizer, validate_cv(c), j) for c, j in zip(train_rows["cv"], train_rows["jd"])]
+    args = TRLSFTConfig(
+        output_dir=str(output_dir), max_steps=s.max_steps, per_device_train_batch_size=s.batch_size,
+        gradient_accumulation_steps=s.grad_accum, learning_rate=s.learning_rate, warmup_steps=s.warmup_ratio,
+        lr_scheduler_type="cosine", logging_steps=s.logging_steps, save_strategy="no", report_to=[],
+        completion_only_loss=True, max_length=s.max_length, packing=False, seed=s.seed,
+        bf16=on_gpu and torch.cuda.is_bf16_supported(), fp16=on_gpu and not torch.cuda.is_bf16_supported(),
+        gradient_checkpointing=False, use_cpu=not on_gpu, dataloader_num_workers=0, disable_tqdm=True,
+        dataset_num_proc=None,
+    )
+    peft_config = None
+    if s.use_lora:
+        peft_config = LoraConfig(r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout,
+                                 target_modules="all-linear", task_type="CAUSAL_LM")
+    tokenizer.padding_side = "right"
+    return SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                      peft_config=peft_config, callbacks=[_FiniteLossCallback()])
+
+
+def run_sft(cfg, run_dir, progress: bool = True) -> dict:
+    """Fine-tune the base generator on the ``sft`` split; write ``sft/model`` and ``sft/metrics.json``."""
+    from .data import load_data
+    from .models import load_generator
+
+    require_stage(run_dir, "data", "sft")
+    run_dir = Path(run_dir)
+    s = cfg.sft
+    set_seed(s.seed)
+    ds = load_data(run_dir)
+    split = ds["sft"]
+    for col in ("cv", "jd"):
+        if col not in split.column_names:
+            raise GirlError(f"the 'sft' split lacks column '{col}' (has {split.column_names}); rebuild the data")
+    split = split.shuffle(seed=s.seed)
+    n_eval = min(s.n_eval, max(1, len(split) // 10))
+    held_out = split.select(range(n_eval))
+    n_train = min(len(split) - n_eval, s.max_steps * s.batch_size * s.grad_accum)
+    train = split.select(range(n_eval, n_eval + n_train))
+    n_format = min(n_eval, s.n_format)
+
+    t0 = time.time()
+    model, tok = load_generator(cfg.models.generator, cfg, for_training=True)
+    ppl_before = jd_perplexity(model, tok, held_out["cv"], held_out["jd"], s.max_length)
+    before = sample_jds(model, tok, held_out["cv"][:n_format], cfg.generate, seed=s.seed)
+
+    trainer = make_trainer(model, tok, train, cfg, run_dir / "sft" / ".trainer")
+    if progress:
+        from transformers import TrainerCallback
+
+        class Printer(TrainerCallback):
+            def on_log(self, args, state, control, logs=None, **kwargs):
+                if logs and "loss" in logs:
+                    print(f"  sft step {state.global_step}/{args.max_steps}: loss {logs['loss']:.4f}", flush=True)
+
+        trainer.add_callback(Printer())
+    t_train = time.time()
+    trainer.train()
+    train_seconds = time.time() - t_train
+    model = trainer.model
+    if s.use_lora:
+        model = model.merge_and_unload()
+    model.eval()
+    tok.padding_side = "left"
+
+    ppl_after = jd_perplexity(model, tok, held_out["cv"], held_out["jd"], s.max_length)
+    after = sample_jds(model, tok, held_out["cv"][:n_format], cfg.generate, seed=s.seed)
+    curve = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
+    metrics = {
+        "train_loss_curve": curve, "final_train_loss": curve[-1]["loss"] if curve else None,
+        "jd_perplexity_before": ppl_before, "jd_perplexity_after": ppl_after,
+        "format_compliance_before": format_compliance(before), "format_compliance_after": format_compliance(after),
+        "samples": [{"cv": c, "before": b, "after": a} for c, b, a in zip(held_out["cv"][:n_format], before, after)],
+        "n_train": n_train, "n_eval": n_eval, "steps": s.max_steps, "lora": s.use_lora,
+        "train_seconds": train_seconds, "seconds": time.time() - t0,
+    }
+    with atomic_dir(run_dir / "sft" / "model") as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+    atomic_write_json(run_dir / "sft" / "metrics.json", metrics)
+    mark_done(run_dir, "sft", {"jd_perplexity_after": ppl_after})
+    return metrics
