@@ -159,6 +159,9 @@ class PPOConfig:
     adaptive_kl: bool = False
     """*beyond the paper*: adapt lambda towards ``target_kl`` (Ziegler et al. 2019)."""
     target_kl: float = 0.1
+    kl_horizon: int = 10000
+    """*beyond the paper*: horizon of the adaptive KL controller (Ziegler et al. 2019): lambda moves by at
+    most 20% x ``rollout_batch_size / kl_horizon`` per iteration."""
     missing_eos_penalty: float | None = None
     """*beyond the paper*: subtract this from U when a JD hits max_new_tokens without EOS."""
     checkpoint_every: int = 4
@@ -218,10 +221,15 @@ class RecommendConfig:
     """Generation-enhanced recommendation (paper Sec. V, Eq. 9-15, Tables III-IV, Fig. 5)."""
 
     hidden_dim: int = 256
+    """Hidden width of the MLP predictor (Eq. 10, 13) and of each Dot tower (Eq. 11, 14)."""
     proj_dim: int = 128
+    """Output width of the Dot towers: the space where c' . j is taken (Eq. 15)."""
     epochs: int = 60
+    """Upper bound; early stopping usually ends training sooner."""
     batch_size: int = 128
-    learning_rate: float = 1e-3
+    learning_rate: float = 3e-3
+    """Adam step size. Both predictors must first learn an *interaction* of c and j (a match), and sit on
+    a plateau for several epochs at 1e-3; 3e-3 leaves it sooner, so early stopping does not fire on it."""
     weight_decay: float = 1e-4
     dropout: float = 0.1
     patience: int = 8
@@ -232,7 +240,14 @@ class RecommendConfig:
     """Cut-offs of Recall@k / NDCG@k in the retrieval study (beyond the paper)."""
     embed_batch_size: int = 64
     embed_max_length: int = 256
-    """Encoder tokens per CV / JD (Eq. 9, 12); longer texts are truncated by the tokenizer."""
+    """Encoder tokens per CV / JD (Eq. 9, 12); longer texts are truncated. The synthetic CVs and JDs are
+    100-170 tokens and their tails (skills, requirements) carry the match, so nothing is cut at 256; texts
+    are batched by length, so the cap costs nothing beyond the texts' own length."""
+    curve_seeds: tuple | None = None
+    """Seeds of the generation-number study (Fig. 5); ``None`` = the first of ``seeds`` only. Each seed
+    trains 2 generators x 2 predictors x (N - 1) pool sizes (the n = ``n_generated`` point reuses the
+    tables' runs), so all three seeds would double the stage's training time; set ``curve_seeds=seeds``
+    for error bars on the curve."""
     n_generated: int = 1
     """Generated JDs mean-pooled into j' for Tables III-IV (the paper uses one; Fig. 5 varies it)."""
     num_threads: int = 1

@@ -37,19 +37,152 @@ def load_generations(run_dir, model_key: str, subset: str) -> dict[str, list[str
 
 
 # --------------------------------------------------------------------------- sampling
+# Performance notes (measured in benchmarks/generation.py; see benchmarks/README.md):
+# - the prompt forward computes logits for the last position only (``logits_to_keep=1``): the full
+#   [B, P, vocab] logits cost as much as a fifth of the prompt forward and 0.4 GB at batch 8;
+# - the KV cache is pre-allocated once per batch (:func:`_prealloc_cache`) instead of growing by
+#   ``torch.cat`` every step (a fifth of each decode step went to copying the cache);
+# - rows that have finished are dropped from the running batch (the cache is compacted), so a batch
+#   costs what its unfinished rows cost;
+# - sampling avoids ``torch.multinomial`` (25-90 ms a step on 2 CPU cores at batch 8-32) and the full-
+#   vocabulary sort of top-p (70-200 ms a step): an inverse-CDF draw (float64 cumsum + searchsorted, a
+#   few ms) and a top-k pre-selection that provably contains the nucleus.
+_TOP_P_FIRST_K = 256
+
+
+def _inverse_cdf(weights, generator):
+    """One index per row, drawn with probability proportional to ``weights`` [B, K] (>= 0, not
+    normalised), from one uniform per row of ``generator``. Exact: P(i) = w_i / sum(w) (float64 CDF)."""
+    import torch
+
+    cdf = weights.double().cumsum(-1)
+    u = torch.rand(cdf.shape[0], 1, generator=generator, dtype=torch.float64, device=cdf.device)
+    # right=True: the first index whose CDF is > u * total, never a zero-weight index (its CDF equals
+    # the previous one). u < 1 keeps it < K except for float rounding at the very top: clamp.
+    idx = torch.searchsorted(cdf, u * cdf[:, -1:], right=True)
+    return idx.clamp_(max=cdf.shape[-1] - 1).squeeze(-1)
+
+
 def _sample_next(logits, temperature: float, top_p: float, generator):
-    """One token per row: greedy when temperature == 0, else temperature + nucleus (top-p) sampling."""
+    """One token per row: greedy when temperature == 0, else temperature + nucleus (top-p) sampling.
+
+    The distribution is the usual one: softmax(logits / T), restricted to the smallest set of most likely
+    tokens whose mass reaches ``top_p`` (a token is kept when the mass before it is < top_p), renormalised.
+    """
     import torch
 
     if temperature <= 0:
         return logits.argmax(-1)
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_probs, idx = probs.sort(-1, descending=True)
-        keep = sorted_probs.cumsum(-1) - sorted_probs < top_p  # always keeps the top token
-        sorted_probs = sorted_probs * keep
-        probs = torch.zeros_like(probs).scatter_(-1, idx, sorted_probs)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    x = logits.float() / temperature
+    w = (x - x.max(-1, keepdim=True).values).exp_()  # unnormalised softmax
+    if top_p >= 1.0:
+        return _inverse_cdf(w, generator)
+    vocab = w.shape[-1]
+    total = w.sum(-1, keepdim=True)
+    k = min(_TOP_P_FIRST_K, vocab)
+    while True:
+        vals, idx = w.topk(k, dim=-1)  # sorted, descending
+        probs = vals / total
+        cum = probs.cumsum(-1)
+        # Every token outside the top k has at least the top k's mass before it: when that mass
+        # reaches top_p in every row, the nucleus lies inside the top k.
+        if k == vocab or bool((cum[:, -1] >= top_p).all()):
+            break
+        k = min(vocab, k * 8)
+    keep = (cum - probs) < top_p  # always keeps the top token
+    choice = _inverse_cdf(probs * keep, generator)
+    return idx.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
+
+
+_LAYER_CLASS = None
+
+
+def _prealloc_layer_class():
+    """A ``DynamicLayer`` whose keys/values live in buffers allocated once for the whole generation.
+
+    ``update`` writes the new positions in place and returns views of the filled part, so attention sees
+    exactly what a ``DynamicLayer`` would give it (same shapes, same values) without the per-step
+    ``torch.cat`` copy of the whole cache.
+    """
+    global _LAYER_CLASS
+    if _LAYER_CLASS is None:
+        from transformers.cache_utils import DynamicLayer
+
+        class PreallocatedLayer(DynamicLayer):
+            def __init__(self, max_len: int):
+                super().__init__()
+                self.max_len = max_len
+                self.length = 0
+
+            def lazy_initialization(self, key_states, value_states):
+                self.device = key_states.device
+                shape = key_states.shape[:2]
+                self._k = key_states.new_empty(*shape, self.max_len, key_states.shape[-1])
+                self._v = value_states.new_empty(*shape, self.max_len, value_states.shape[-1])
+                self.length = 0
+                self.is_initialized = True
+
+            def update(self, key_states, value_states, *args, **kwargs):
+                if not self.is_initialized:
+                    self.lazy_initialization(key_states, value_states)
+                start, end = self.length, self.length + key_states.shape[-2]
+                if end > self.max_len:
+                    raise RuntimeError(f"pre-allocated KV cache of {self.max_len} positions overflowed")
+                self._k[:, :, start:end].copy_(key_states)
+                self._v[:, :, start:end].copy_(value_states)
+                self.length = end
+                self.keys, self.values = self._k[:, :, :end], self._v[:, :, :end]
+                return self.keys, self.values
+
+            def get_seq_length(self) -> int:
+                return self.length if self.is_initialized else 0
+
+            def batch_select_indices(self, indices):
+                if not self.is_initialized:
+                    return
+                n = self.length
+                k = self._k.new_empty(len(indices), *self._k.shape[1:])
+                v = self._v.new_empty(len(indices), *self._v.shape[1:])
+                k[:, :, :n] = self._k[indices, :, :n]
+                v[:, :, :n] = self._v[indices, :, :n]
+                self._k, self._v = k, v
+                self.keys, self.values = k[:, :, :n], v[:, :, :n]
+
+        _LAYER_CLASS = PreallocatedLayer
+    return _LAYER_CLASS
+
+
+def _prealloc_cache(model, max_len: int):
+    """A ``DynamicCache`` for ``model`` whose full-attention layers are pre-allocated to ``max_len``."""
+    from transformers.cache_utils import DynamicCache, DynamicLayer
+
+    cache = DynamicCache(config=model.config)
+    layer_cls = _prealloc_layer_class()
+    if cache.layers:
+        cache.layers = [layer_cls(max_len) if type(layer) is DynamicLayer else layer for layer in cache.layers]
+    else:  # layers created lazily on first update: pre-create one per decoder layer
+        cache.layers = [layer_cls(max_len) for _ in range(model.config.get_text_config().num_hidden_layers)]
+        cache.layer_class_to_replicate = None
+    return cache
+
+
+def _cache_kwarg(model) -> str:
+    """Name of the forward argument that takes the KV cache (``cache`` since transformers 5.x, before that
+    ``past_key_values``); PEFT wrappers are looked through."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    try:
+        params = inspect.signature(base.forward).parameters
+    except (TypeError, ValueError):
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def _compact_worth_it(n_dead: int, n_rows: int, steps_left: int) -> bool:
+    """Drop finished rows when the decode work they would still cost (``n_dead / n_rows`` of each of the
+    ``steps_left`` steps) clearly exceeds one copy of the cache (about one decode step's worth)."""
+    return n_dead > 0 and n_dead * steps_left >= 2 * n_rows
 
 
 def sample_batch(model, tokenizer, cvs: list[str], max_new_tokens: int = 160, temperature: float = 1.0,
@@ -57,8 +190,8 @@ def sample_batch(model, tokenizer, cvs: list[str], max_new_tokens: int = 160, te
     """Generate one JD per CV with a KV cache, from the Fig. 3 prompt (left padding).
 
     Sampling draws from ``generator`` (a seeded ``torch.Generator``), so rollouts are reproducible and
-    resumable. Rows that produced EOS stop contributing tokens (they are padded), and the loop ends as
-    soon as every row has finished.
+    resumable. Rows that produced EOS stop contributing tokens (they are padded, and dropped from the
+    running batch), and the loop ends as soon as every row has finished.
 
     Returns ``input_ids`` [B, P+R] (prompt + response), ``attention_mask`` [B, P+R] (0 on left padding and
     on response tokens after EOS), ``prompt_len`` P, ``response_mask`` [B, R] (1 on response tokens up to
@@ -77,37 +210,59 @@ def sample_batch(model, tokenizer, cvs: list[str], max_new_tokens: int = 160, te
     eos_id, pad_id = tokenizer.eos_token_id, tokenizer.pad_token_id
     was_training = model.training
     model.eval()
+    cache_kw = _cache_kwarg(model)
 
-    with torch.no_grad():
-        attention = prompt_mask.clone()
-        positions = (attention.cumsum(-1) - 1).clamp(min=0)
-        out = model(input_ids=prompt_ids, attention_mask=attention, position_ids=positions, use_cache=True)
-        past, logits = out.past_key_values, out.logits[:, -1, :]
-        next_pos = positions[:, -1:] + 1
-        finished = torch.zeros(batch, dtype=torch.bool, device=device)
-        new_tokens, alive_masks = [], []
-        for _ in range(max_new_tokens):
-            token = _sample_next(logits, temperature, top_p, generator)
-            alive = ~finished
-            token = torch.where(alive, token, torch.full_like(token, pad_id))
-            new_tokens.append(token)
-            alive_masks.append(alive)
-            finished = finished | (alive & (token == eos_id))
-            if bool(finished.all()):
-                break
-            attention = torch.cat([attention, alive.long().unsqueeze(1)], dim=1)
-            out = model(input_ids=token.unsqueeze(1), attention_mask=attention, position_ids=next_pos,
-                        past_key_values=past, use_cache=True)
-            past, logits = out.past_key_values, out.logits[:, -1, :]
-            next_pos = next_pos + 1
+    response = torch.full((batch, max(max_new_tokens, 0)), pad_id, dtype=prompt_ids.dtype, device=device)
+    response_mask = torch.zeros((batch, max(max_new_tokens, 0)), dtype=torch.long, device=device)
+    finished = torch.zeros(batch, dtype=torch.bool, device=device)
+    steps = 0
+    with torch.inference_mode():
+        if max_new_tokens > 0:
+            cache = _prealloc_cache(model, prompt_len + max_new_tokens)
+            # attention[:, :P + t] is the mask of the running rows after t generated tokens
+            attention = torch.zeros((batch, prompt_len + max_new_tokens), dtype=torch.long, device=device)
+            attention[:, :prompt_len] = prompt_mask
+            positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
+            out = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=positions,
+                        use_cache=True, logits_to_keep=1, **{cache_kw: cache})
+            logits = out.logits[:, -1, :]
+            next_pos = positions[:, -1:] + 1
+            rows = torch.arange(batch, device=device)  # original index of each running row
+            alive = torch.ones(batch, dtype=torch.bool, device=device)  # per running row
+            for step in range(max_new_tokens):
+                token = _sample_next(logits, temperature, top_p, generator)
+                token = torch.where(alive, token, torch.full_like(token, pad_id))
+                response[rows, step] = token
+                response_mask[rows, step] = alive.long()
+                alive = alive & (token != eos_id)
+                steps = step + 1
+                n_alive = int(alive.sum())  # the one host read per step
+                if n_alive == 0 or steps == max_new_tokens:
+                    break
+                n_rows = rows.shape[0]
+                if _compact_worth_it(n_rows - n_alive, n_rows, max_new_tokens - steps):
+                    keep = alive.nonzero().squeeze(-1)
+                    cache.batch_select_indices(keep)
+                    rows, alive, token = rows[keep], alive[keep], token[keep]
+                    attention, next_pos = attention[keep], next_pos[keep]
+                attention[:, prompt_len + step] = alive.long()
+                out = model(input_ids=token.unsqueeze(1), attention_mask=attention[:, :prompt_len + step + 1],
+                            position_ids=next_pos, use_cache=True, **{cache_kw: cache})
+                logits = out.logits[:, -1, :]
+                next_pos = next_pos + 1
+            del cache, out, logits
     if was_training:
         model.train()
 
-    response = torch.stack(new_tokens, dim=1)
-    response_mask = torch.stack(alive_masks, dim=1).long()
+    # Built outside inference mode: plain tensors that training code may feed to autograd.
+    response = response[:, :steps].clone()
+    response_mask = response_mask[:, :steps].clone()
+    n_tokens = response_mask.sum(1)
+    last = (n_tokens - 1).clamp(min=0).unsqueeze(1)
+    finished = (n_tokens > 0) & (response.gather(1, last).squeeze(1) == eos_id) if steps else finished.clone()
     texts = []
-    for row, mask in zip(response.tolist(), response_mask.tolist()):
-        ids = [t for t, m in zip(row, mask) if m and t != eos_id]
+    for row, n in zip(response.tolist(), n_tokens.tolist()):
+        ids = [t for t in row[:n] if t != eos_id]
         texts.append(tokenizer.decode(ids, skip_special_tokens=True).strip())
     return {
         "input_ids": torch.cat([prompt_ids, response], dim=1),
@@ -116,7 +271,7 @@ def sample_batch(model, tokenizer, cvs: list[str], max_new_tokens: int = 160, te
         "response_mask": response_mask,
         "texts": texts,
         "finished": finished,
-        "n_tokens": response_mask.sum(1),
+        "n_tokens": n_tokens,
     }
 
 

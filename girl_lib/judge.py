@@ -48,7 +48,8 @@ VERDICT_KEYS = ASPECTS + ("overall",)
 LABELS = {"detail": "Detail", "relevance": "Relevance", "conciseness": "Conciseness", "overall": "Overall"}
 """How each verdict line starts in a reply."""
 
-PAIRS = (("GIRL_vs_GIRL-SFT", "girl", "sft"), ("GIRL-SFT_vs_base", "sft", "base"), ("GIRL_vs_base", "girl", "base"))
+PAIRS = (("GIRL_vs_GIRL-SFT", "girl", "sft"), ("GIRL-SFT_vs_base", "sft", "base"),
+         ("GIRL_vs_base", "girl", "base"))
 """The comparisons of ``run_judge``: (name, model key x, model key y); ``win`` means x is better."""
 
 PAPER_TABLE_II = {
@@ -141,8 +142,9 @@ class VerdictParseError(GirlError):
 _TOKEN = re.compile(r"\[\[\s*([ABCabc])\s*\]\]")
 _ALIASES = {"detail": "detail", "details": "detail", "level of detail": "detail", "level of details": "detail",
             "relevance": "relevance", "conciseness": "conciseness", "readability": "conciseness",
-            "overall": "overall"}
-_LINE = re.compile(r"^(?:[-•]\s*|\d+[.)]\s*)?(level of details?|details?|relevance|conciseness|readability|overall)"
+            "overall": "overall", "final verdict": "overall"}
+_LINE = re.compile(r"^(?:[-•]\s*|\d+[.)]\s*)?"
+                   r"(level of details?|details?|relevance|conciseness|readability|overall|final verdict)"
                    r"\b[^:\[\n]{0,40}:(.*)$", re.IGNORECASE)
 
 
@@ -281,13 +283,18 @@ def cache_key(model: str, messages: list[dict]) -> str:
 class ReplyCache:
     """Judge replies on disk, one JSONL row ``{"key", "model", "reply"}`` each (appended and fsynced).
 
-    Holds no messages and no credentials; ``path=None`` keeps replies in memory only.
+    Holds no messages and no credentials; ``path=None`` keeps replies in memory only. A line torn by a
+    kill mid-write is dropped when the cache is opened, so appending after it stays valid JSONL.
     """
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else None
         self._lock = threading.Lock()
-        self._replies = {r["key"]: r["reply"] for r in read_jsonl(self.path)} if self.path else {}
+        rows = read_jsonl(self.path) if self.path else []
+        torn = self.path and self.path.exists() and self.path.stat().st_size
+        if torn and not self.path.read_bytes().endswith(b"\n"):
+            atomic_write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        self._replies = {r["key"]: r["reply"] for r in rows}
         self.hits = self.misses = 0
 
     def ask(self, backend, messages: list[dict]) -> str:
@@ -362,7 +369,8 @@ class OpenAIJudge:
             except openai.APIStatusError as e:
                 status = e.status_code
                 if status not in (408, 409, 429) and status < 500:
-                    hint = " Does the base URL end in /v1, and does the server serve this model?" if status == 404 else ""
+                    hint = (" Does the base URL end in /v1, and does the server serve this model?"
+                            if status == 404 else "")
                     raise GirlError(f"the judge server at {url} answered HTTP {status} for model "
                                     f"'{self.model}': {self._scrub(str(e.message))[:300]}.{hint}") from None
                 last = f"HTTP {status}"
@@ -582,22 +590,21 @@ def judge_verdicts(rows, backend, cache_path=None, progress: bool = True) -> lis
         return _judge_order(backend, cache, r["cv"], a, b)
 
     results = {}
-    bar = tqdm(total=len(jobs), desc="judge", disable=not progress, leave=False)
     workers = max(1, int(getattr(backend, "max_concurrency", 1)))
-    if workers == 1:
-        for job in jobs:
-            results[job] = run(job)
-            bar.update(1)
-    else:
-        pool = ThreadPoolExecutor(max_workers=workers)
-        futures = {pool.submit(run, job): job for job in jobs}
-        try:
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
+    with tqdm(total=len(jobs), desc="judge", disable=not progress, leave=False) as bar:
+        if workers == 1:
+            for job in jobs:
+                results[job] = run(job)
                 bar.update(1)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-    bar.close()
+        else:
+            pool = ThreadPoolExecutor(max_workers=workers)
+            futures = {pool.submit(run, job): job for job in jobs}
+            try:
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    bar.update(1)
+            finally:  # on an error: drop queued requests, let running ones finish (and be cached)
+                pool.shutdown(wait=True, cancel_futures=True)
     out = []
     for i, r in enumerate(rows):
         cv_id = r.get("cv_id") or "cv-" + hashlib.sha256(r["cv"].encode("utf-8")).hexdigest()[:12]

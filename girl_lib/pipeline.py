@@ -63,6 +63,28 @@ def run_stage(stage: str, cfg: Profile, run_dir, progress: bool = True) -> dict:
     raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
 
 
+def upstream(stage: str) -> list[str]:
+    """Every stage ``stage`` needs, directly or not, in pipeline order (``stage`` itself excluded)."""
+    need, todo = set(), list(DEPENDS_ON[stage])
+    while todo:
+        s = todo.pop()
+        if s not in need:
+            need.add(s)
+            todo.extend(DEPENDS_ON[s])
+    return [s for s in STAGES if s in need]
+
+
+def ensure(cfg: Profile, run_dir, stage: str, include_self: bool = False, progress: bool = True) -> Path:
+    """Run whatever ``stage`` needs that is not done yet (notebooks start with this). Returns run_dir."""
+    run_dir = Path(run_dir)
+    for s in upstream(stage) + ([stage] if include_self else []):
+        if not is_done(run_dir, s):
+            if progress:
+                print(f"running missing stage '{s}' ...", flush=True)
+            run_stage(s, cfg, run_dir, progress=progress)
+    return run_dir
+
+
 def _fmt(seconds: float) -> str:
     m, s = divmod(int(seconds), 60)
     return f"{m}:{s:02d}"

@@ -41,7 +41,7 @@ def reward_score_hist(chosen, rejected, title: str = "reward model scores on hel
     return fig
 
 
-def ppo_curves(rows: list[dict], keys=("reward_mean", "kl_mean", "clip_frac")):
+def ppo_curves(rows: list[dict], keys=("reward", "kl", "total_reward", "clip_frac", "value_loss")):
     """PPO logs (``ppo/metrics.jsonl`` rows) against iteration, one panel per key present."""
     keys = [k for k in keys if rows and k in rows[0]]
     fig, axes = _fig(max(1, len(keys)), width=4.2)

@@ -243,7 +243,13 @@ class DotPredictor(nn.Module):
     encoder is frozen) and a learnable scale s and bias b, so ``sigmoid(score)`` is a calibrated
     probability and LogLoss means something.
     Enhanced (Eq. 14-15): the seeker tower reads ``[c; j']``: ``c' = MLP([c; j'])``, ``score = s * (c' . P_j(j)) + b``.
+
+    Tower outputs are L2-normalised, so the dot product is a cosine and ``s`` an inverse temperature
+    (init ``SCALE_INIT``). Without this, two freshly initialised towers give tiny dot products and tiny
+    gradients, and training idles for many epochs before it starts to learn.
     """
+
+    SCALE_INIT = 5.0
 
     def __init__(self, c_dim: int, j_dim: int, hidden_dim: int, proj_dim: int, dropout: float = 0.0,
                  enhanced: bool = False, jp_dim: int | None = None):
@@ -252,15 +258,16 @@ class DotPredictor(nn.Module):
         seeker_in = c_dim + ((jp_dim or j_dim) if enhanced else 0)
         self.seeker_tower = _mlp(seeker_in, hidden_dim, proj_dim, dropout)  # Eq. 14 when enhanced
         self.job_tower = _mlp(j_dim, hidden_dim, proj_dim, dropout)
-        self.scale = nn.Parameter(torch.tensor(1.0 / math.sqrt(proj_dim)))
+        self.scale = nn.Parameter(torch.tensor(self.SCALE_INIT))
         self.bias = nn.Parameter(torch.tensor(0.0))
 
     def seeker_embedding(self, c: torch.Tensor, jp: torch.Tensor | None = None) -> torch.Tensor:
-        """``c'`` of Eq. 14 (enhanced) or the projected ``c`` (base)."""
-        return self.seeker_tower(torch.cat([c] + _generated(self, jp), dim=-1))
+        """``c'`` of Eq. 14 (enhanced) or the projected ``c`` (base), unit length."""
+        return nn.functional.normalize(self.seeker_tower(torch.cat([c] + _generated(self, jp), dim=-1)), dim=-1)
 
     def job_embedding(self, j: torch.Tensor) -> torch.Tensor:
-        return self.job_tower(j)
+        """The projected ``j``, unit length."""
+        return nn.functional.normalize(self.job_tower(j), dim=-1)
 
     def forward(self, c: torch.Tensor, j: torch.Tensor, jp: torch.Tensor | None = None) -> torch.Tensor:
         dot = (self.seeker_embedding(c, jp) * self.job_embedding(j)).sum(-1)  # Eq. 11 / Eq. 15
@@ -341,7 +348,7 @@ def train_predictor(kind: str, enhanced: bool, feats_train: Features, feats_vali
     set_seed(seed)
     jp_dim = feats_train.jp.shape[1] if enhanced else None
     model = make_predictor(kind, enhanced, feats_train.c.shape[1], feats_train.j.shape[1], rc, jp_dim)
-    opt = torch.optim.Adam(model.parameters(), lr=rc.learning_rate, weight_decay=rc.weight_decay)
+    opt = torch.optim.Adam(model.parameters(), lr=rc.learning_rate, weight_decay=rc.weight_decay, foreach=True)
     loss_fn = nn.BCEWithLogitsLoss()
     c, j, jp = _tensors(feats_train, enhanced)
     y = torch.from_numpy(feats_train.y.astype(np.float32))
@@ -361,7 +368,7 @@ def train_predictor(kind: str, enhanced: bool, feats_train: Features, feats_vali
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         logits = predict_logits(model, feats_valid)
         valid_loss = float(loss_fn(torch.from_numpy(logits), torch.from_numpy(y_valid.astype(np.float32))))
         valid_auc = auc(y_valid, logits) if use_auc else None
@@ -407,10 +414,26 @@ def run_experiment(kind: str, enhanced: bool, train: Features, valid: Features, 
             per_seed[name].append(evaluate(model, test, mask))
     out = {"best_epochs": best_epochs, "seeds": seeds}
     for name, rows in per_seed.items():
-        auc_m, auc_s = mean_std([r["auc"] for r in rows])
-        ll_m, ll_s = mean_std([r["logloss"] for r in rows])
-        out[name] = {"auc": auc_m, "auc_std": auc_s, "logloss": ll_m, "logloss_std": ll_s,
-                     "n": rows[0]["n"], "per_seed": [{"auc": r["auc"], "logloss": r["logloss"]} for r in rows]}
+        out[name] = _aggregate(rows, rows[0]["n"])
+    return out
+
+
+def _aggregate(rows: list[dict], n: int) -> dict:
+    auc_m, auc_s = mean_std([r["auc"] for r in rows])
+    ll_m, ll_s = mean_std([r["logloss"] for r in rows])
+    return {"auc": auc_m, "auc_std": auc_s, "logloss": ll_m, "logloss_std": ll_s, "n": n,
+            "per_seed": [{"auc": r["auc"], "logloss": r["logloss"]} for r in rows]}
+
+
+def restrict_seeds(result: dict, seeds: Sequence[int]) -> dict | None:
+    """A :func:`run_experiment` result re-aggregated over a subset of its seeds (None if one is missing)."""
+    if not seeds or any(s not in result["seeds"] for s in seeds):
+        return None
+    idx = [result["seeds"].index(s) for s in seeds]
+    out = {"seeds": list(seeds), "best_epochs": [result["best_epochs"][i] for i in idx]}
+    for name, r in result.items():
+        if isinstance(r, dict) and "per_seed" in r:
+            out[name] = _aggregate([r["per_seed"][i] for i in idx], r["n"])
     return out
 
 
@@ -486,8 +509,12 @@ def _default_encode_fn(cfg) -> Callable[[list[str]], np.ndarray]:
         if "model" not in state:
             state["model"], state["tok"] = load_encoder(cfg)
         rc = cfg.recommend
-        return encode_texts(state["model"], state["tok"], texts, batch_size=rc.embed_batch_size,
-                            max_length=rc.embed_max_length, progress=len(texts) > 256)
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
+        emb = encode_texts(state["model"], state["tok"], [texts[i] for i in order], batch_size=rc.embed_batch_size,
+                           max_length=rc.embed_max_length, progress=len(texts) > 256)
+        out = np.empty_like(emb)
+        out[order] = emb
+        return out
 
     return encode
 
@@ -544,14 +571,17 @@ def render_tables(metrics: dict) -> str:
     for key in ("recommend", "recommend_cold_start", "recommend_warm"):
         if key in metrics:
             lines += [f"## {titles[key]}", ""] + _table_rows(metrics[key], papers.get(key)) + [""]
-    lines += ["The paper prints +20.3% for the Dot GIRL-SFT LogLoss of Table III; its own numbers "
-              "(0.4964 → 0.3688) give +25.7%, which the Paper column shows.", ""]
+    lines += ["The Paper columns' relative changes are recomputed from the paper's numbers. They match the "
+              "printed ones to ±0.1 points, except the Dot GIRL-SFT LogLoss of Table III: printed +20.3%, "
+              "while 0.4964 → 0.3688 gives +25.7%.", ""]
     curves = [(f"{m} {p}", metrics[key].get(m, {})) for key, p in (("generation_number", "MLP"),
                                                                    ("generation_number_dot", "Dot"))
               for m in ("GIRL", "GIRL-SFT") if m in metrics.get(key, {})]
     if curves:
         ns = sorted({int(n) for _, c in curves for n in c})
         lines += ["## Fig. 5 analogue: test AUC against the number n of pooled generated JDs", "",
+                  f"Enhanced predictors (Eq. 13 / 14-15), j' = mean of the first n generated JDs; seeds "
+                  f"{metrics.get('curve_seeds')}.", "",
                   "| n | " + " | ".join(name for name, _ in curves) + " |",
                   "|---|" + "---|" * len(curves)]
         for n in ns:
@@ -628,7 +658,10 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
         n_encoded[0] += len(texts)
         return base_encode(texts)
 
-    key = f"{cfg.models.encoder if hasattr(cfg, 'models') else ''}|{rc.embed_max_length}"
+    # Cache key: the encoder's identity and the truncation length (a custom encode_fn by its name).
+    encoder_name = (cfg.models.encoder if encode_fn is None else
+                    f"custom:{getattr(encode_fn, '__module__', '')}.{getattr(encode_fn, '__qualname__', type(encode_fn).__name__)}")
+    key = f"{encoder_name}|{rc.embed_max_length}"
     cv_table = EmbeddingTable(seekers, cached_embeddings(run_dir, "cv", [cv_of[s] for s in seekers], encode, key))
     job_table = EmbeddingTable(jobs, cached_embeddings(run_dir, "jd", [jd_of[j] for j in jobs], encode, key))
 
@@ -659,6 +692,8 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
     else:
         cold = computed_cold
         notes.append("rec_test has no cold_start column; it was computed from rec_train")
+    if not _has_both_classes(test.y):
+        raise GirlError(f"rec_test holds only label {int(test.y[0])}; AUC needs positives and negatives")
     subsets = {"all": np.ones(len(test), dtype=bool), "cold_start": cold}
     if cold.any() and (~cold).any():
         subsets["warm"] = ~cold
@@ -684,16 +719,18 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
             if n < rc.n_generated:
                 notes.append(f"{name}: only {n} generated JD(s) per seeker, fewer than n_generated={rc.n_generated}")
 
-        # Fig. 5: MLP and Dot, j' pooled over n = 1..N; n = n_generated reuses the runs above.
+        # Fig. 5: MLP and Dot, j' pooled over n = 1..N; n = n_generated reuses the runs above (same seeds).
+        curve_seeds = list(rc.seeds[:1] if rc.curve_seeds is None else rc.curve_seeds)
         curves = {}
         for pred, out_key in (("MLP", "generation_number"), ("Dot", "generation_number_dot")):
             curves[out_key], curves[out_key + "_std"] = {}, {}
             for name in ("GIRL", "GIRL-SFT"):
                 if name not in gen_tables:
                     continue
-                pre = {n_main[name]: {"all": results[pred][name]["all"]}} if "all" in results[pred][name] else {}
+                reuse = restrict_seeds(results[pred][name], curve_seeds)
+                pre = {n_main[name]: reuse} if reuse and "all" in reuse else {}
                 curve = generation_number_curve(pred, feats, gen_tables[name], range(1, n_avail[name] + 1), rc,
-                                                precomputed=pre)
+                                                seeds=curve_seeds, precomputed=pre)
                 curves[out_key][name] = {str(n): r["all"]["auc"] for n, r in curve.items() if "all" in r}
                 curves[out_key + "_std"][name] = {str(n): r["all"]["auc_std"] for n, r in curve.items() if "all" in r}
     finally:
@@ -732,7 +769,7 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
     metrics["n_rows"] = {"rec_train": len(feats["train"]), "rec_valid": len(feats["valid"]), "rec_test": len(test),
                          "rec_test_cold_start": int(cold.sum()), "rec_test_warm": int((~cold).sum()),
                          "seekers": len(seekers), "jobs": len(jobs), "generated_per_seeker": n_avail}
-    metrics.update(seeds=list(rc.seeds), n_generated=rc.n_generated, notes=notes,
+    metrics.update(seeds=list(rc.seeds), curve_seeds=curve_seeds, n_generated=rc.n_generated, notes=notes,
                    best_epochs={p: {m: r["best_epochs"] for m, r in by.items()} for p, by in results.items()},
                    paper={"table_iii": PAPER_TABLE_III, "table_iv": PAPER_TABLE_IV},
                    n_texts_encoded=n_encoded[0], seconds=round(time.time() - t0, 2))

@@ -48,6 +48,7 @@ def score_pairs(model_dir, cvs: list[str], jds: list[str], batch_size: int = 32,
 
     if len(cvs) != len(jds):
         raise GirlError(f"score_pairs got {len(cvs)} CVs but {len(jds)} JDs; pass one JD per CV")
+    cvs, jds = list(cvs), list(jds)
     if isinstance(model_dir, tuple):
         model, tok = model_dir
     else:
@@ -97,7 +98,7 @@ def train_reward_model(model, tokenizer, train, rcfg, log=None) -> list[dict]:
         if len(order) < rcfg.batch_size:
             order = np.r_[order, rng.permutation(len(train))]
         idx, order = order[:rcfg.batch_size], order[rcfg.batch_size:]
-        rows = train.select(idx.tolist())
+        rows = train.select(idx.tolist()).to_dict()  # column -> list
         # One forward over [chosen; rejected] so both halves share the batch statistics.
         scores = model(**_encode(tokenizer, rows["cv"] + rows["cv"], rows["chosen"] + rows["rejected"],
                                  rcfg.max_length, device)).logits[:, 0]
@@ -135,7 +136,7 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
     check_reward_split(split)
     split = split.shuffle(seed=rcfg.seed)
     n_eval = min(rcfg.n_eval, max(1, len(split) // 5))
-    held_out, train = split.select(range(n_eval)), split.select(range(n_eval, len(split)))
+    held_out, train = split.select(range(n_eval)).to_dict(), split.select(range(n_eval, len(split)))
 
     t0 = time.time()
     model, tok = load_sequence_scorer(cfg.models.reward_backbone, cfg)

@@ -93,11 +93,25 @@ def append_jsonl(path: str | Path, rows: Iterable[dict]) -> None:
     """Append rows and fsync, so a crash loses at most the row being written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _drop_torn_tail(path)
     with open(path, "a", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, default=_json_default) + "\n")
         f.flush()
         os.fsync(f.fileno())
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """A kill mid-write can leave a last line without its newline: cut it before appending more."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return
+        f.seek(0)
+        data = f.read()
+        f.truncate(data.rfind(b"\n") + 1)
 
 
 def read_jsonl(path: str | Path) -> list[dict]:

@@ -80,19 +80,27 @@ def sample_jds(model, tokenizer, cvs, gcfg, seed: int = 0) -> list[str]:
 
 
 class _FiniteLossCallback:
-    """Stop training the moment the logged loss is NaN/inf, before anything is saved."""
+    """Stop training the moment the logged loss or gradient norm is NaN/inf, before anything is saved."""
 
     def __new__(cls):
         from transformers import TrainerCallback
 
         class Callback(TrainerCallback):
             def on_log(self, args, state, control, logs=None, **kwargs):
-                loss = (logs or {}).get("loss")
-                if loss is not None and not math.isfinite(loss):
-                    raise NonFiniteError(f"SFT loss became {loss} at step {state.global_step}. Nothing was "
-                                         f"saved. Lower sft.learning_rate and rerun `girl sft`.")
+                for key in ("loss", "grad_norm"):
+                    value = (logs or {}).get(key)
+                    if value is not None and not math.isfinite(float(value)):
+                        raise NonFiniteError(f"SFT {key} became {value} at step {state.global_step}. Nothing "
+                                             f"was saved. Lower sft.learning_rate and rerun `girl sft`.")
 
         return Callback()
+
+
+def _check_weights_finite(model) -> None:
+    bad = [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
+    if bad:
+        raise NonFiniteError(f"SFT produced NaN/inf weights ({bad[0]} and {len(bad) - 1} more). Nothing was "
+                             f"saved. Lower sft.learning_rate and rerun `girl sft`.")
 
 
 def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
@@ -111,7 +119,7 @@ def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
         lr_scheduler_type="cosine", logging_steps=s.logging_steps, save_strategy="no", report_to=[],
         completion_only_loss=True, max_length=s.max_length, packing=False, seed=s.seed,
         bf16=on_gpu and torch.cuda.is_bf16_supported(), fp16=on_gpu and not torch.cuda.is_bf16_supported(),
-        gradient_checkpointing=False, use_cpu=not on_gpu, dataloader_num_workers=0, disable_tqdm=True,
+        activation_checkpointing=False, use_cpu=not on_gpu, dataloader_num_workers=0, disable_tqdm=True,
         dataset_num_proc=None,
     )
     peft_config = None
@@ -139,7 +147,7 @@ def run_sft(cfg, run_dir, progress: bool = True) -> dict:
             raise GirlError(f"the 'sft' split lacks column '{col}' (has {split.column_names}); rebuild the data")
     split = split.shuffle(seed=s.seed)
     n_eval = min(s.n_eval, max(1, len(split) // 10))
-    held_out = split.select(range(n_eval))
+    held_out = split.select(range(n_eval)).to_dict()  # column -> list
     n_train = min(len(split) - n_eval, s.max_steps * s.batch_size * s.grad_accum)
     train = split.select(range(n_eval, n_eval + n_train))
     n_format = min(n_eval, s.n_format)
@@ -163,6 +171,7 @@ def run_sft(cfg, run_dir, progress: bool = True) -> dict:
     trainer.train()
     train_seconds = time.time() - t_train
     model = trainer.model
+    _check_weights_finite(model)
     if s.use_lora:
         model = model.merge_and_unload()
     model.eval()

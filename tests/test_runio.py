@@ -49,3 +49,12 @@ def test_check_finite():
         check_finite(torch.tensor([1.0, float("nan")]), "loss")
     with pytest.raises(NonFiniteError):
         check_finite(float("inf"), "reward")
+
+
+def test_append_after_a_torn_line_repairs_the_file(tmp_path):
+    path = tmp_path / "r.jsonl"
+    append_jsonl(path, [{"i": 0}])
+    with open(path, "a") as f:
+        f.write('{"i": 1, "to')
+    append_jsonl(path, [{"i": 2}])
+    assert [r["i"] for r in read_jsonl(path)] == [0, 2]

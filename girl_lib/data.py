@@ -1,0 +1,418 @@
+"""Data stage: the synthetic recruiting world (or RJDB / a generic file) as the splits of paper Table I.
+
+``build_dataset(cfg)`` returns a :class:`datasets.DatasetDict` with exactly these splits and columns
+(extra columns such as ``occupation`` or ``timestamp`` may follow):
+
+=============  =================================================
+``sft``        cv, jd, seeker_id, job_id
+``reward``     cv, chosen, rejected, seeker_id
+``rl``         cv, seeker_id
+``rec_train``  seeker_id, cv, job_id, jd, label (int 0/1)
+``rec_valid``  seeker_id, cv, job_id, jd, label
+``rec_test``   seeker_id, cv, job_id, jd, label, cold_start (bool)
+``judge_eval`` cv, seeker_id
+=============  =================================================
+
+The synthetic world lives in :mod:`girl_lib.world`: its taxonomy, texts, hidden fit function (the
+formula is documented in :mod:`girl_lib.world.fit`), oracle recruiter and time windows
+(:mod:`girl_lib.world.splits`). ``run_data`` saves the splits under ``<run_dir>/data`` with
+``stats.json`` (the Table I analogue of :func:`world_stats`).
+
+Loaders for real text: :func:`load_rjdb` (megagonlabs/rjdb JSONL; CC BY-SA 4.0, not shipped here) and
+:func:`load_generic` (JSONL/CSV with a column map). Bad input raises :class:`GirlError` naming the
+file, the row (1-based) and the field; overlong text is truncated with a warning, never silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import random
+import warnings
+from pathlib import Path
+
+from .runio import GirlError, atomic_dir, atomic_write_json, is_done, mark_done
+from .world import JD_SECTIONS, World, jd_format_ok, make_world, oracle_fit, parse_cv, parse_jd
+from .world.splits import PAPER_JUDGE_EVAL, PAPER_TABLE_I, build_splits
+
+__all__ = ["JD_SECTIONS", "PAPER_JUDGE_EVAL", "PAPER_TABLE_I", "REQUIRED_COLUMNS", "SPLITS", "build_dataset",
+           "jd_format_ok", "load_data", "load_generic", "load_rjdb", "make_world", "oracle_fit", "parse_cv",
+           "parse_jd", "run_data", "sample_corpus", "world_stats"]
+
+SPLITS = ("sft", "reward", "rl", "rec_train", "rec_valid", "rec_test", "judge_eval")
+REC = ("seeker_id", "cv", "job_id", "jd", "label")
+REQUIRED_COLUMNS = {
+    "sft": ("cv", "jd", "seeker_id", "job_id"), "reward": ("cv", "chosen", "rejected", "seeker_id"),
+    "rl": ("cv", "seeker_id"), "rec_train": REC, "rec_valid": REC, "rec_test": REC + ("cold_start",),
+    "judge_eval": ("cv", "seeker_id"),
+}
+"""The columns every split must have, in this order (extra columns may follow)."""
+RJDB_FIELDS = ("Job-Description", "Resume-matched", "Resume-unmatched", "Skills", "Experiences")
+"""Keys every RJDB row must have."""
+
+
+# ------------------------------------------------------------------------------------------- building
+def to_dataset_dict(splits: dict):
+    """``{split: [row dicts]}`` -> ``DatasetDict`` with the required columns first and explicit types."""
+    from datasets import Dataset, DatasetDict, Features, Value
+
+    out = {}
+    for name in SPLITS:
+        rows = splits.get(name, [])
+        extra = [k for k in (rows[0] if rows else {}) if k not in REQUIRED_COLUMNS[name]]
+        columns = list(REQUIRED_COLUMNS[name]) + extra
+        feats = {}
+        for col in columns:
+            sample = next((r[col] for r in rows if r.get(col) is not None), "")
+            if col == "cold_start" or isinstance(sample, bool):
+                feats[col] = Value("bool")
+            elif col == "label" or isinstance(sample, int):
+                feats[col] = Value("int64")
+            else:
+                feats[col] = Value("string")
+        data = {col: [r.get(col) for r in rows] for col in columns}
+        out[name] = Dataset.from_dict(data, features=Features(feats))
+    return DatasetDict(out)
+
+
+def build_dataset(cfg):
+    """All splits for ``cfg.data.source``: ``synthetic`` (the embedded world), ``rjdb``, ``jsonl`` or ``csv``."""
+    source = str(cfg.data.source).lower()
+    if source == "synthetic":
+        return to_dataset_dict(build_splits(cfg.data))
+    if source not in ("rjdb", "jsonl", "csv"):
+        raise GirlError(f"data.source={cfg.data.source!r} is unknown: use 'synthetic', 'rjdb', 'jsonl' or 'csv'.")
+    if not cfg.data.path:
+        raise GirlError(f"data.source={source!r} needs a file: set data.path (CLI: --path FILE).")
+    if source == "rjdb":
+        return load_rjdb(cfg.data.path, cfg)
+    return load_generic(cfg.data.path, cfg.data.column_map, cfg, fmt=source)
+
+
+def sample_corpus(n: int, seed: int = 0) -> list[str]:
+    """``n`` texts, CVs and JDs alternating, from a fresh world (e.g. to train a tiny tokenizer)."""
+    world = World(seed)
+    return [world.new_seeker().cv if i % 2 == 0 else world.new_job().jd for i in range(n)]
+
+
+# ------------------------------------------------------------------------------------------- run dir
+def run_data(cfg, run_dir) -> dict:
+    """Build the dataset, save it to ``<run_dir>/data`` (atomically) with ``stats.json``, mark the stage done.
+
+    Returns the statistics (see :func:`world_stats`)."""
+    ds = build_dataset(cfg)
+    stats = world_stats(ds)
+    stats.update(source=str(cfg.data.source), seed=int(cfg.data.seed), scale=float(cfg.data.scale))
+    with atomic_dir(Path(run_dir) / "data") as tmp:
+        ds.save_to_disk(str(tmp))
+        atomic_write_json(tmp / "stats.json", stats)
+    mark_done(run_dir, "data", {"rows": {k: len(v) for k, v in ds.items()}, "source": stats["source"]})
+    return stats
+
+
+def load_data(run_dir):
+    """The ``DatasetDict`` saved by :func:`run_data` in ``<run_dir>/data``."""
+    from datasets import load_from_disk
+
+    path = Path(run_dir) / "data"
+    if not is_done(run_dir, "data") or not (path / "dataset_dict.json").exists():
+        raise GirlError(f"No dataset in {path}: run `girl data --run-dir {run_dir}` first.")
+    return load_from_disk(str(path))
+
+
+def world_stats(ds) -> dict:
+    """Table I analogue: per split rows, seekers, jobs, label rate, cold-start share, mean CV/JD words,
+    share of JDs with both sections, and the paper's row count."""
+    splits = {}
+    for name, d in ds.items():
+        cols = set(d.column_names)
+        st = {"rows": len(d)}
+        if "seeker_id" in cols:
+            st["seekers"] = len(set(d["seeker_id"]))
+        job_cols = [c for c in ("job_id", "chosen_job_id", "rejected_job_id") if c in cols]
+        if job_cols:
+            st["jobs"] = len({j for c in job_cols for j in d[c]})
+        if "label" in cols and len(d):
+            st["label_rate"] = sum(d["label"]) / len(d)
+        if "cold_start" in cols and len(d):
+            cold = d["cold_start"]
+            st["cold_start_rows"] = sum(cold) / len(d)
+            st["cold_start_seekers"] = (len({s for s, c in zip(d["seeker_id"], cold) if c})
+                                        / max(1, len(set(d["seeker_id"]))))
+        if "cv" in cols and len(d):
+            st["mean_cv_words"] = _mean_words(d["cv"])
+        jds = [t for c in ("jd", "chosen", "rejected") if c in cols for t in d[c]]
+        if jds:
+            st["mean_jd_words"] = _mean_words(jds)
+            st["jd_format_ok"] = sum(jd_format_ok(t) for t in jds) / len(jds)
+        if name in PAPER_TABLE_I:
+            st["paper_rows"] = PAPER_TABLE_I[name]
+        elif name == "judge_eval":
+            st["paper_rows"] = PAPER_JUDGE_EVAL
+        splits[name] = st
+    return {"splits": splits, "paper_table_i": dict(PAPER_TABLE_I)}
+
+
+def _mean_words(texts) -> float:
+    texts = list(texts)
+    return sum(len(t.split()) for t in texts) / max(1, len(texts))
+
+
+# ------------------------------------------------------------------------------------------- reading
+def _read_bytes(path) -> bytes:
+    p = Path(path)
+    if not p.is_file():
+        raise GirlError(f"{p}: file not found; check data.path (CLI: --path FILE).")
+    return p.read_bytes()
+
+
+def _decode(path, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise GirlError(f"{path}, row {line}: bytes are not valid UTF-8 (byte {e.start} of the file); "
+                        f"re-save the file as UTF-8.") from None
+
+
+def read_jsonl(path) -> list[tuple[int, dict]]:
+    """``(row number, object)`` for each non-blank line; rows are 1-based line numbers."""
+    text = _decode(path, _read_bytes(path))
+    out = []
+    for i, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise GirlError(f"{path}, row {i}: not valid JSON ({e.msg}, column {e.colno}); each line must be "
+                            f"one JSON object.") from None
+        if not isinstance(obj, dict):
+            raise GirlError(f"{path}, row {i}: expected a JSON object, got {type(obj).__name__}.")
+        out.append((i, obj))
+    if not out:
+        raise GirlError(f"{path}: no rows found; the file is empty.")
+    return out
+
+
+def read_csv(path) -> list[tuple[int, dict]]:
+    """``(row number, dict)`` per data row; row 1 is the first row after the header."""
+    text = _decode(path, _read_bytes(path))
+    reader = csv.DictReader(io.StringIO(text))
+    out = [(i, dict(row)) for i, row in enumerate(reader, 1)]
+    if not out:
+        raise GirlError(f"{path}: no rows found under the header.")
+    return out
+
+
+def _field(path, row, obj: dict, name: str, expected, limit=None, cfg_field=None) -> str:
+    """A text field of one row: present, a non-empty string; truncated with a warning beyond ``limit``."""
+    if name not in obj:
+        raise GirlError(f"{path}, row {row}: missing column {name!r}. Found columns: {_columns(obj)}; "
+                        f"expected: {list(expected)}.")
+    value = obj[name]
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise GirlError(f"{path}, row {row}, field {name!r}: expected text, got {type(value).__name__}.")
+    if not value.strip():
+        raise GirlError(f"{path}, row {row}, field {name!r} is empty: fill it in or remove the row.")
+    if limit and len(value) > limit:
+        warnings.warn(f"{path}, row {row}, field {name!r}: {len(value)} characters, truncated to {limit} "
+                      f"({cfg_field}).", stacklevel=3)
+        value = value[:limit]
+    return value
+
+
+def _columns(obj: dict) -> list[str]:
+    return sorted(str(k) for k in obj if k is not None)
+
+
+def _label(path, row, value, name) -> int:
+    if isinstance(value, bool) or value in (0, 1):
+        return int(value)
+    text = str(value).strip().lower()
+    if text in ("1", "1.0", "true", "yes"):
+        return 1
+    if text in ("0", "0.0", "false", "no"):
+        return 0
+    raise GirlError(f"{path}, row {row}, field {name!r}: label must be 0 or 1, got {value!r}.")
+
+
+# ------------------------------------------------------------------------------------------- splitting
+class Unit:
+    """One person of a file (the unit that is never split across datasets): their CV variants and
+    interactions ``(seeker_id, job_id, jd, label)``."""
+
+    def __init__(self, row: int):
+        self.row = row
+        self.cvs: dict = {}  # seeker_id -> cv
+        self.interactions: list = []
+
+
+def _allocate(n: int, cfg, rng: random.Random) -> dict:
+    """Unit indices per split: judge_eval gets min(n_judge_eval, ~1%), the rest follow Table I ratios with
+    at least one unit per split where possible."""
+    order = list(range(n))
+    rng.shuffle(order)
+    n_judge = min(int(cfg.data.n_judge_eval), max(1, round(0.01 * n))) if n >= 7 else 0
+    rest = n - n_judge
+    names = list(PAPER_TABLE_I)
+    total = sum(PAPER_TABLE_I.values())
+    base = [1 if rest >= len(names) else 0 for _ in names]
+    free = rest - sum(base)
+    quotas = [PAPER_TABLE_I[k] / total * free for k in names]
+    counts = [b + math.floor(q) for b, q in zip(base, quotas)]
+    for i in sorted(range(len(names)), key=lambda i: quotas[i] - math.floor(quotas[i]), reverse=True):
+        if sum(counts) >= rest:
+            break
+        counts[i] += 1
+    out, k = {"judge_eval": order[:n_judge]}, n_judge
+    for name, c in zip(names, counts):
+        out[name] = order[k:k + c]
+        k += c
+    return out
+
+
+def units_to_splits(units: list, cfg, rng: random.Random, sample_negatives: bool, source: str) -> dict:
+    """Rows of every split from file units (shared by :func:`load_rjdb` and :func:`load_generic`).
+
+    Rejected JDs of ``reward`` are the same seeker's negatives when the file has them, else another
+    unit's JD of the same split drawn with the seed. ``sample_negatives`` adds one such negative per
+    positive to the rec splits (files without labels). In rec_valid/rec_test, a seeker with several
+    interactions moves its earlier half to rec_train with probability 1 - cold_start_fraction
+    (warm seekers); ``cold_start`` marks seekers absent from rec_train.
+    """
+    alloc = _allocate(len(units), cfg, rng)
+    rows = {name: [] for name in SPLITS}
+
+    def other_jd(pool, unit):
+        """An interaction of another unit, drawn from ``pool`` (or from all units when ``pool`` is too small)."""
+        pool = pool if len(pool) > 1 else units
+        if len(pool) < 2:
+            return None
+        other = unit
+        while other is unit:
+            other = pool[rng.randrange(len(pool))]
+        return rng.choice(other.interactions) if other.interactions else None
+
+    for name in ("rl", "judge_eval"):
+        for i in alloc[name]:
+            sid, cv = next(iter(units[i].cvs.items()))
+            rows[name].append({"cv": cv, "seeker_id": sid, "source_row": units[i].row})
+    for i in alloc["sft"]:
+        u = units[i]
+        for sid, job_id, jd, label in u.interactions:
+            if label == 1:
+                rows["sft"].append({"cv": u.cvs[sid], "jd": jd, "seeker_id": sid, "job_id": job_id,
+                                    "source_row": u.row})
+    pool = [units[i] for i in alloc["reward"]]
+    for u in pool:
+        for sid, job_id, jd, label in u.interactions:
+            if label != 1:
+                continue
+            negs = [x for x in u.interactions if x[0] == sid and x[3] == 0]
+            neg = rng.choice(negs) if negs else other_jd(pool, u)
+            if neg is not None:
+                rows["reward"].append({"cv": u.cvs[sid], "chosen": jd, "rejected": neg[2], "seeker_id": sid,
+                                       "chosen_job_id": job_id, "rejected_job_id": neg[1], "source_row": u.row})
+    rec_units = {name: [units[i] for i in alloc[name]] for name in ("rec_train", "rec_valid", "rec_test")}
+    rec_pool = [u for us in rec_units.values() for u in us]
+    for name, us in rec_units.items():
+        for u in us:
+            inter = list(u.interactions)
+            if sample_negatives:
+                for x in u.interactions:
+                    neg = other_jd(rec_pool, u)
+                    if x[3] == 1 and neg is not None:
+                        inter.append((x[0], neg[1], neg[2], 0))
+            for sid in u.cvs:
+                mine = [x for x in inter if x[0] == sid]
+                if name != "rec_train" and len(mine) >= 2 and rng.random() >= float(cfg.data.cold_start_fraction):
+                    rows["rec_train"] += [_rec_row(u, x) for x in mine[:len(mine) // 2]]  # warm seeker
+                    mine = mine[len(mine) // 2:]
+                rows[name] += [_rec_row(u, x) for x in mine]
+    train_ids = {r["seeker_id"] for r in rows["rec_train"]}
+    for name in ("rec_valid", "rec_test"):
+        for r in rows[name]:
+            r["cold_start"] = r["seeker_id"] not in train_ids
+    for name in SPLITS:
+        for r in rows[name]:
+            r["source"] = source
+    return rows
+
+
+def _rec_row(unit, x) -> dict:
+    sid, job_id, jd, label = x
+    return {"seeker_id": sid, "cv": unit.cvs[sid], "job_id": job_id, "jd": jd, "label": int(label),
+            "source_row": unit.row}
+
+
+# ------------------------------------------------------------------------------------------- loaders
+def load_rjdb(path, cfg):
+    """RJDB JSONL (megagonlabs/rjdb) into the standard splits.
+
+    Each row is one person and one job: sft gets (Resume-matched, Job-Description); reward gets
+    (Resume-matched, chosen = its JD, rejected = another reward row's JD drawn with ``cfg.data.seed``);
+    rec gets (Resume-matched, JD, 1) and (Resume-unmatched, JD, 0); rl and judge_eval get held-out
+    matched resumes. Rows go to splits whole, shuffled with the seed, in Table I ratios. Each person has
+    a single interaction, so every rec_valid/rec_test seeker is a cold start.
+    """
+    units = []
+    for row, obj in read_jsonl(path):
+        for name in RJDB_FIELDS:
+            if name not in obj:
+                raise GirlError(f"{path}, row {row}: missing column {name!r}. Found columns: {_columns(obj)}; "
+                                f"expected: {list(RJDB_FIELDS)}.")
+        jd = _field(path, row, obj, "Job-Description", RJDB_FIELDS, cfg.data.max_jd_chars, "data.max_jd_chars")
+        matched = _field(path, row, obj, "Resume-matched", RJDB_FIELDS, cfg.data.max_cv_chars,
+                         "data.max_cv_chars")
+        unmatched = _field(path, row, obj, "Resume-unmatched", RJDB_FIELDS, cfg.data.max_cv_chars,
+                           "data.max_cv_chars")
+        u = Unit(row)
+        sid, job_id = f"s{row:06d}", f"j{row:06d}"
+        u.cvs = {sid: matched.strip(), sid + "u": unmatched.strip()}
+        u.interactions = [(sid, job_id, jd.strip(), 1), (sid + "u", job_id, jd.strip(), 0)]
+        units.append(u)
+    rng = random.Random(f"girl-rjdb-{cfg.data.seed}")
+    return to_dataset_dict(units_to_splits(units, cfg, rng, sample_negatives=False, source="rjdb"))
+
+
+def load_generic(path, column_map: dict | None, cfg, fmt: str | None = None):
+    """A JSONL or CSV file (``fmt`` ``"jsonl"``/``"csv"``; default: by extension) with one CV-JD pair per row.
+
+    ``column_map`` maps our names to the file's columns: ``cv`` and ``jd`` (required), ``label`` (0/1),
+    ``seeker_id``, ``job_id`` (optional, kept as given; otherwise one id per distinct CV / JD text);
+    unmapped names default to themselves. Rows of the same seeker stay in one split. Without labels every
+    row is a positive and negatives are sampled from other rows (see :func:`units_to_splits`).
+    """
+    cmap = {k: k for k in ("cv", "jd", "label", "seeker_id", "job_id")}
+    cmap.update(column_map or {})
+    fmt = (fmt or ("csv" if str(path).lower().endswith(".csv") else "jsonl")).lower()
+    rows = read_csv(path) if fmt == "csv" else read_jsonl(path)
+    expected = [cmap["cv"], cmap["jd"]]
+    has_label = cmap["label"] in rows[0][1] or "label" in (column_map or {})
+    if has_label:
+        expected.append(cmap["label"])
+    units: dict = {}
+    job_ids: dict = {}
+    seeker_ids: dict = {}
+    for row, obj in rows:
+        cv = _field(path, row, obj, cmap["cv"], expected, cfg.data.max_cv_chars, "data.max_cv_chars").strip()
+        jd = _field(path, row, obj, cmap["jd"], expected, cfg.data.max_jd_chars, "data.max_jd_chars").strip()
+        if has_label and cmap["label"] not in obj:
+            raise GirlError(f"{path}, row {row}: missing column {cmap['label']!r}. Found columns: "
+                            f"{_columns(obj)}; expected: {expected}.")
+        label = _label(path, row, obj[cmap["label"]], cmap["label"]) if has_label else 1
+        given = obj.get(cmap["seeker_id"])
+        sid = str(given) if given not in (None, "") else seeker_ids.setdefault(cv, f"s{len(seeker_ids) + 1:06d}")
+        given = obj.get(cmap["job_id"])
+        job_id = str(given) if given not in (None, "") else job_ids.setdefault(jd, f"j{len(job_ids) + 1:06d}")
+        unit = units.setdefault(sid, Unit(row))
+        unit.cvs.setdefault(sid, cv)
+        unit.interactions.append((sid, job_id, jd, label))
+    rng = random.Random(f"girl-generic-{cfg.data.seed}")
+    return to_dataset_dict(units_to_splits(list(units.values()), cfg, rng, sample_negatives=not has_label,
+                                           source=fmt))

@@ -1,0 +1,39 @@
+"""Copy the results of a finished run into README.md between the RESULTS markers (never type numbers in).
+
+    python scripts/update_readme.py runs/cpu
+"""
+
+import datetime
+import json
+import platform
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main(run_dir: str) -> None:
+    run = Path(run_dir)
+    report = (run / "report.md").read_text()
+    results = json.loads((run / "results.json").read_text())
+    total = results.get("timing_s", {}).get("total")
+    # Keep the tables and targets; drop the title and the plot links (they point into the run dir).
+    body = re.sub(r"^# .*\n", "", report)
+    body = re.sub(r"## Plots\n\n(?:!\[.*\n)*\n?", "", body)
+    body = body.replace("## ", "#### ")
+    import os
+
+    when = datetime.date.today().isoformat()
+    head = (f"### Results of the main job (`{results['profile']}` profile, measured {when} on "
+            f"{os.cpu_count()} CPU cores, {platform.machine()}; wall time "
+            f"{total / 60:.1f} min)\n\n" if total else "### Results of the main job\n\n")
+    readme = (ROOT / "README.md").read_text()
+    new = re.sub(r"<!-- RESULTS:START -->.*<!-- RESULTS:END -->",
+                 lambda _: f"<!-- RESULTS:START -->\n{head}{body.strip()}\n<!-- RESULTS:END -->", readme, flags=re.S)
+    (ROOT / "README.md").write_text(new)
+    print("README.md updated from", run / "report.md")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "runs/cpu")

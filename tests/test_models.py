@@ -1,0 +1,76 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from girl_lib.models import (encode_texts, load_encoder, load_generator, load_sequence_scorer, minilm_dir,
+                             smollm2_dir, smollm2_gguf_path)
+from girl_lib.prompts import render_prompt
+from girl_lib.runio import GirlError
+
+
+def test_tiny_generator_is_a_small_llama_with_a_chat_template(tiny_generator):
+    model, tok = tiny_generator
+    assert model.config.model_type == "llama"
+    assert sum(p.numel() for p in model.parameters()) < 1_000_000
+    assert next(model.parameters()).dtype == torch.float32
+    prompt = render_prompt(tok, "Data analyst in Berlin. Skills: SQL, Tableau.")
+    assert prompt.endswith("<|im_start|>assistant\n")
+    ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    assert tok.decode(ids) == prompt  # byte-level BPE round-trips exactly
+    assert tok.padding_side == "left" and tok.pad_token_id is not None
+
+
+def test_local_folder_loads_by_name_like_a_hub_model(tmp_path, tiny_generator):
+    model, tok = tiny_generator
+    model.save_pretrained(tmp_path / "my-model")
+    tok.save_pretrained(tmp_path / "my-model")
+    assert (tmp_path / "my-model" / "model.safetensors").exists()
+    again, tok2 = load_generator(str(tmp_path / "my-model"))
+    ids = torch.tensor([[1, 5, 9, 11]])
+    torch.testing.assert_close(again(ids).logits, model(ids).logits)
+    assert tok2.chat_template == tok.chat_template
+
+
+def test_unreachable_hub_model_fails_with_instructions():
+    with pytest.raises(GirlError, match="huggingface-cli download"):
+        load_generator("some-org/not-a-cached-model-xyz")
+
+
+def test_tiny_scorer_outputs_one_number_per_pair():
+    model, tok = load_sequence_scorer("tiny")
+    enc = tok(["cv one", "cv two"], ["jd one", "jd two"], return_tensors="pt", padding=True)
+    assert model(**enc).logits.shape == (2, 1)
+
+
+def test_minilm_encoder_is_normalised_and_semantic(tiny_cfg):
+    from girl_lib.config import apply_overrides
+
+    cfg = apply_overrides(tiny_cfg, {"models.encoder": "minilm"})
+    model, tok = load_encoder(cfg)
+    emb = encode_texts(model, tok, ["Senior data analyst, SQL and Tableau dashboards",
+                                    "Data analyst: build Tableau dashboards with SQL",
+                                    "Registered nurse in an intensive care unit"], batch_size=2)
+    assert emb.shape == (3, 384) and emb.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    assert emb[0] @ emb[1] > emb[0] @ emb[2] + 0.2
+    assert (minilm_dir() / "model.safetensors").exists()
+
+
+@pytest.mark.slow
+def test_smollm2_gguf_converts_once_to_a_safetensors_cache(tmp_path_factory):
+    """The real embedded generator: GGUF -> float32 safetensors cache -> fast reloads."""
+    assert smollm2_gguf_path().exists()
+    folder = smollm2_dir()
+    assert (folder / "model.safetensors").exists()
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model_type"] == "llama" and "quantization_config" not in config
+    model, tok = load_generator("smollm2")
+    assert 130e6 < sum(p.numel() for p in model.parameters()) < 140e6
+    prompt = render_prompt(tok, "Nurse with 5 years in intensive care, Boston.")
+    assert "<|im_start|>system" in prompt
+    with torch.no_grad():
+        logits = model(**tok(prompt, return_tensors="pt", add_special_tokens=False)).logits
+    assert torch.isfinite(logits).all()
+    assert smollm2_dir() == folder  # second call hits the cache

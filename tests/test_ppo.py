@@ -1,0 +1,262 @@
+"""Algorithm 1 (girl_lib/ppo.py): Eq. 4-5 and the options by hand, the critic, a toy task PPO must
+learn, resume equivalence, and the NaN guard. Runs use a fake run dir (tiny SFT generator + tiny
+reward model) and injected CVs / scorers, so no data stage or trained reward model is needed."""
+
+import hashlib
+import json
+import math
+import shutil
+
+import pytest
+import torch
+
+from girl_lib import losses, ppo
+from girl_lib.config import get_profile
+from girl_lib.runio import NonFiniteError, atomic_dir, is_done, mark_done, read_jsonl
+
+torch.set_num_threads(1)
+
+CVS = [f"CV {i}: python engineer, {i} years, Beijing" for i in range(16)]
+
+
+# --------------------------------------------------------------------------- Eq. 4, Eq. 5 and options
+def test_rewards_and_advantages_hand_computed():
+    scores, kl, values = torch.tensor([1.0, -0.5]), torch.tensor([0.2, 4.0]), torch.tensor([0.3, -1.0])
+    r = ppo.compute_rewards(scores, kl, kl_coef=0.5)  # Eq. 4
+    assert torch.allclose(r, torch.tensor([0.9, -2.5]))
+    assert torch.allclose(ppo.compute_advantages(r, values), torch.tensor([0.6, -1.5]))  # Eq. 5
+
+
+def test_whiten():
+    x = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    w = ppo.whiten(x)
+    assert w.mean().abs() < 1e-6 and w.std(unbiased=False).item() == pytest.approx(1.0, rel=1e-4)
+    assert torch.allclose(ppo.whiten(x, shift_mean=False).mean(), x.mean())
+    m = torch.tensor([[1.0, 1.0, 0.0]])
+    wm = ppo.whiten(torch.tensor([[1.0, 3.0, 1000.0]]), m)
+    assert torch.allclose(wm, torch.tensor([[-1.0, 1.0, 0.0]]), atol=1e-4)  # padding ignored and zeroed
+    assert ppo.whiten(torch.tensor([5.0])).item() == 0.0  # one element: only centred, no NaN
+
+
+def test_token_level_rewards_put_score_on_last_token():
+    scores = torch.tensor([2.0, 1.0])
+    kl_tok = torch.tensor([[0.1, 0.2, 0.3], [0.4, 9.0, 9.0]])
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    r = ppo.token_level_rewards(scores, kl_tok, mask, kl_coef=0.5)
+    assert torch.allclose(r, torch.tensor([[-0.05, -0.1, 2.0 - 0.15], [1.0 - 0.2, 0.0, 0.0]]))
+
+
+def test_gae_hand_computed_and_reduces_to_eq5():
+    rewards = torch.tensor([[0.0, 0.0, 1.0, 7.0]])
+    values = torch.tensor([[0.5, 0.2, 0.4, 9.0]])
+    mask = torch.tensor([[1.0, 1.0, 1.0, 0.0]])  # last position is padding
+    g, lam = 0.9, 0.5
+    adv, ret = ppo.compute_gae(rewards, values, mask, g, lam)
+    d2 = 1.0 - 0.4                      # V after the last token is 0
+    d1 = 0.0 + g * 0.4 - 0.2
+    d0 = 0.0 + g * 0.2 - 0.5
+    a2, a1 = d2, d1 + g * lam * d2
+    a0 = d0 + g * lam * a1
+    assert torch.allclose(adv, torch.tensor([[a0, a1, a2, 0.0]]), atol=1e-6)
+    assert torch.allclose(ret, torch.tensor([[a0 + 0.5, a1 + 0.2, a2 + 0.4, 0.0]]), atol=1e-6)
+    # One token, gamma = lam = 1: A = r - V, the paper's Eq. 5.
+    a, r = ppo.compute_gae(torch.tensor([[1.5]]), torch.tensor([[0.25]]), torch.ones(1, 1), 1.0, 1.0)
+    assert a.item() == pytest.approx(1.25) and r.item() == pytest.approx(1.5)
+
+
+def test_adaptive_kl_moves_towards_target():
+    assert ppo.update_kl_coef(0.1, kl=1.0, target=0.1, n_steps=100, horizon=1000) == pytest.approx(0.1 * 1.02)
+    assert ppo.update_kl_coef(0.1, kl=0.0, target=0.1, n_steps=100, horizon=1000) == pytest.approx(0.1 * 0.98)
+    assert ppo.update_kl_coef(0.1, kl=0.1, target=0.1, n_steps=100, horizon=1000) == pytest.approx(0.1)
+
+
+# --------------------------------------------------------------------------- fake run dir
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory):
+    """``sft/model``: the tiny generator with its final norm scaled x5, so its next-token distribution
+    is peaked like a trained model's rather than nearly uniform; ``reward/model``: the tiny scorer."""
+    from girl_lib.models import load_generator, load_sequence_scorer
+
+    run = tmp_path_factory.mktemp("ppo_run")
+    gen, tok = load_generator("tiny")
+    with torch.no_grad():
+        gen.model.norm.weight.mul_(5.0)
+    with atomic_dir(run / "sft" / "model") as d:
+        gen.save_pretrained(d)
+        tok.save_pretrained(d)
+    mark_done(run, "sft")
+    scorer, stok = load_sequence_scorer("tiny")
+    with atomic_dir(run / "reward" / "model") as d:
+        scorer.save_pretrained(d)
+        stok.save_pretrained(d)
+    mark_done(run, "reward")
+    return run
+
+
+@pytest.fixture
+def run_dir(base_run, tmp_path):
+    dst = tmp_path / "run"
+    shutil.copytree(base_run, dst)
+    return dst
+
+
+def length_score(cvs, jds):
+    """Toy reward: JD length in characters (capped), a stand-in for U(C, J)."""
+    return torch.tensor([min(len(j), 16) / 16 for j in jds], dtype=torch.float32)
+
+
+def small_cfg(**ppo_fields):
+    cfg = get_profile("tiny")
+    for k, v in {"iterations": 3, "rollout_batch_size": 4, "minibatch_size": 2, "epochs": 1,
+                 "max_new_tokens": 4, "checkpoint_every": 1, "n_eval": 4, **ppo_fields}.items():
+        setattr(cfg.ppo, k, v)
+    return cfg
+
+
+# --------------------------------------------------------------------------- the critic (Eq. 8)
+def test_critic_loss_falls(base_run):
+    from girl_lib.models import load_sequence_scorer
+
+    torch.manual_seed(0)
+    critic, tok = load_sequence_scorer(str(base_run / "reward" / "model"))
+    ppo.disable_dropout(critic)
+    cvs, returns = CVS[:8], torch.linspace(-1.0, 1.0, 8)
+    opt = torch.optim.AdamW(critic.parameters(), lr=3e-3)
+    history = []
+    for _ in range(25):
+        loss = losses.critic_loss(ppo.critic_values(critic, tok, cvs, 64, grad=True), returns)  # Eq. 8
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        history.append(loss.item())
+    assert history[-1] < 0.5 * history[0]
+
+
+# --------------------------------------------------------------------------- a toy task PPO must learn
+def test_ppo_learns_toy_reward_with_bounded_kl(run_dir):
+    """Reward = JD length (a stand-in scorer). GIRL's JDs must score clearly above GIRL-SFT's on the
+    eval CVs, the KL to the reference must stay finite and moderate, and the stage outputs must exist."""
+    cfg = small_cfg(iterations=6, rollout_batch_size=16, minibatch_size=16, epochs=4, max_new_tokens=3,
+                    actor_lr=2e-2, kl_estimator="k3", n_eval=32, checkpoint_every=3)
+    oracle = lambda cv, jd: -float(len(jd))  # noqa: E731  a recruiter who dislikes long JDs
+    m = ppo.run_ppo(cfg, run_dir, cvs=CVS, eval_cvs=CVS * 2, score_fn=length_score, oracle_fn=oracle,
+                    progress=False)
+    rows = read_jsonl(run_dir / "ppo" / "metrics.jsonl")
+    assert [r["iteration"] for r in rows] == list(range(1, 7))
+    # Iteration 1 samples from actor == reference (fresh LoRA: B = 0): KL exactly 0, ratio exactly 1.
+    assert rows[0]["kl"] == pytest.approx(0.0, abs=1e-6)
+    for key in ("reward", "kl", "total_reward", "policy_loss", "value_loss", "clip_frac", "approx_kl",
+                "entropy", "response_len", "finished_rate", "seconds"):
+        assert all(math.isfinite(r[key]) for r in rows), key
+    # Learning: the reward rose well above GIRL-SFT's (same CVs, same random stream).
+    assert m["reward_girl"] > m["reward_sft"] + 0.1, m
+    assert 0.0 < m["kl_girl"] < 10.0 and all(r["kl"] < 10.0 for r in rows)
+    # Reward-hacking guard: U rose while the (toy) recruiter's fit fell.
+    assert m["oracle_fit_girl"] < m["oracle_fit_sft"]
+    assert m["reward_hacking_warning"] is True and "hacking" in m["note"]
+    for key in ("reward_sft", "reward_girl", "kl_girl", "oracle_fit_sft", "oracle_fit_girl", "iterations",
+                "seconds"):
+        assert key in m
+    assert json.loads((run_dir / "ppo" / "metrics.json").read_text())["reward_girl"] == m["reward_girl"]
+    assert is_done(run_dir, "ppo")
+    # ppo/model loads exactly like the SFT model and differs from it.
+    from girl_lib.models import load_generator
+
+    girl, _ = load_generator(str(run_dir / "ppo" / "model"))
+    sft, _ = load_generator(str(run_dir / "sft" / "model"))
+    assert not any(k.startswith("base_model") or "lora" in k for k in girl.state_dict())
+    diff = max((a - b).abs().max().item() for a, b in zip(girl.state_dict().values(), sft.state_dict().values()))
+    assert diff > 0
+
+
+# --------------------------------------------------------------------------- checkpoints and resume
+def _final_weights(run_dir):
+    from safetensors.torch import load_file
+
+    return load_file(str(run_dir / "ppo" / "model" / "model.safetensors"))
+
+
+def _strip(rows):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+@pytest.mark.parametrize("options", [
+    {},
+    # every option beyond the paper at once: GAE with a token value head, k1 KL, adaptive lambda,
+    # whitening, missing-EOS penalty
+    {"use_gae": True, "gamma": 0.99, "lam": 0.9, "kl_estimator": "k1", "adaptive_kl": True, "kl_horizon": 50,
+     "whiten_advantages": True, "missing_eos_penalty": 0.5},
+], ids=["paper", "all-options"])
+def test_resume_matches_uninterrupted_run(base_run, tmp_path, options):
+    runs = {}
+    for name in ("straight", "resumed"):
+        runs[name] = tmp_path / name
+        shutil.copytree(base_run, runs[name])
+    cfg = small_cfg(**options)
+    kw = dict(cvs=CVS, eval_cvs=CVS[:4], score_fn=length_score, oracle_fn=None, progress=False)
+    full = ppo.run_ppo(cfg, runs["straight"], **kw)
+
+    stopped = ppo.run_ppo(cfg, runs["resumed"], stop_after=1, **kw)
+    assert stopped["stopped_at"] == 1 and not is_done(runs["resumed"], "ppo")
+    state = json.loads((runs["resumed"] / "ppo" / "checkpoint" / "state.json").read_text())
+    assert state["iteration"] == 1
+    # A row logged after the checkpoint (as if killed mid-way) must be dropped and redone.
+    with open(runs["resumed"] / "ppo" / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"iteration": 2, "reward": 999.0}) + "\n")
+    resumed = ppo.run_ppo(cfg, runs["resumed"], resume=True, **kw)
+
+    a, b = read_jsonl(runs["straight"] / "ppo" / "metrics.jsonl"), read_jsonl(runs["resumed"] / "ppo" / "metrics.jsonl")
+    assert [r["iteration"] for r in b] == [1, 2, 3]
+    for ra, rb in zip(_strip(a), _strip(b)):
+        assert ra.keys() == rb.keys()
+        for k in ra:
+            assert rb[k] == pytest.approx(ra[k], rel=1e-5, abs=1e-6), (ra["iteration"], k)
+    wa, wb = _final_weights(runs["straight"]), _final_weights(runs["resumed"])
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.allclose(wa[k], wb[k], atol=1e-6), k
+    for k in ("reward_girl", "reward_sft", "kl_girl"):
+        assert resumed[k] == pytest.approx(full[k], rel=1e-5, abs=1e-6)
+    if options.get("adaptive_kl"):
+        assert full["kl_coef_final"] != cfg.ppo.kl_coef
+
+
+def _hashes(folder):
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_nan_reward_stops_and_keeps_last_checkpoint(run_dir):
+    cfg = small_cfg(iterations=3, checkpoint_every=1)
+    ckpt = run_dir / "ppo" / "checkpoint"
+    seen = {"calls": 0, "hashes": None}
+
+    def flaky(cvs, jds):
+        seen["calls"] += 1
+        if seen["calls"] == 3:  # iteration 3: the checkpoint of iteration 2 is on disk now
+            seen["hashes"] = _hashes(ckpt)
+            return torch.full((len(jds),), float("nan"))
+        return length_score(cvs, jds)
+
+    with pytest.raises(NonFiniteError, match="NaN"):
+        ppo.run_ppo(cfg, run_dir, cvs=CVS, eval_cvs=CVS[:4], score_fn=flaky, oracle_fn=None, progress=False)
+    assert json.loads((ckpt / "state.json").read_text())["iteration"] == 2
+    assert _hashes(ckpt) == seen["hashes"]  # untouched by the failed iteration
+    assert not (run_dir / "ppo" / "model").exists() and not is_done(run_dir, "ppo")
+    assert [r["iteration"] for r in read_jsonl(run_dir / "ppo" / "metrics.jsonl")] == [1, 2]
+    # Fixing the cause and resuming finishes the run from iteration 3.
+    m = ppo.run_ppo(cfg, run_dir, resume=True, cvs=CVS, eval_cvs=CVS[:4], score_fn=length_score,
+                    oracle_fn=None, progress=False)
+    assert m["iterations"] == 3 and is_done(run_dir, "ppo")
+
+
+# --------------------------------------------------------------------------- reward-KL trade-off
+def test_reward_kl_tradeoff_larger_lambda_keeps_policy_closer(run_dir):
+    cfg = small_cfg(iterations=3, rollout_batch_size=8, minibatch_size=8, epochs=2, actor_lr=2e-2,
+                    max_new_tokens=3, kl_estimator="k3", checkpoint_every=10)
+    rows = ppo.reward_kl_tradeoff(cfg, run_dir, kl_coefs=(0.0, 20.0), cvs=CVS, eval_cvs=CVS[:8],
+                                  score_fn=length_score, oracle_fn=None, progress=False)
+    assert [r["kl_coef"] for r in rows] == [0.0, 20.0]
+    assert rows[1]["kl_girl"] < rows[0]["kl_girl"]
+    assert (run_dir / "ppo_tradeoff" / "kl_20" / "metrics.json").exists()
+    assert not is_done(run_dir, "ppo")

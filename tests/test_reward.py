@@ -1,0 +1,60 @@
+import shutil
+
+import numpy as np
+import pytest
+from datasets import Dataset
+
+from girl_lib.config import RewardConfig
+from girl_lib.models import load_sequence_scorer
+from girl_lib.reward import check_reward_split, pairwise_metrics, run_reward, score_pairs, train_reward_model
+from girl_lib.runio import GirlError, is_done
+
+
+def test_pairwise_metrics_known_values():
+    m = pairwise_metrics(np.array([2.0, 0.0, 1.0]), np.array([1.0, 1.0, 0.0]))
+    assert m["pairwise_accuracy"] == pytest.approx(2 / 3)
+    assert m["auc"] == pytest.approx(5.5 / 9)  # 4 of 9 (matched, mismatched) orderings right, 3 ties
+    assert m["margin_mean"] == pytest.approx(1 / 3)
+
+
+def test_missing_column_is_named():
+    with pytest.raises(GirlError, match=r"lacks column\(s\) \['rejected'\]"):
+        check_reward_split(Dataset.from_dict({"cv": ["a"], "chosen": ["b"]}))
+
+
+def test_score_pairs_checks_lengths_and_batches():
+    scorer = load_sequence_scorer("tiny")
+    with pytest.raises(GirlError, match="2 CVs but 1 JDs"):
+        score_pairs(scorer, ["a", "b"], ["c"])
+    s1 = score_pairs(scorer, ["cv a", "cv b", "cv c"], ["jd a", "jd b", "jd c"], batch_size=1)
+    s3 = score_pairs(scorer, ["cv a", "cv b", "cv c"], ["jd a", "jd b", "jd c"], batch_size=3)
+    np.testing.assert_allclose(s1, s3, atol=1e-5)
+
+
+def test_eq2_training_learns_a_toy_preference():
+    """The recruiter prefers JDs offering 'mentoring' over 'overtime': U must learn it from pairs alone."""
+    rng = np.random.default_rng(0)
+    skills = ["nursing", "welding", "accounting", "python", "plumbing", "teaching"]
+    rows = {"cv": [], "chosen": [], "rejected": []}
+    for _ in range(64):
+        a, b = rng.choice(len(skills), 2, replace=False)
+        rows["cv"].append(f"experienced in {skills[a]}")
+        rows["chosen"].append(f"requires {skills[b]} with mentoring")
+        rows["rejected"].append(f"requires {skills[b]} with overtime")
+    model, tok = load_sequence_scorer("tiny")
+    hist = train_reward_model(model, tok, Dataset.from_dict(rows),
+                              RewardConfig(max_steps=40, batch_size=8, learning_rate=3e-3, max_length=16,
+                                           logging_steps=10))
+    assert hist[-1]["loss"] < hist[0]["loss"]
+    assert hist[-1]["loss"] < 0.5 and hist[-1]["train_accuracy"] > 0.9
+
+
+def test_run_reward_writes_model_and_metrics(tiny_cfg, tiny_data_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_data_dir, run_dir)
+    m = run_reward(tiny_cfg, run_dir, progress=False)
+    assert is_done(run_dir, "reward")
+    assert 0.0 <= m["pairwise_accuracy"] <= 1.0 and 0.0 <= m["auc"] <= 1.0
+    assert len(m["eval_scores"]["chosen"]) == m["n_eval"]
+    again = score_pairs(run_dir / "reward" / "model", ["x"], ["y"])
+    assert len(again) == 1 and np.isfinite(again[0])

@@ -1,0 +1,77 @@
+import math
+import shutil
+
+import pytest
+import torch
+
+from girl_lib.config import apply_overrides
+from girl_lib.losses import sft_loss
+from girl_lib.runio import NonFiniteError, is_done, read_json
+from girl_lib.sft import build_sft_example, make_trainer, run_sft
+
+CV = "Junior data analyst in Berlin. Built Tableau dashboards for the sales team. Skills: SQL, Excel."
+JD = "Data Analyst\nAcme GmbH, Berlin\nResponsibilities:\n- build dashboards\nRequirements:\n- SQL"
+
+
+def test_only_jd_tokens_carry_the_eq1_loss(tiny_generator):
+    _, tok = tiny_generator
+    ex = build_sft_example(tok, CV, JD)
+    n_prompt = ex["n_prompt"]
+    assert all(label == -100 for label in ex["labels"][:n_prompt])
+    jd_ids = ex["input_ids"][n_prompt:]
+    assert ex["labels"][n_prompt:] == jd_ids and jd_ids[-1] == tok.eos_token_id
+    assert tok.decode(jd_ids, skip_special_tokens=True).strip() == JD
+
+
+def test_our_eq1_equals_the_loss_trl_reports(tiny_cfg, tiny_generator):
+    from datasets import Dataset
+
+    model, tok = tiny_generator
+    rows = Dataset.from_dict({"cv": [CV, CV + " Also Python."], "jd": [JD, JD + "\n- Python"]})
+    trainer = make_trainer(model, tok, rows, tiny_cfg, "/tmp/girl-test-sft-trainer")
+    batch = next(iter(trainer.get_train_dataloader()))
+    model.eval()
+    trl_loss = trainer.compute_loss(model, dict(batch))
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    ours = sft_loss(logits, batch["labels"])
+    torch.testing.assert_close(ours, trl_loss.detach(), rtol=1e-5, atol=1e-6)
+    # and TRL put the loss on exactly the JD tokens our Eq. 1 example marks
+    expected = sorted(sum(label != -100 for label in build_sft_example(tok, c, j)["labels"])
+                      for c, j in zip(rows["cv"], rows["jd"]))
+    assert sorted(int((labels != -100).sum()) for labels in batch["labels"]) == expected
+    tok.padding_side = "left"
+
+
+def test_run_sft_learns_and_writes_a_loadable_model(tiny_cfg, tiny_data_dir, tmp_path):
+    from girl_lib.models import load_generator
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_data_dir, run_dir)
+    m = run_sft(tiny_cfg, run_dir, progress=False)
+    assert is_done(run_dir, "sft")
+    curve = [c["loss"] for c in m["train_loss_curve"]]
+    assert curve[-1] < curve[0]
+    assert m["jd_perplexity_after"] < m["jd_perplexity_before"]
+    assert read_json(run_dir / "sft" / "metrics.json")["n_train"] == m["n_train"]
+    model, _ = load_generator(str(run_dir / "sft" / "model"))
+    assert model.config.model_type == "llama"
+
+
+def test_nan_loss_stops_before_saving(tiny_cfg, tiny_data_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_data_dir, run_dir)
+    cfg = apply_overrides(tiny_cfg, {"sft.learning_rate": math.inf, "sft.max_steps": 4, "sft.logging_steps": 1})
+    with pytest.raises(NonFiniteError, match="SFT (loss|grad_norm|produced)"):
+        run_sft(cfg, run_dir, progress=False)
+    assert not (run_dir / "sft" / "model").exists() and not is_done(run_dir, "sft")
+
+
+def test_cpu_training_is_fp32_without_checkpointing(tiny_cfg, tiny_generator):
+    """TRL defaults bf16 and gradient checkpointing on; both are 15-80x slower on these CPUs."""
+    from datasets import Dataset
+
+    model, tok = tiny_generator
+    trainer = make_trainer(model, tok, Dataset.from_dict({"cv": [CV], "jd": [JD]}), tiny_cfg, "/tmp/girl-t")
+    assert not trainer.args.bf16 and not trainer.args.fp16
+    assert not trainer.args.gradient_checkpointing
+    tok.padding_side = "left"
