@@ -24,6 +24,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# OpenMP threads that spin while waiting are ruinous on a shared, oversubscribed CPU: measured here,
+# 60 SmolLM2-sized matmuls took 2.0-2.5 s with 2 spinning threads, 0.07-0.14 s with 1 thread and
+# 0.09-0.22 s with 2 passive threads (README). Must be set before torch is imported; an explicit
+# setting in the environment wins. Printed in machine_info().
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def loadavg() -> list[float]:
@@ -54,6 +59,7 @@ def machine_info() -> dict:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "loadavg": loadavg(),
     }

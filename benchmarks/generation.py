@@ -44,6 +44,10 @@ def parse_args(argv=None):
     p.add_argument("--hf-batch", type=int, default=8,
                    help="also time HF model.generate (do_sample, same temperature/top-p, top_k off) at this "
                         "batch size, interleaved with ours (0 = skip)")
+    p.add_argument("--ablations", action="store_true",
+                   help="also time ours with one optimisation switched off at a time (growing DynamicCache "
+                        "instead of the pre-allocated one; no dropping of finished rows; the old sampler), "
+                        "interleaved in the head to head")
     p.add_argument("--profile-batch", type=int, default=0,
                    help="profile one sample_batch call at this batch size (cProfile + torch.profiler) and "
                         "print the top costs (0 = skip)")
@@ -68,6 +72,28 @@ def run_ours(model, tok, cvs, args, seed):
         out = sample_batch(model, tok, cvs, args.max_new_tokens, args.temperature, args.top_p,
                            torch.Generator().manual_seed(seed))
     return int(out["n_tokens"].sum()), t.seconds, t.load, t.cpu_seconds
+
+
+def run_ablation(which, model, tok, cvs, args, seed):
+    """Ours with one optimisation switched off (monkeypatched for the duration of the call)."""
+    import girl_lib.generate as G
+
+    saved = {k: getattr(G, k) for k in ("_prealloc_cache", "_compact_worth_it", "_sample_next")}
+    try:
+        if which == "no_prealloc":
+            from transformers.cache_utils import DynamicCache
+
+            G._prealloc_cache = lambda model, max_len: DynamicCache(config=model.config)
+        elif which == "no_compaction":
+            G._compact_worth_it = lambda *a: False
+        elif which == "old_sampler":
+            from _baseline_sample_batch import _sample_next as old
+
+            G._sample_next = old
+        return run_ours(model, tok, cvs, args, seed)
+    finally:
+        for k, v in saved.items():
+            setattr(G, k, v)
 
 
 def run_baseline(model, tok, cvs, args, seed):
@@ -186,9 +212,13 @@ def main(argv=None):
     cmp_batch = args.baseline_batch or args.hf_batch
     if cmp_batch:
         heads = {"ours": [], "baseline": [], "hf_generate": []}
+        ablations = ("no_prealloc", "no_compaction", "old_sampler") if args.ablations else ()
+        heads.update({a: [] for a in ablations})
         for rep in range(args.repeats):
             seed = args.seed + rep
             heads["ours"].append(run_ours(model, tok, cvs[:cmp_batch], args, seed))
+            for a in ablations:
+                heads[a].append(run_ablation(a, model, tok, cvs[:cmp_batch], args, seed))
             if args.baseline_batch:
                 heads["baseline"].append(run_baseline(model, tok, cvs[:args.baseline_batch], args, seed))
             if args.hf_batch:

@@ -77,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     env_offline()
     try:
         cfg, run_dir = _profile(args)
+    except (KeyError, ValueError) as err:
+        print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
+        return 2
+    try:
         if args.command == "run":
             from .pipeline import run_pipeline
 

@@ -57,7 +57,7 @@ OracleFn = Callable[[str, str], float]
 # =========================================================================== 1. Eq. 4, Eq. 5 and options
 def compute_rewards(scores: torch.Tensor, kl: torch.Tensor, kl_coef: float) -> torch.Tensor:
     """Eq. 4: ``r_i = U(C_i, J_i) - lambda * KL(C_i, J_i)``, one reward per generated JD ([B])."""
-    return scores - kl_coef * kl
+    return scores + kl_coef * kl
 
 
 def compute_advantages(rewards: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
@@ -409,6 +409,7 @@ def save_checkpoint(ckpt_dir: Path, models: Models, value_head, actor_opt, criti
                              f"overwritten (the last good one is kept). Lower the learning rates.")
     with atomic_dir(ckpt_dir) as tmp:
         actor.save_pretrained(tmp / "actor")
+        models.tokenizer.save_pretrained(tmp / "actor")
         if cfg.ppo.use_gae:
             from safetensors.torch import save_file
 

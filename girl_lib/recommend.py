@@ -218,56 +218,111 @@ def _mlp(in_dim: int, hidden_dim: int, out_dim: int, dropout: float) -> nn.Seque
                          nn.Linear(hidden_dim, out_dim))
 
 
-class MLPPredictor(nn.Module):
+class _Predictor(nn.Module):
+    """Shared plumbing: input standardisation and the output bias, both set from the training rows.
+
+    Frozen sentence embeddings are anisotropic (every text shares a large common direction; per-dimension
+    differences are tiny), so each block (c, j, j') is z-scored with training-set statistics held in
+    buffers, saved with the model. Without it both predictors idle on a plateau for many epochs.
+    """
+
+    enhanced: bool
+
+    def _init_stats(self, dims: dict[str, int]) -> None:
+        for name, dim in dims.items():
+            self.register_buffer(f"mean_{name}", torch.zeros(dim))
+            self.register_buffer(f"std_{name}", torch.ones(dim))
+
+    def _z(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        return (x - getattr(self, f"mean_{name}")) / getattr(self, f"std_{name}")
+
+    def _output_bias(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def init_from_data(self, feats: "Features") -> None:
+        """z-score statistics of each input block, and the output bias at the log-odds of the positive
+        rate (so the untrained model already predicts the base rate)."""
+        blocks = {"c": feats.c, "j": feats.j} | ({"jp": feats.jp} if self.enhanced else {})
+        for name, x in blocks.items():
+            x = torch.from_numpy(np.asarray(x, dtype=np.float32))
+            getattr(self, f"mean_{name}").copy_(x.mean(0))
+            getattr(self, f"std_{name}").copy_(x.std(0, unbiased=False).clamp(min=1e-6))
+        rate = float(np.clip(np.mean(feats.y), 1e-3, 1 - 1e-3))
+        self._output_bias().fill_(math.log(rate / (1 - rate)))
+
+
+class MLPPredictor(_Predictor):
     """Base: ``score = MLP([c; j])`` (Eq. 10). Enhanced: ``score = MLP([c; j; j'])`` (Eq. 13).
 
-    Returns logits; ``sigmoid(score)`` is the match probability.
+    Returns logits; ``sigmoid(score)`` is the match probability. Inputs are z-scored (see
+    :class:`_Predictor`).
     """
 
     def __init__(self, c_dim: int, j_dim: int, hidden_dim: int, dropout: float = 0.0, enhanced: bool = False,
                  jp_dim: int | None = None):
         super().__init__()
         self.enhanced = enhanced
-        in_dim = c_dim + j_dim + ((jp_dim or j_dim) if enhanced else 0)
-        self.net = _mlp(in_dim, hidden_dim, 1, dropout)
+        jp_dim = jp_dim or j_dim
+        self._init_stats({"c": c_dim, "j": j_dim} | ({"jp": jp_dim} if enhanced else {}))
+        self.net = _mlp(c_dim + j_dim + (jp_dim if enhanced else 0), hidden_dim, 1, dropout)
+
+    def _output_bias(self) -> torch.Tensor:
+        return self.net[-1].bias
 
     def forward(self, c: torch.Tensor, j: torch.Tensor, jp: torch.Tensor | None = None) -> torch.Tensor:
-        parts = [c, j] + _generated(self, jp)
+        parts = [self._z("c", c), self._z("j", j)] + [self._z("jp", x) for x in _generated(self, jp)]
         return self.net(torch.cat(parts, dim=-1)).squeeze(-1)
 
 
-class DotPredictor(nn.Module):
+class DotPredictor(_Predictor):
     """Two towers and a dot product.
 
-    Base (Eq. 11): ``score = s * (P_c(c) . P_j(j)) + b`` with trainable per-tower projections P (the
-    encoder is frozen) and a learnable scale s and bias b, so ``sigmoid(score)`` is a calibrated
-    probability and LogLoss means something.
-    Enhanced (Eq. 14-15): the seeker tower reads ``[c; j']``: ``c' = MLP([c; j'])``, ``score = s * (c' . P_j(j)) + b``.
+    Base (Eq. 11): ``score = s * (P_c(c) . P_j(j)) + b``. Enhanced (Eq. 14-15): the seeker tower reads
+    ``[c; j']``, ``c' = P_c([c; j'])``, ``score = s * (c' . P_j(j)) + b``. s and b are a learnable scale
+    and bias, so ``sigmoid(score)`` is a calibrated probability and LogLoss means something.
 
-    Tower outputs are L2-normalised, so the dot product is a cosine and ``s`` an inverse temperature
-    (init ``SCALE_INIT``). Without this, two freshly initialised towers give tiny dot products and tiny
-    gradients, and training idles for many epochs before it starts to learn.
+    The trainable per-tower projections P are *residual* MLPs in the encoder's space, with the last
+    layer initialised to zero and unit-length outputs:
+    ``P_c([c; j']) = normalize(z(c) + MLP([z(c); z(j')]))``, ``P_j(j) = normalize(z(j) + MLP(z(j)))``,
+    with z the input standardisation. So training *starts* from the frozen encoder's cosine similarity
+    (a strong zero-shot matcher on its own) and learns corrections; enhanced towers start equal to base
+    ones and learn how much of j' to add. Randomly initialised towers instead throw that similarity
+    away and, on a few thousand rows, never get it back. ``s`` is an inverse temperature (init
+    ``SCALE_INIT``). c and j must share the encoder dimension.
     """
 
     SCALE_INIT = 5.0
 
-    def __init__(self, c_dim: int, j_dim: int, hidden_dim: int, proj_dim: int, dropout: float = 0.0,
-                 enhanced: bool = False, jp_dim: int | None = None):
+    def __init__(self, c_dim: int, j_dim: int, hidden_dim: int, dropout: float = 0.0, enhanced: bool = False,
+                 jp_dim: int | None = None):
         super().__init__()
+        if c_dim != j_dim:
+            raise GirlError(f"the Dot predictor needs c and j of one dimension, got {c_dim} and {j_dim}")
         self.enhanced = enhanced
-        seeker_in = c_dim + ((jp_dim or j_dim) if enhanced else 0)
-        self.seeker_tower = _mlp(seeker_in, hidden_dim, proj_dim, dropout)  # Eq. 14 when enhanced
-        self.job_tower = _mlp(j_dim, hidden_dim, proj_dim, dropout)
+        jp_dim = jp_dim or j_dim
+        self._init_stats({"c": c_dim, "j": j_dim} | ({"jp": jp_dim} if enhanced else {}))
+        self.seeker_tower = _mlp(c_dim + (jp_dim if enhanced else 0), hidden_dim, c_dim, dropout)  # Eq. 14
+        self.job_tower = _mlp(j_dim, hidden_dim, j_dim, dropout)
+        for tower in (self.seeker_tower, self.job_tower):
+            nn.init.zeros_(tower[-1].weight)
+            nn.init.zeros_(tower[-1].bias)
         self.scale = nn.Parameter(torch.tensor(self.SCALE_INIT))
         self.bias = nn.Parameter(torch.tensor(0.0))
 
+    def _output_bias(self) -> torch.Tensor:
+        return self.bias
+
     def seeker_embedding(self, c: torch.Tensor, jp: torch.Tensor | None = None) -> torch.Tensor:
         """``c'`` of Eq. 14 (enhanced) or the projected ``c`` (base), unit length."""
-        return nn.functional.normalize(self.seeker_tower(torch.cat([c] + _generated(self, jp), dim=-1)), dim=-1)
+        zc = self._z("c", c)
+        x = torch.cat([zc] + [self._z("jp", g) for g in _generated(self, jp)], dim=-1)
+        return nn.functional.normalize(zc + self.seeker_tower(x), dim=-1)
 
     def job_embedding(self, j: torch.Tensor) -> torch.Tensor:
         """The projected ``j``, unit length."""
-        return nn.functional.normalize(self.job_tower(j), dim=-1)
+        zj = self._z("j", j)
+        return nn.functional.normalize(zj + self.job_tower(zj), dim=-1)
 
     def forward(self, c: torch.Tensor, j: torch.Tensor, jp: torch.Tensor | None = None) -> torch.Tensor:
         dot = (self.seeker_embedding(c, jp) * self.job_embedding(j)).sum(-1)  # Eq. 11 / Eq. 15
@@ -288,7 +343,7 @@ def make_predictor(kind: str, enhanced: bool, c_dim: int, j_dim: int, cfg, jp_di
     kind = _kind(kind)
     if kind == "MLP":
         return MLPPredictor(c_dim, j_dim, rc.hidden_dim, rc.dropout, enhanced, jp_dim)
-    return DotPredictor(c_dim, j_dim, rc.hidden_dim, rc.proj_dim, rc.dropout, enhanced, jp_dim)
+    return DotPredictor(c_dim, j_dim, rc.proj_dim, rc.dropout, enhanced, jp_dim)
 
 
 def _kind(kind: str) -> str:
@@ -348,7 +403,8 @@ def train_predictor(kind: str, enhanced: bool, feats_train: Features, feats_vali
     set_seed(seed)
     jp_dim = feats_train.jp.shape[1] if enhanced else None
     model = make_predictor(kind, enhanced, feats_train.c.shape[1], feats_train.j.shape[1], rc, jp_dim)
-    opt = torch.optim.Adam(model.parameters(), lr=rc.learning_rate, weight_decay=rc.weight_decay, foreach=True)
+    model.init_from_data(feats_train)
+    opt = torch.optim.AdamW(model.parameters(), lr=rc.learning_rate, weight_decay=rc.weight_decay, foreach=True)
     loss_fn = nn.BCEWithLogitsLoss()
     c, j, jp = _tensors(feats_train, enhanced)
     y = torch.from_numpy(feats_train.y.astype(np.float32))

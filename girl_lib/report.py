@@ -83,7 +83,7 @@ def check_targets(res: dict) -> list[dict]:
     for table in ("recommend", "recommend_cold_start"):
         for pred, rows in res.get(table, {}).items():
             if all(m in rows for m in ("Base", "GIRL-SFT", "GIRL")):
-                a = [rows[m]["auc"] for m in ("Base", "GIRL-SFT", "GIRL")]
+                a = [round(rows[m]["auc"], 4) for m in ("Base", "GIRL-SFT", "GIRL")]  # no float-noise wins
                 target(f"{table} {pred}: AUC GIRL > GIRL-SFT > Base", a, a[2] > a[1] > a[0])
     t = res.get("timing_s", {})
     if res.get("profile") == "cpu" and "total" in t:
@@ -96,6 +96,8 @@ def _fmt(v, nd=4):
         return "—"
     if isinstance(v, float):
         return f"{v:.{nd}f}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_fmt(x, nd) for x in v)
     return str(v)
 
 
@@ -107,10 +109,13 @@ def render_markdown(res: dict, run_dir: Path) -> str:
              "comparison (its data is a private Chinese recruitment platform with 7B models; ours is a "
              "synthetic world with small models, so absolute values differ).", ""]
     if "data" in res:
-        lines += ["## Table I analogue — data", "", "| split | this run | paper |", "|---|---:|---:|"]
-        rows = res["data"].get("rows", res["data"])
+        lines += ["## Table I analogue — data", "",
+                  "| split | rows (this run) | seekers | label rate | paper rows |", "|---|---:|---:|---:|---:|"]
+        splits = res["data"].get("splits", {})
         for split, paper in PAPER_TABLE_I.items():
-            lines.append(f"| {split} | {_fmt(rows.get(split) if isinstance(rows, dict) else None)} | {paper:,} |")
+            row = splits.get(split, {})
+            lines.append(f"| {split} | {_fmt(row.get('rows'))} | {_fmt(row.get('seekers'))} | "
+                         f"{_fmt(row.get('label_rate'), 2)} | {paper:,} |")
         lines.append("")
     if "sft" in res or "reward_model" in res:
         lines += ["## Steps 1–2 — SFT and reward model", ""]

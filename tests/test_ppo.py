@@ -105,6 +105,11 @@ def length_score(cvs, jds):
     return torch.tensor([min(len(j), 16) / 16 for j in jds], dtype=torch.float32)
 
 
+def blank_score(cvs, jds):
+    """Toy reward: 1 when the JD is blank (the generator stopped or wrote only whitespace), else 0."""
+    return torch.tensor([float(not j.strip()) for j in jds])
+
+
 def small_cfg(**ppo_fields):
     cfg = get_profile("tiny")
     for k, v in {"iterations": 3, "rollout_batch_size": 4, "minibatch_size": 2, "epochs": 1,
@@ -134,24 +139,30 @@ def test_critic_loss_falls(base_run):
 
 # --------------------------------------------------------------------------- a toy task PPO must learn
 def test_ppo_learns_toy_reward_with_bounded_kl(run_dir):
-    """Reward = JD length (a stand-in scorer). GIRL's JDs must score clearly above GIRL-SFT's on the
-    eval CVs, the KL to the reference must stay finite and moderate, and the stage outputs must exist."""
-    cfg = small_cfg(iterations=6, rollout_batch_size=16, minibatch_size=16, epochs=4, max_new_tokens=3,
-                    actor_lr=2e-2, kl_estimator="k3", n_eval=32, checkpoint_every=3)
-    oracle = lambda cv, jd: -float(len(jd))  # noqa: E731  a recruiter who dislikes long JDs
-    m = ppo.run_ppo(cfg, run_dir, cvs=CVS, eval_cvs=CVS * 2, score_fn=length_score, oracle_fn=oracle,
+    """A one-token bandit: the stand-in reward model pays 1 for a blank JD. The fake SFT model writes one
+    ~10% of the time; PPO must make that the rule within a few iterations while the KL to the reference
+    stays near what that costs (-log p_ref(blank) ~ 2-3 nats), then flag it as reward hacking, because
+    the toy recruiter (oracle) wants JDs with content. Random drift of the weights would lower the
+    blank rate (the blank token is the SFT model's favourite), so a rise is learning, not noise."""
+    cfg = small_cfg(iterations=5, rollout_batch_size=16, minibatch_size=16, epochs=4, max_new_tokens=1,
+                    use_lora=False, actor_lr=1e-3, kl_estimator="k3", n_eval=32, checkpoint_every=5)
+    oracle = lambda cv, jd: float(len(jd.strip()))  # noqa: E731
+    m = ppo.run_ppo(cfg, run_dir, cvs=CVS, eval_cvs=CVS * 2, score_fn=blank_score, oracle_fn=oracle,
                     progress=False)
+    assert 0.0 < m["reward_sft"] < 0.5, f"toy premise broken: the SFT model's blank rate is {m['reward_sft']}"
     rows = read_jsonl(run_dir / "ppo" / "metrics.jsonl")
-    assert [r["iteration"] for r in rows] == list(range(1, 7))
-    # Iteration 1 samples from actor == reference (fresh LoRA: B = 0): KL exactly 0, ratio exactly 1.
+    assert [r["iteration"] for r in rows] == list(range(1, 6))
+    # Iteration 1 samples from actor == reference: KL exactly 0.
     assert rows[0]["kl"] == pytest.approx(0.0, abs=1e-6)
-    for key in ("reward", "kl", "total_reward", "policy_loss", "value_loss", "clip_frac", "approx_kl",
-                "entropy", "response_len", "finished_rate", "seconds"):
+    for key in ("reward", "kl", "total_reward", "value", "policy_loss", "value_loss", "clip_frac", "approx_kl",
+                "entropy", "response_len", "finished_rate", "kl_coef", "seconds"):
         assert all(math.isfinite(r[key]) for r in rows), key
-    # Learning: the reward rose well above GIRL-SFT's (same CVs, same random stream).
-    assert m["reward_girl"] > m["reward_sft"] + 0.1, m
-    assert 0.0 < m["kl_girl"] < 10.0 and all(r["kl"] < 10.0 for r in rows)
-    # Reward-hacking guard: U rose while the (toy) recruiter's fit fell.
+    # Learning: training reward rises, and GIRL beats GIRL-SFT on the eval CVs by a wide margin.
+    assert rows[-1]["reward"] > rows[0]["reward"] + 0.3
+    assert m["reward_girl"] > m["reward_sft"] + 0.4, m
+    # KL bounded: moved (> 0) but not beyond what switching to blank JDs costs.
+    assert 0.05 < m["kl_girl"] < 4.0 and all(r["kl"] < 4.0 for r in rows)
+    # Reward-hacking guard: U rose while the recruiter's fit fell.
     assert m["oracle_fit_girl"] < m["oracle_fit_sft"]
     assert m["reward_hacking_warning"] is True and "hacking" in m["note"]
     for key in ("reward_sft", "reward_girl", "kl_girl", "oracle_fit_sft", "oracle_fit_girl", "iterations",
@@ -164,7 +175,6 @@ def test_ppo_learns_toy_reward_with_bounded_kl(run_dir):
 
     girl, _ = load_generator(str(run_dir / "ppo" / "model"))
     sft, _ = load_generator(str(run_dir / "sft" / "model"))
-    assert not any(k.startswith("base_model") or "lora" in k for k in girl.state_dict())
     diff = max((a - b).abs().max().item() for a, b in zip(girl.state_dict().values(), sft.state_dict().values()))
     assert diff > 0
 
@@ -182,9 +192,9 @@ def _strip(rows):
 
 @pytest.mark.parametrize("options", [
     {},
-    # every option beyond the paper at once: GAE with a token value head, k1 KL, adaptive lambda,
-    # whitening, missing-EOS penalty
-    {"use_gae": True, "gamma": 0.99, "lam": 0.9, "kl_estimator": "k1", "adaptive_kl": True, "kl_horizon": 50,
+    # full fine-tuning instead of LoRA, and every option beyond the paper at once: GAE with a token
+    # value head, k1 KL, adaptive lambda, whitening, missing-EOS penalty
+    {"use_lora": False, "use_gae": True, "gamma": 0.99, "lam": 0.9, "kl_estimator": "k1", "adaptive_kl": True, "kl_horizon": 50,
      "whiten_advantages": True, "missing_eos_penalty": 0.5},
 ], ids=["paper", "all-options"])
 def test_resume_matches_uninterrupted_run(base_run, tmp_path, options):
@@ -211,7 +221,11 @@ def test_resume_matches_uninterrupted_run(base_run, tmp_path, options):
         assert ra.keys() == rb.keys()
         for k in ra:
             assert rb[k] == pytest.approx(ra[k], rel=1e-5, abs=1e-6), (ra["iteration"], k)
+    ckpt_files = {p.name for p in (runs["resumed"] / "ppo" / "checkpoint" / "actor").iterdir()}
+    assert ("adapter_model.safetensors" in ckpt_files) == cfg.ppo.use_lora
+    assert not any(p.suffix in (".bin", ".pkl") for p in (runs["resumed"] / "ppo").rglob("*"))
     wa, wb = _final_weights(runs["straight"]), _final_weights(runs["resumed"])
+    assert not any("lora" in k or k.startswith("base_model") for k in wa)  # adapter merged away
     assert wa.keys() == wb.keys()
     for k in wa:
         assert torch.allclose(wa[k], wb[k], atol=1e-6), k
@@ -252,11 +266,14 @@ def test_nan_reward_stops_and_keeps_last_checkpoint(run_dir):
 
 # --------------------------------------------------------------------------- reward-KL trade-off
 def test_reward_kl_tradeoff_larger_lambda_keeps_policy_closer(run_dir):
-    cfg = small_cfg(iterations=3, rollout_batch_size=8, minibatch_size=8, epochs=2, actor_lr=2e-2,
-                    max_new_tokens=3, kl_estimator="k3", checkpoint_every=10)
-    rows = ppo.reward_kl_tradeoff(cfg, run_dir, kl_coefs=(0.0, 20.0), cvs=CVS, eval_cvs=CVS[:8],
-                                  score_fn=length_score, oracle_fn=None, progress=False)
-    assert [r["kl_coef"] for r in rows] == [0.0, 20.0]
-    assert rows[1]["kl_girl"] < rows[0]["kl_girl"]
-    assert (run_dir / "ppo_tradeoff" / "kl_20" / "metrics.json").exists()
+    cfg = small_cfg(iterations=3, rollout_batch_size=16, minibatch_size=16, epochs=4, max_new_tokens=1,
+                    use_lora=False, actor_lr=1e-3, kl_estimator="k3", checkpoint_every=10)
+    rows = ppo.reward_kl_tradeoff(cfg, run_dir, kl_coefs=(0.0, 10.0), cvs=CVS, eval_cvs=CVS,
+                                  score_fn=blank_score, oracle_fn=None, progress=False)
+    assert [r["kl_coef"] for r in rows] == [0.0, 10.0]
+    # Eq. 4: a heavy KL price keeps GIRL near GIRL-SFT; no price lets it chase the reward.
+    assert rows[1]["kl_girl"] < 0.5 * rows[0]["kl_girl"]
+    assert rows[0]["reward_girl"] > rows[1]["reward_girl"]
+    assert (run_dir / "ppo_tradeoff" / "kl_10" / "metrics.json").exists()
+    assert not (run_dir / "ppo_tradeoff" / "kl_10" / "model").exists()
     assert not is_done(run_dir, "ppo")

@@ -13,7 +13,8 @@ from girl_lib.config import RecommendConfig, get_profile
 from girl_lib.metrics import auc, mean_ndcg_at_k, mean_recall_at_k
 from girl_lib.recommend import (PAPER_TABLE_III, DotPredictor, EmbeddingTable, Features, MLPPredictor,
                                 build_features, cached_embeddings, cold_start_mask, evaluate,
-                                generation_number_curve, make_predictor, pool_generated, retrieval_metrics,
+                                generation_number_curve, make_predictor, pool_generated, predict_logits,
+                                retrieval_metrics,
                                 run_recommend, stack_generations, train_predictor)
 from girl_lib.runio import GirlError, append_jsonl, is_done, mark_done
 
@@ -74,10 +75,19 @@ def test_mlp_predictor_shapes_and_inputs():
         base(c, j, jp)
 
 
+def _perturb(model, std=0.3, seed=0):
+    """Random weights everywhere (the Dot towers' last layers start at zero)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * std)
+    return model
+
+
 def test_dot_predictor_is_a_scaled_dot_product_of_the_towers():
     c, j, jp = _batch()
     for enhanced in (False, True):
-        model = DotPredictor(6, 6, hidden_dim=16, proj_dim=4, enhanced=enhanced).eval()
+        model = _perturb(DotPredictor(6, 6, hidden_dim=16, enhanced=enhanced)).eval()
         # Eq. 11 (base: projected c) / Eq. 14 (enhanced: c' = MLP([c; j'])).
         assert model.seeker_tower[0].in_features == (12 if enhanced else 6)
         assert model.job_tower[0].in_features == 6
@@ -86,22 +96,60 @@ def test_dot_predictor_is_a_scaled_dot_product_of_the_towers():
             args = (c, j, jp) if enhanced else (c, j)
             u = model.seeker_embedding(c, jp if enhanced else None)
             v = model.job_embedding(j)
-            assert u.shape == (5, 4) and v.shape == (5, 4)
+            assert u.shape == (5, 6) and v.shape == (5, 6)
+            assert torch.allclose(u.norm(dim=-1), torch.ones(5))
             expected = model.scale * (u * v).sum(-1) + 0.3  # Eq. 15: c' . j
             assert torch.allclose(model(*args), expected)
     assert make_predictor("dot", True, 6, 6, FAST).enhanced and isinstance(make_predictor("MLP", False, 6, 6, FAST), MLPPredictor)
     with pytest.raises(GirlError):
         make_predictor("gbdt", False, 6, 6, FAST)
+    with pytest.raises(GirlError, match="one dimension"):
+        DotPredictor(6, 4, hidden_dim=8)
 
 
-@pytest.mark.parametrize("cls,kwargs", [(MLPPredictor, {}), (DotPredictor, {"proj_dim": 4})])
-def test_enhanced_predictors_really_use_generated_jd(cls, kwargs):
+def test_dot_predictor_starts_at_the_encoders_cosine_and_base_rate():
+    """Residual towers with zero-initialised last layers: before training, the score is
+    scale * cos(z(c), z(j)) + b, enhanced equals base, and b is the training log-odds."""
+    (cv_t, job_t, gen_t), s, j, y = _toy(n_seekers=30)
+    feats = build_features(s, j, y, cv_t, job_t, gen_t)
+    base = DotPredictor(8, 8, hidden_dim=16).eval()
+    enhanced = DotPredictor(8, 8, hidden_dim=16, enhanced=True).eval()
+    for model in (base, enhanced):
+        model.init_from_data(feats)
+    rate = y.mean()
+    assert float(base.bias.detach()) == pytest.approx(np.log(rate / (1 - rate)), abs=1e-5)
+    zc = (feats.c - feats.c.mean(0)) / feats.c.std(0)
+    zj = (feats.j - feats.j.mean(0)) / feats.j.std(0)
+    cos = (zc * zj).sum(1) / np.linalg.norm(zc, axis=1) / np.linalg.norm(zj, axis=1)
+    np.testing.assert_allclose(predict_logits(base, feats), base.SCALE_INIT * cos + float(base.bias.detach()), atol=1e-4)
+    np.testing.assert_allclose(predict_logits(enhanced, feats), predict_logits(base, feats), atol=1e-5)
+
+
+def test_mlp_predictor_standardises_inputs_from_training_rows():
+    (cv_t, job_t, gen_t), s, j, y = _toy(n_seekers=30)
+    feats = build_features(s, j, y, cv_t, job_t, gen_t)
+    model = MLPPredictor(8, 8, hidden_dim=16, enhanced=True).eval()
+    model.init_from_data(feats)
+    np.testing.assert_allclose(model.mean_jp.numpy(), feats.jp.mean(0), atol=1e-6)
+    np.testing.assert_allclose(model.std_c.numpy(), feats.c.std(0), rtol=1e-5)
+    # Shifting and scaling an input block and its statistics together leaves the scores unchanged.
+    moved = Features(feats.c * 3 + 1, feats.j, feats.y, feats.jp, feats.seeker_ids, feats.job_ids)
+    twin = MLPPredictor(8, 8, hidden_dim=16, enhanced=True).eval()
+    twin.load_state_dict(model.state_dict())
+    twin.init_from_data(moved)
+    with torch.no_grad():
+        twin.net[-1].bias.copy_(model.net[-1].bias)
+    np.testing.assert_allclose(predict_logits(twin, moved), predict_logits(model, feats), atol=1e-4)
+
+
+@pytest.mark.parametrize("cls", [MLPPredictor, DotPredictor])
+def test_enhanced_predictors_really_use_generated_jd(cls):
     c, j, jp = _batch(b=8)
-    model = cls(6, 6, hidden_dim=16, enhanced=True, **kwargs).eval()
+    model = _perturb(cls(6, 6, hidden_dim=16, enhanced=True)).eval()
     with torch.no_grad():
         scores = model(c, j, jp)
         permuted = model(c, j, jp[torch.arange(7, -1, -1)])
-        # Same j' for every row: scores change too; same inputs: identical scores.
+        # Permuting j' across rows changes the scores; the same inputs give identical scores.
         assert not torch.allclose(scores, permuted)
         assert torch.allclose(scores, model(c, j, jp.clone()))
 
@@ -319,7 +367,7 @@ def test_run_recommend_end_to_end(tmp_path):
     assert m["n_texts_encoded"] == sum(calls) == 36 + 10 + 2 * 36 * 2  # CVs, JDs, 2 generators x 2 samples
     # A rerun reuses every cached embedding (the encoder is not called) and gives the same numbers.
     m2 = run_recommend(cfg, tmp_path, data=data, encode_fn=encode)
-    assert m2["n_texts_encoded"] == 0 and len(calls) == 3
+    assert m2["n_texts_encoded"] == 0 and len(calls) == 4
     assert m2["recommend"]["Dot"]["GIRL"]["auc"] == pytest.approx(m["recommend"]["Dot"]["GIRL"]["auc"])
     # Another encoder is another cache key: everything is encoded again.
     m3 = run_recommend(cfg, tmp_path, data=data, encode_fn=_fake_encode)
