@@ -51,6 +51,9 @@ def parse_args(argv=None):
     p.add_argument("--profile-batch", type=int, default=0,
                    help="profile one sample_batch call at this batch size (cProfile + torch.profiler) and "
                         "print the top costs (0 = skip)")
+    p.add_argument("--lora", type=int, default=0,
+                   help="wrap the generator in a fresh LoRA adapter of this rank (all linear layers, unmerged), "
+                        "as PPO rollouts see it (0 = plain model)")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -195,6 +198,11 @@ def main(argv=None):
     info = machine_info()
     print(f"machine: {info}", flush=True)
     model, tok = load_generator(cfg.models.generator, cfg)
+    if args.lora:
+        from peft import LoraConfig, get_peft_model
+
+        model = get_peft_model(model, LoraConfig(r=args.lora, lora_alpha=2 * args.lora, lora_dropout=0.0,
+                                                 target_modules="all-linear", task_type="CAUSAL_LM"))
     model.eval()
     n_max = max(sizes + [args.baseline_batch, args.hf_batch, args.profile_batch])
     cvs = sample_cvs(n_max, seed=args.seed)
@@ -206,6 +214,7 @@ def main(argv=None):
 
     result = {"profile": args.profile, "generator": cfg.models.generator, "max_new_tokens": args.max_new_tokens,
               "temperature": args.temperature, "top_p": args.top_p, "threads": torch.get_num_threads(),
+              "lora_r": args.lora,
               "repeats": args.repeats}
 
     # 1. Head to head at one batch size, interleaved so that load changes hit all three alike.

@@ -72,9 +72,10 @@ def _profile(args):
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .models import env_offline
+    from .models import env_offline, quiet_libraries
 
     env_offline()
+    quiet_libraries()
     try:
         cfg, run_dir = _profile(args)
     except (KeyError, ValueError) as err:

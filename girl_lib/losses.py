@@ -148,7 +148,7 @@ def ppo_actor_loss(logp: torch.Tensor, old_logp: torch.Tensor, advantages: torch
     ratio = torch.exp(logp - old_logp)
     unclipped = ratio * advantages
     clipped = torch.clamp(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages  # Eq. 7
-    return masked_mean(torch.minimum(unclipped, clipped), mask)
+    return -masked_mean(torch.minimum(unclipped, clipped), mask)  # Eq. 6, with the minus sign
 
 
 @torch.no_grad()

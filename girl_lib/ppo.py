@@ -18,6 +18,7 @@ hand-computed values).
 Outputs, under ``<run_dir>/ppo/``::
 
     metrics.jsonl   one row per iteration (reward, KL, losses, clip fraction, ...)
+    tensorboard/    the same rows as TensorBoard scalars, only when ``tensorboard`` is installed
     checkpoint/     the last checkpoint (actor adapter, critic, optimisers, RNG states, iteration)
     model/          GIRL: the final actor merged into full weights + tokenizer (load like sft/model)
     metrics.json    GIRL vs GIRL-SFT on judge_eval CVs: RM reward, KL, oracle fit, reward-hacking guard
@@ -36,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +59,7 @@ OracleFn = Callable[[str, str], float]
 # =========================================================================== 1. Eq. 4, Eq. 5 and options
 def compute_rewards(scores: torch.Tensor, kl: torch.Tensor, kl_coef: float) -> torch.Tensor:
     """Eq. 4: ``r_i = U(C_i, J_i) - lambda * KL(C_i, J_i)``, one reward per generated JD ([B])."""
-    return scores + kl_coef * kl
+    return scores - kl_coef * kl
 
 
 def compute_advantages(rewards: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
@@ -236,7 +238,8 @@ class Rollout:
     old_logp: torch.Tensor
     ref_logp: torch.Tensor
     entropy: torch.Tensor
-    scores: torch.Tensor
+    raw_scores: torch.Tensor  # U(C, J)
+    scores: torch.Tensor  # U(C, J) minus the missing-EOS penalty, if any (what enters Eq. 4)
     kl: torch.Tensor
     rewards: torch.Tensor
     values: torch.Tensor
@@ -266,28 +269,35 @@ def collect_rollout(models: Models, actor_unwrapped, value_head, cvs: list[str],
     mask = mask.to(torch.float32)
     finished = out["finished"].to(device)
 
-    # log pi_old (the actor that sampled) and, for GAE, its hidden states.
-    logits, hidden = losses.response_logits(actor_unwrapped, ids, attn, P, p.temperature,
-                                            output_hidden_states=p.use_gae)
-    old_logp = losses.gather_logprobs(logits, ids[:, P:])
-    entropy = losses.entropy_from_logits(logits)
-    del logits
-    # log pi_ref (the frozen SFT model G).
-    with reference_policy(models, actor_unwrapped) as ref:
-        ref_logp = losses.logprobs_of(ref, ids, attn, P, p.temperature)
+    # log pi_old (the actor that sampled), its entropy and (GAE) the token values; then log pi_ref of the
+    # frozen SFT model G. In chunks of B_r rows: [B, R, vocab] logits of a whole rollout can be GBs.
+    old_logp, entropy, values_tok, ref_logp = [], [], [], []
+    for s in range(0, len(cvs), max(1, p.minibatch_size)):
+        rows = slice(s, s + max(1, p.minibatch_size))
+        logits, hidden = losses.response_logits(actor_unwrapped, ids[rows], attn[rows], P, p.temperature,
+                                                output_hidden_states=p.use_gae)
+        old_logp.append(losses.gather_logprobs(logits, ids[rows, P:]))
+        entropy.append(losses.entropy_from_logits(logits))
+        if p.use_gae:
+            values_tok.append(value_head(hidden))
+        del logits, hidden
+        with reference_policy(models, actor_unwrapped) as ref:
+            ref_logp.append(losses.logprobs_of(ref, ids[rows], attn[rows], P, p.temperature))
+    old_logp, entropy, ref_logp = torch.cat(old_logp), torch.cat(entropy), torch.cat(ref_logp)
 
     # U(C, J) from the frozen reward model (or an injected scorer).
-    scores = _as_tensor(score_fn(list(cvs), list(out["texts"])), device)
-    check_finite(scores, f"reward-model score U(C, J) at iteration {iteration}")
+    raw_scores = _as_tensor(score_fn(list(cvs), list(out["texts"])), device)
+    check_finite(raw_scores, f"reward-model score U(C, J) at iteration {iteration}")
+    scores = raw_scores
     if p.missing_eos_penalty is not None:  # beyond the paper: a JD cut off at max_new_tokens is penalised
-        scores = scores - p.missing_eos_penalty * (~finished).float()
+        scores = raw_scores - p.missing_eos_penalty * (~finished).float()
 
     kl = losses.kl_penalty(old_logp, ref_logp, mask, p.kl_estimator)  # Eq. 3
     check_finite(kl, f"KL (Eq. 3) at iteration {iteration}")
     if p.use_gae:  # beyond the paper: token-level rewards, per-token values, GAE
         kl_tokens = losses.kl_per_token(old_logp, ref_logp, p.kl_estimator)
         rewards = token_level_rewards(scores, kl_tokens, mask, kl_coef)
-        values = value_head(hidden) * mask
+        values = torch.cat(values_tok) * mask
         advantages, returns = compute_gae(rewards, values, mask, p.gamma, p.lam)
         if p.whiten_advantages:
             advantages = whiten(advantages, mask)
@@ -302,7 +312,7 @@ def collect_rollout(models: Models, actor_unwrapped, value_head, cvs: list[str],
     check_finite(rewards, f"reward r (Eq. 4) at iteration {iteration}")
     return Rollout(cvs=list(cvs), texts=list(out["texts"]), input_ids=ids, attention_mask=attn, prompt_len=P,
                    response_mask=mask, finished=finished, old_logp=old_logp, ref_logp=ref_logp,
-                   entropy=entropy, scores=scores, kl=kl, rewards=rewards, values=values,
+                   entropy=entropy, raw_scores=raw_scores, scores=scores, kl=kl, rewards=rewards, values=values,
                    advantages=advantages, returns=returns)
 
 
@@ -516,6 +526,17 @@ def _iteration_generators(seed: int, iteration: int, rank: int, device) -> tuple
     return data_gen, sample_gen
 
 
+def _tensorboard(log_dir: Path, enabled: bool):
+    """A ``SummaryWriter`` when the ``tensorboard`` package is installed (else ``None``, silently)."""
+    if not enabled:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(log_dir))
+
+
 def _gather_mean(accelerator, x: torch.Tensor) -> float:
     return float(accelerator.gather(x.detach().float().reshape(-1)).mean())
 
@@ -589,10 +610,13 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
                             f"use_gae={state.get('use_gae')}; resume with the same settings or drop --resume")
     start_iter = state["iteration"] if state else 0
     kl_coef = state["kl_coef"] if state else p.kl_coef
-    if state is None and accelerator.is_main_process:  # a fresh run starts a fresh log
+    if state is None and accelerator.is_main_process:  # a fresh run: no stale log, checkpoint or result
         for old in (metrics_path, out_dir / "metrics.json"):
             if old.exists():
                 old.unlink()
+        for old in (ckpt_dir, out_dir / "model"):
+            if old.exists():
+                shutil.rmtree(old)
     elif accelerator.is_main_process:  # drop rows logged after the checkpoint (they are redone)
         kept = [r for r in read_jsonl(metrics_path) if r["iteration"] <= start_iter]
         atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
@@ -640,6 +664,7 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
     # ---- Algorithm 1, line 1: for iteration = 1, 2, ...
     last = p.iterations if stop_after is None else min(p.iterations, stop_after)
     bar = tqdm(total=p.iterations, initial=start_iter, desc="ppo", disable=not (progress and accelerator.is_main_process))
+    tb = _tensorboard(out_dir / "tensorboard", accelerator.is_main_process)
     for iteration in range(start_iter + 1, last + 1):
         t0 = time.time()
         data_gen, sample_gen = _iteration_generators(p.seed, iteration, rank, device)
@@ -659,7 +684,7 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
         mask = rollout.response_mask
         total_reward = rollout.rewards.sum(-1) if rollout.rewards.dim() == 2 else rollout.rewards
         row = {"iteration": iteration,
-               "reward": _gather_mean(accelerator, rollout.scores),  # U(C, J) (after any missing-EOS penalty)
+               "reward": _gather_mean(accelerator, rollout.raw_scores),  # U(C, J)
                "kl": _gather_mean(accelerator, rollout.kl),  # Eq. 3
                "total_reward": _gather_mean(accelerator, total_reward),  # Eq. 4
                "value": _gather_mean(accelerator, losses.masked_mean_per_seq(rollout.values, mask)
@@ -674,11 +699,17 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
             kl_coef = update_kl_coef(kl_coef, row["kl"], p.target_kl, p.rollout_batch_size, p.kl_horizon)
         if accelerator.is_main_process:
             append_jsonl(metrics_path, [row])
+            if tb is not None:
+                for key, value in row.items():
+                    if key != "iteration":
+                        tb.add_scalar(f"ppo/{key}", value, iteration)
         bar.update(1)
         bar.set_postfix(reward=f"{row['reward']:.3f}", kl=f"{row['kl']:.4f}")
         if iteration % p.checkpoint_every == 0 or iteration == last:
             save_checkpoint(ckpt_dir, models, value_head, actor_opt, critic_opt, accelerator, iteration, kl_coef, cfg)
     bar.close()
+    if tb is not None:
+        tb.close()
 
     if last < p.iterations:  # stopped early on purpose (stop_after): the checkpoint is the result
         return {"stopped_at": last, "iterations": p.iterations, "checkpoint": str(ckpt_dir)}

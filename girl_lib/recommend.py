@@ -9,8 +9,9 @@ The pipeline, one pure piece per step (the notebook calls them one by one):
 2. **Features** (:func:`build_features`): one row per (seeker, job, label) interaction.
 3. **Predictors** (:class:`MLPPredictor`, :class:`DotPredictor`): Base MLP ``MLP([c; j])`` (Eq. 10) and
    Dot ``c . j`` (Eq. 11); enhanced MLP ``MLP([c; j; j'])`` (Eq. 13) and Dot ``c' = MLP([c; j'])``,
-   ``score = c' . j`` (Eq. 14-15).
-4. **Train** (:func:`train_predictor`): binary cross-entropy, Adam, early stopping on validation AUC.
+   ``score = c' . j`` (Eq. 14-15). Inputs are z-scored with training statistics; the Dot towers are
+   residual, so training starts from the encoder's own cosine similarity.
+4. **Train** (:func:`train_predictor`): binary cross-entropy, AdamW, early stopping on validation AUC.
 5. **Evaluate** (:func:`evaluate`, :func:`run_experiment`): AUC / LogLoss on the test rows, their
    cold-start and warm subsets, mean +- std over seeds; :func:`generation_number_curve` (Fig. 5);
    :func:`retrieval_metrics` (beyond the paper: rank the job pool by ``cos(j', j)`` against ``cos(c, j)``).
@@ -389,13 +390,16 @@ def evaluate(model: nn.Module, feats: Features, mask=None) -> dict:
 
 def train_predictor(kind: str, enhanced: bool, feats_train: Features, feats_valid: Features, cfg,
                     seed: int = 0) -> tuple[nn.Module, dict]:
-    """Train one predictor with binary cross-entropy and Adam; early stopping on validation AUC.
+    """Train one predictor with binary cross-entropy and AdamW; early stopping on validation AUC.
 
     Training stops after ``patience`` epochs without a better validation AUC (validation BCE when the
     validation rows hold one class only) and the weights of the best epoch are restored.
     Returns ``(model in eval mode, history)``; ``history["epochs"]`` has one dict per epoch.
     """
     rc = _rcfg(cfg)
+    if rc.epochs < 1 or rc.patience < 1 or rc.batch_size < 1:
+        raise GirlError(f"recommend.epochs, .patience and .batch_size must be >= 1, got {rc.epochs}, "
+                        f"{rc.patience}, {rc.batch_size}")
     if len(feats_train) == 0 or len(feats_valid) == 0:
         raise GirlError(f"train_predictor needs rows: {len(feats_train)} train, {len(feats_valid)} valid")
     if enhanced and (feats_train.jp is None or feats_valid.jp is None):
@@ -460,7 +464,8 @@ def run_experiment(kind: str, enhanced: bool, train: Features, valid: Features, 
     if not seeds:
         raise GirlError("run_experiment needs at least one seed")
     subsets = {"all": np.ones(len(test), dtype=bool)} if subsets is None else subsets
-    subsets = {k: np.asarray(m, dtype=bool) for k, m in subsets.items() if _has_both_classes(test.y[np.asarray(m, dtype=bool)])}
+    subsets = {k: np.asarray(m, dtype=bool) for k, m in subsets.items()}
+    subsets = {k: m for k, m in subsets.items() if _has_both_classes(test.y[m])}
     per_seed = {k: [] for k in subsets}
     best_epochs = []
     for seed in seeds:
@@ -513,6 +518,12 @@ def generation_number_curve(kind: str, splits: dict[str, Features], gen_table: E
 
 
 # --------------------------------------------------------------------------- retrieval (beyond the paper)
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity of two [R, d] arrays."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return (a * b).sum(1) / np.clip(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12, None)
+
+
 def retrieval_metrics(queries: np.ndarray, pool: np.ndarray, relevant: Sequence[Sequence[int]],
                       ks: Sequence[int] = (5, 10)) -> dict:
     """Rank the job ``pool`` [M, d] for each query vector [Q, d] by cosine similarity; Recall@k, NDCG@k.
@@ -643,6 +654,15 @@ def render_tables(metrics: dict) -> str:
         for n in ns:
             lines.append(f"| {n} | " + " | ".join(_fmt(c[str(n)]) if str(n) in c else "—" for _, c in curves) + " |")
         lines.append("")
+    if metrics.get("zero_shot_auc"):
+        subs = [s for s, _ in SUBSETS if any(s in r for r in metrics["zero_shot_auc"].values())]
+        lines += ["## Reference without training: test AUC of the frozen encoder's cosine", "",
+                  "Beyond the paper. The Dot predictor starts from cos(c, j) (residual towers) and learns "
+                  "corrections; j' is pooled as in the tables.", "",
+                  "| Score | " + " | ".join(subs) + " |", "|---|" + "---|" * len(subs)]
+        for method, r in metrics["zero_shot_auc"].items():
+            lines.append(f"| {method} | " + " | ".join(_fmt(r[s]) if s in r else "—" for s in subs) + " |")
+        lines.append("")
     ret = metrics.get("retrieval", {})
     if ret.get("methods"):
         ks = metrics["retrieval"]["k"]
@@ -715,8 +735,9 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
         return base_encode(texts)
 
     # Cache key: the encoder's identity and the truncation length (a custom encode_fn by its name).
-    encoder_name = (cfg.models.encoder if encode_fn is None else
-                    f"custom:{getattr(encode_fn, '__module__', '')}.{getattr(encode_fn, '__qualname__', type(encode_fn).__name__)}")
+    fn_name = getattr(encode_fn, "__qualname__", type(encode_fn).__name__)
+    encoder_name = (cfg.models.encoder if encode_fn is None
+                    else f"custom:{getattr(encode_fn, '__module__', '')}.{fn_name}")
     key = f"{encoder_name}|{rc.embed_max_length}"
     cv_table = EmbeddingTable(seekers, cached_embeddings(run_dir, "cv", [cv_of[s] for s in seekers], encode, key))
     job_table = EmbeddingTable(jobs, cached_embeddings(run_dir, "jd", [jd_of[j] for j in jobs], encode, key))
@@ -818,10 +839,18 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
     else:
         notes.append("no test seeker has a positive test job; retrieval skipped")
 
+    # Zero-shot reference (beyond the paper): the frozen encoder's cosine, no training at all.
+    zero_shot = {"cos(c, j)": _cosine(test.c, test.j)}
+    for name, table in gen_tables.items():
+        zero_shot[f"cos(j', j) {name}"] = _cosine(table.pooled(n_main[name]).lookup(test.seeker_ids), test.j)
+    zero_shot = {method: {sub: auc(test.y[m], scores[m]) for sub, m in subsets.items() if _has_both_classes(test.y[m])}
+                 for method, scores in zero_shot.items()}
+
     metrics = {key: _summarise(results, subset) for subset, key in SUBSETS}
     metrics = {k: v for k, v in metrics.items() if v}
     metrics.update(curves)
     metrics["retrieval"] = retrieval
+    metrics["zero_shot_auc"] = zero_shot
     metrics["n_rows"] = {"rec_train": len(feats["train"]), "rec_valid": len(feats["valid"]), "rec_test": len(test),
                          "rec_test_cold_start": int(cold.sum()), "rec_test_warm": int((~cold).sum()),
                          "seekers": len(seekers), "jobs": len(jobs), "generated_per_seeker": n_avail}

@@ -126,9 +126,13 @@ def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
     if s.use_lora:
         peft_config = LoraConfig(r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout,
                                  target_modules="all-linear", task_type="CAUSAL_LM")
+    from transformers.trainer_callback import PrinterCallback
+
     tokenizer.padding_side = "right"
-    return SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                      peft_config=peft_config, callbacks=[_FiniteLossCallback()])
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
+                         peft_config=peft_config, callbacks=[_FiniteLossCallback()])
+    trainer.remove_callback(PrinterCallback)  # run_sft prints its own one-line log
+    return trainer
 
 
 def run_sft(cfg, run_dir, progress: bool = True) -> dict:

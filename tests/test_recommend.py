@@ -325,7 +325,7 @@ def _tiny_run_dir(tmp_path, keys=("sft", "girl"), n_samples=2):
 
 
 def _tiny_cfg():
-    return get_profile("tiny", {"recommend.epochs": 4, "recommend.seeds": (0, 1), "recommend.retrieval_k": (1, 3)})
+    return get_profile("tiny", {"recommend.epochs": 3, "recommend.seeds": (0, 1), "recommend.retrieval_k": (1, 3)})
 
 
 def test_run_recommend_end_to_end(tmp_path):
@@ -357,6 +357,11 @@ def test_run_recommend_end_to_end(tmp_path):
     n = m["n_rows"]
     assert (n["rec_train"], n["rec_test"], n["seekers"], n["jobs"]) == (100, 80, 36, 10)
     assert n["rec_test_cold_start"] == 50 and n["generated_per_seeker"] == {"GIRL-SFT": 2, "GIRL": 2}
+    zs = m["zero_shot_auc"]
+    assert set(zs) == {"cos(c, j)", "cos(j', j) GIRL-SFT", "cos(j', j) GIRL"} and set(zs["cos(c, j)"]) == {"all", "cold_start", "warm"}
+    y = np.array(data["rec_test"]["label"])
+    c_t, j_t = _fake_encode(data["rec_test"]["cv"]), _fake_encode(data["rec_test"]["jd"])
+    assert zs["cos(c, j)"]["all"] == pytest.approx(auc(y, (c_t * j_t).sum(1)))
     ret = m["retrieval"]
     assert ret["pool_size"] == 10 and {"CV (c)", "GIRL (j', n=2)"} <= set(ret["methods"])
     assert set(ret["methods"]["CV (c)"]["all"]) >= {"recall@1", "ndcg@3"}
