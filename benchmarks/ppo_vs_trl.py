@@ -128,7 +128,7 @@ def trl_iteration(cfg, prompts: list[str], out_dir: Path, seed: int) -> dict:
 
     args = GRPOConfig(
         output_dir=str(out_dir), max_steps=steps, per_device_train_batch_size=mb, gradient_accumulation_steps=1,
-        steps_per_generation=B // mb, num_generations=2, generation_batch_size=B, num_iterations=p.epochs,
+        steps_per_generation=B // mb, num_generations=2, num_iterations=p.epochs,  # generation batch = mb x spg = B
         max_completion_length=p.max_new_tokens, temperature=p.temperature, top_p=p.top_p, top_k=0,
         beta=p.kl_coef, epsilon=p.clip_eps, learning_rate=p.actor_lr, max_grad_norm=p.max_grad_norm,
         use_cpu=True, bf16=False, fp16=False, gradient_checkpointing=False, use_vllm=False, report_to=[],

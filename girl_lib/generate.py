@@ -350,10 +350,11 @@ def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = Tru
             require_stage(run_dir, "ppo", "generate")
         path = generations_path(run_dir, key)
         done = {(r["subset"], r["cv_id"], int(r["sample"])) for r in read_jsonl(path)}
+        model_jobs = [j for j in jobs if j[0] == "judge_eval" or key in gcfg.rec_models]
         # Fixed chunks over the full job list, each seeded by its index: a resumed run regenerates an
         # unfinished chunk exactly as an uninterrupted run would have, and appends only missing rows.
         chunk = max(gcfg.batch_size * 4, 1)
-        chunks = [(c, jobs[c:c + chunk]) for c in range(0, len(jobs), chunk)]
+        chunks = [(c, model_jobs[c:c + chunk]) for c in range(0, len(model_jobs), chunk)]
         todo = [(c, part) for c, part in chunks if any(j not in done for j in part)]
         t0 = time.time()
         n_tokens = n_new = 0
@@ -380,7 +381,7 @@ def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = Tru
                               f"({n_tokens / max(time.time() - t0, 1e-9):.0f} tok/s)", flush=True)
             del model
         seconds = time.time() - t0
-        stats[key] = {"rows": len(jobs), "generated_now": n_new, "seconds": seconds,
+        stats[key] = {"rows": len(model_jobs), "generated_now": n_new, "seconds": seconds,
                       "tokens_per_s": n_tokens / seconds if todo and seconds > 0 else None}
     atomic_write_json(run_dir / "generate" / "metrics.json", stats)
     mark_done(run_dir, "generate", {"models": list(models)})

@@ -494,7 +494,8 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
                            f"fit fell ({res['oracle_fit_sft']:.3f} -> {res['oracle_fit_girl']:.3f}); GIRL "
                            f"exploits U rather than matching better. Raise ppo.kl_coef or train U longer.")
         elif up:
-            res["note"] = "The reward model's score and the hidden recruiter's fit both rose: no sign of reward hacking."
+            res["note"] = ("The reward model's score and the hidden recruiter's fit both rose: no sign of "
+                           "reward hacking.")
         else:
             res["note"] = "The reward model's score did not rise over GIRL-SFT."
     return res
@@ -663,7 +664,8 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
 
     # ---- Algorithm 1, line 1: for iteration = 1, 2, ...
     last = p.iterations if stop_after is None else min(p.iterations, stop_after)
-    bar = tqdm(total=p.iterations, initial=start_iter, desc="ppo", disable=not (progress and accelerator.is_main_process))
+    bar = tqdm(total=p.iterations, initial=start_iter, desc="ppo",
+               disable=not (progress and accelerator.is_main_process))
     tb = _tensorboard(out_dir / "tensorboard", accelerator.is_main_process)
     for iteration in range(start_iter + 1, last + 1):
         t0 = time.time()

@@ -630,7 +630,7 @@ to the SFT model.
                 "read PPO's reward, KL and clip-fraction curves and the reward-KL trade-off across λ",
                 "run the reward-hacking check: does the reward model's score rise while the hidden recruiter's fit falls?"],
                {"tiny": "about 2-3 min on 2 shared cores (PPO + a small λ sweep)",
-                "cpu": "≤ 12 min for PPO (budget) + about 10 min for the λ sweep (skip it with `RUN_TRADEOFF = False`)",
+                "cpu": "≤ 12 min for PPO (budget) + roughly 15 min for the λ sweep (skip it with `RUN_TRADEOFF = False`)",
                 "colab": "roughly 30-60 min on a T4 (estimate, not timed here)"},
                "Sec. IV-C, Algorithm 1, Eq. 3-8."),
         code(PROFILE_CELL),
@@ -853,8 +853,9 @@ pd.DataFrame({MODEL_NAMES.get(k, k): v for k, v in gen_stats.items()}).T
         md("""
 ## 1. The case study (paper Fig. 6)
 
-In the paper, the untuned model fails to write a JD at all, GIRL-SFT writes a plausible one, and GIRL
-writes one that fits the seeker's profile more closely. Below, the first held-out CV with its three
+In the paper, the untuned model (BELLE-7b) does not write JDs in a standard format and stays vague about
+skills and requirements, while GIRL, after reinforcement learning, writes JDs that are more standardised,
+more detailed and more aligned with the seeker's circumstances. Below, the first held-out CV with its three
 JDs, and under them what the offline rubric of notebook 05 measures for each: detail (sections,
 bullets, salary, city, skills), relevance (the hidden recruiter's fit) and conciseness.
 """),
@@ -1245,7 +1246,8 @@ for note in rec.get("notes", []):
 ## 4. Fig. 5: how many generated JDs?
 
 The enhanced predictors with $\\mathbf{j}'$ mean-pooled over the first n generated JDs, n = 1 ... `generate.n_samples`.
-The paper finds AUC rising with n and flattening. Each point is one training run per seed in
+The paper finds AUC first rising with n and then declining (a moderate n is best; more JDs also cost
+more generation), with GIRL above GIRL-SFT in most cases. Each point is one training run per seed in
 `recommend.curve_seeds` (the first seed by default), so small wiggles are noise.
 """),
         code('''
@@ -1279,11 +1281,12 @@ pd.DataFrame({(m, sub): {k: v for k, v in r.items() if k != "pool_size"} for m, 
   JDs; a generated JD, written in JD language by a model that learnt the tool → skill mapping from
   matched pairs, lands near them. Section 2 measures exactly this.
 - **Cold start.** A warm seeker's past interactions let the predictor learn about them from rec_train;
-  a cold-start seeker has only their CV. The generated JD adds the most where there is nothing else,
-  which is why the paper's gains (and ours) are largest in Table IV.
+  a cold-start seeker has only their CV. The generated JD should add the most where there is nothing
+  else, which is how the paper explains its larger gains in Table IV; compare our two tables to see
+  whether this run shows the same.
 - **Hidden tastes and label noise** cap every model: recruiters' favourite skills and employer kinds are
   never written down, and labels are noisy around the fit probability. So AUCs stay well below 1, as
-  in the paper (about 0.63-0.65).
+  in the paper (0.61-0.65).
 - **Hard negatives.** Most rejected jobs are of the seeker's own or a related occupation (wrong seniority,
   pay, city or a missing skill), so matching the occupation is not enough; a JD written for the seeker's
   level and pay carries exactly the missing information.

@@ -194,8 +194,8 @@ def _strip(rows):
     {},
     # full fine-tuning instead of LoRA, and every option beyond the paper at once: GAE with a token
     # value head, k1 KL, adaptive lambda, whitening, missing-EOS penalty
-    {"use_lora": False, "use_gae": True, "gamma": 0.99, "lam": 0.9, "kl_estimator": "k1", "adaptive_kl": True, "kl_horizon": 50,
-     "whiten_advantages": True, "missing_eos_penalty": 0.5},
+    {"use_lora": False, "use_gae": True, "gamma": 0.99, "lam": 0.9, "kl_estimator": "k1", "adaptive_kl": True,
+     "kl_horizon": 50, "whiten_advantages": True, "missing_eos_penalty": 0.5},
 ], ids=["paper", "all-options"])
 def test_resume_matches_uninterrupted_run(base_run, tmp_path, options):
     runs = {}
@@ -277,3 +277,31 @@ def test_reward_kl_tradeoff_larger_lambda_keeps_policy_closer(run_dir):
     assert (run_dir / "ppo_tradeoff" / "kl_10" / "metrics.json").exists()
     assert not (run_dir / "ppo_tradeoff" / "kl_10" / "model").exists()
     assert not is_done(run_dir, "ppo")
+
+
+# --------------------------------------------------------------------------- the stage on real tiny data
+def test_run_ppo_stage_defaults_on_tiny_data(base_run, tiny_data_dir, tiny_cfg, tmp_path):
+    """``girl ppo`` path: CVs from the ``rl`` split, U from ``reward/model``, the oracle from
+    ``girl_lib.data``; metrics.json has every key the later stages read."""
+    import copy
+
+    run = tmp_path / "run"
+    shutil.copytree(base_run, run)
+    shutil.copytree(tiny_data_dir / "data", run / "data")
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg.ppo.iterations, cfg.ppo.max_new_tokens, cfg.ppo.n_eval = 2, 8, 3
+    m = ppo.run_ppo(cfg, run, progress=False)
+    for key in ("reward_sft", "reward_girl", "kl_girl", "oracle_fit_sft", "oracle_fit_girl"):
+        assert isinstance(m[key], float) and math.isfinite(m[key]), key
+    assert m["n_eval"] == 3 and m["iterations"] == 2 and isinstance(m["reward_hacking_warning"], bool)
+    assert m["note"]
+    assert is_done(run, "ppo") and (run / "ppo" / "model" / "model.safetensors").exists()
+    # reward_girl / reward_sft are the reward model's U on the eval JDs (n_eval = 3 = the examples).
+    from girl_lib.reward import score_pairs
+
+    cvs_, girl, sft = zip(*[(e["cv"], e["jd_girl"], e["jd_sft"]) for e in m["examples"]])
+    rm = str(run / "reward" / "model")
+    assert m["reward_girl"] == pytest.approx(sum(score_pairs(rm, list(cvs_), list(girl),
+                                                             max_length=cfg.reward.max_length)) / 3, abs=1e-5)
+    assert m["reward_sft"] == pytest.approx(sum(score_pairs(rm, list(cvs_), list(sft),
+                                                            max_length=cfg.reward.max_length)) / 3, abs=1e-5)
