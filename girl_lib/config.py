@@ -297,7 +297,17 @@ def _tiny() -> Profile:
 
 
 def _cpu() -> Profile:
-    return Profile(name="cpu")
+    """Sized for the README's main job: about half an hour on 2 CPU cores (see README for measured time)."""
+    p = Profile(name="cpu")
+    p.data = DataConfig(scale=0.05, rec_rows_per_seeker=16)
+    p.sft = SFTConfig(max_steps=40, batch_size=4, max_length=448, n_eval=24, n_format=16)
+    p.reward = RewardConfig(max_steps=48, batch_size=8, learning_rate=1e-4, max_length=320, n_eval=150,
+                            logging_steps=8)
+    p.ppo = PPOConfig(iterations=8, rollout_batch_size=8, minibatch_size=4, epochs=2, max_new_tokens=144,
+                      n_eval=32, checkpoint_every=2)
+    p.generate = GenerateConfig(max_new_tokens=144, batch_size=32, n_samples=2, n_judge=64,
+                                rec_models=("sft", "girl"))
+    return p
 
 
 def _colab() -> Profile:
