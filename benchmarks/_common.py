@@ -28,7 +28,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # 60 SmolLM2-sized matmuls took 2.0-2.5 s with 2 spinning threads, 0.07-0.14 s with 1 thread and
 # 0.09-0.22 s with 2 passive threads (README). Must be set before torch is imported; an explicit
 # setting in the environment wins. Printed in machine_info().
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# (not set here: see README "Threads on a shared machine")
 
 
 def loadavg() -> list[float]:

@@ -176,9 +176,24 @@ def profile_once(model, tok, cvs, args):
     print(table)
     total = sum(e.self_cpu_time_total for e in tp.key_averages())
     top_ops = sorted(((e.key, e.self_cpu_time_total) for e in tp.key_averages()), key=lambda x: -x[1])[:8]
+
+    # The prompt forward alone (as sample_batch runs it: last-position logits only), to split prefill
+    # from decoding.
+    from girl_lib.prompts import render_prompt
+
+    tok.padding_side = "left"
+    enc = tok([render_prompt(tok, c) for c in cvs], return_tensors="pt", padding=True, add_special_tokens=False)
+    pos = (enc["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+    with Timer() as tpf, torch.inference_mode():
+        model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], position_ids=pos, use_cache=True,
+              logits_to_keep=1)
+    lens = enc["attention_mask"].sum(1)
     return {"batch": len(cvs), "wall_s": round(wall, 2), "tokens": int(out["n_tokens"].sum()),
+            "prefill_s": round(tpf.seconds, 2), "prefill_share": round(tpf.seconds / wall, 3),
+            "prompt_tokens_mean": round(float(lens.float().mean()), 1), "prompt_len_padded": int(enc["input_ids"].shape[1]),
+            "padding_waste": round(1 - float(lens.sum()) / enc["input_ids"].numel(), 3),
             "cprofile_cum_s": by_name,
-            "torch_ops_self_share": {k: round(v / total, 3) for k, v in top_ops}, "load1": loadavg()[0]}
+            "torch_ops_self_share_32_tokens": {k: round(v / total, 3) for k, v in top_ops}, "load1": loadavg()[0]}
 
 
 def main(argv=None):

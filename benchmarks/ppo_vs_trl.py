@@ -19,7 +19,8 @@ What one iteration is, on each side (profile values in brackets for ``cpu``):
 - Reward: a cheap function of the JD text (its length, capped), on both sides.
 
 Throughput = generated tokens (real response tokens up to and including EOS) / wall seconds of the
-iteration. Last stdout line: ``{"girl_tokens_per_s": .., "trl_tokens_per_s": .., "ratio": .., ...}``.
+iteration; also per CPU-second of this process (``*_per_cpu_s``, ``ratio_cpu``), which other jobs on a
+shared machine disturb far less than wall time. Last stdout line: ``{"girl_tokens_per_s": .., "trl_tokens_per_s": .., "ratio": .., ...}``.
 
     .venv/bin/python benchmarks/ppo_vs_trl.py --profile tiny            # ~1-2 min on 2 cores
     .venv/bin/python benchmarks/ppo_vs_trl.py --profile cpu --repeats 3  # SmolLM2; ~15-25 min on 2 shared cores
@@ -41,7 +42,7 @@ from _common import emit, loadavg, machine_info, median, sample_cvs  # noqa: E40
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default="tiny", choices=["tiny", "cpu"], help="girl_lib profile (default tiny)")
-    p.add_argument("--repeats", type=int, default=3, help="timed iterations per side (median reported)")
+    p.add_argument("--repeats", type=int, default=5, help="timed iterations per side (median reported)")
     p.add_argument("--max-new-tokens", type=int, default=None, help="default: the profile's ppo.max_new_tokens")
     p.add_argument("--rollout-batch-size", type=int, default=None,
                    help="completions per iteration (even; default: the profile's ppo.rollout_batch_size)")
@@ -75,12 +76,16 @@ def make_scratch_run(cfg, root: Path) -> Path:
 
 
 def ours_iteration(cfg, run_dir: Path, cvs: list[str], out_dir: Path) -> dict:
-    """One timed iteration of ``run_ppo`` (iteration 1 of a fresh run; stops before the final evaluation)."""
+    """One timed iteration of ``run_ppo`` (iteration 1 of a fresh run; stops before the final evaluation).
+
+    Wall and CPU time are those of ``collect_rollout`` + ``ppo_update`` (Alg. 1 lines 2-14), measured by
+    wrapping the two functions; ``run_ppo``'s own per-iteration ``seconds`` is reported beside them."""
     import copy
+    import time
 
     import torch
 
-    from girl_lib.ppo import run_ppo
+    import girl_lib.ppo as ppo
     from girl_lib.runio import read_jsonl
 
     c = copy.deepcopy(cfg)
@@ -89,11 +94,34 @@ def ours_iteration(cfg, run_dir: Path, cvs: list[str], out_dir: Path) -> dict:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     sc = lambda cv_list, jds: torch.tensor([reward_of_text(j) for j in jds])  # noqa: E731
-    run_ppo(c, run_dir, cvs=cvs, eval_cvs=cvs[:1], score_fn=sc, oracle_fn=None, stop_after=1,
-            out_dir=out_dir, save_model=False, progress=False)
+    spent = {"wall": 0.0, "cpu": 0.0}
+    saved = {}
+
+    def timed(fn):
+        def wrapper(*a, **kw):
+            w0, c0 = time.perf_counter(), time.process_time()
+            try:
+                return fn(*a, **kw)
+            finally:
+                spent["wall"] += time.perf_counter() - w0
+                spent["cpu"] += time.process_time() - c0
+        return wrapper
+
+    for name in ("collect_rollout", "ppo_update"):
+        if hasattr(ppo, name):
+            saved[name] = getattr(ppo, name)
+            setattr(ppo, name, timed(saved[name]))
+    try:
+        ppo.run_ppo(c, run_dir, cvs=cvs, eval_cvs=cvs[:1], score_fn=sc, oracle_fn=None, stop_after=1,
+                    out_dir=out_dir, save_model=False, progress=False)
+    finally:
+        for name, fn in saved.items():
+            setattr(ppo, name, fn)
     row = read_jsonl(out_dir / "metrics.jsonl")[-1]
     tokens = row["response_len"] * c.ppo.rollout_batch_size
-    return {"seconds": row["seconds"], "tokens": tokens, "load1": loadavg()[0]}
+    wall = spent["wall"] if len(saved) == 2 else row["seconds"]
+    return {"seconds": wall, "cpu_seconds": spent["cpu"] if len(saved) == 2 else None,
+            "run_ppo_seconds": row["seconds"], "tokens": tokens, "load1": loadavg()[0]}
 
 
 def trl_iteration(cfg, prompts: list[str], out_dir: Path, seed: int) -> dict:
@@ -122,9 +150,11 @@ def trl_iteration(cfg, prompts: list[str], out_dir: Path, seed: int) -> dict:
     class Clock(TrainerCallback):
         def on_step_begin(self, args, state, control, **kw):
             marks.setdefault("start", time.perf_counter())
+            marks.setdefault("cpu_start", time.process_time())
 
         def on_step_end(self, args, state, control, **kw):
             marks["end"] = time.perf_counter()
+            marks["cpu_end"] = time.process_time()
 
     args = GRPOConfig(
         output_dir=str(out_dir), max_steps=steps, per_device_train_batch_size=mb, gradient_accumulation_steps=1,
@@ -143,7 +173,8 @@ def trl_iteration(cfg, prompts: list[str], out_dir: Path, seed: int) -> dict:
     trainer.train()
     seconds = marks["end"] - marks["start"]
     del trainer, model
-    return {"seconds": seconds, "tokens": sum(g for g in generated if g), "load1": loadavg()[0]}
+    return {"seconds": seconds, "cpu_seconds": marks["cpu_end"] - marks["cpu_start"],
+            "tokens": sum(g for g in generated if g), "load1": loadavg()[0]}
 
 
 def main(argv=None):
@@ -197,19 +228,28 @@ def main(argv=None):
             ours.append(ours_iteration(cfg, run_dir, ours_cvs, root / f"ours_{rep}"))
             o = ours[-1]
             print(f"  [girl] rep {rep}: {o['tokens']:.0f} tokens in {o['seconds']:.1f}s = "
-                  f"{o['tokens'] / o['seconds']:.1f} tok/s (load1 {o['load1']})", flush=True)
+                  f"{o['tokens'] / o['seconds']:.1f} tok/s, {o['tokens'] / o['cpu_seconds']:.1f} per CPU-s "
+                  f"(load1 {o['load1']})", flush=True)
             trl.append(trl_iteration(cfg, prompts, root / f"trl_{rep}", args.seed))
             t = trl[-1]
             print(f"  [trl ] rep {rep}: {t['tokens']:.0f} tokens in {t['seconds']:.1f}s = "
-                  f"{t['tokens'] / t['seconds']:.1f} tok/s (load1 {t['load1']})", flush=True)
+                  f"{t['tokens'] / t['seconds']:.1f} tok/s, {t['tokens'] / t['cpu_seconds']:.1f} per CPU-s "
+                  f"(load1 {t['load1']})", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 
     girl_rate = median([o["tokens"] / o["seconds"] for o in ours])
     trl_rate = median([t["tokens"] / t["seconds"] for t in trl])
+    girl_cpu = median([o["tokens"] / o["cpu_seconds"] for o in ours if o["cpu_seconds"]])
+    trl_cpu = median([t["tokens"] / t["cpu_seconds"] for t in trl])
     emit({"girl_tokens_per_s": round(girl_rate, 2), "trl_tokens_per_s": round(trl_rate, 2),
           "ratio": round(girl_rate / trl_rate, 3),
+          "girl_tokens_per_cpu_s": round(girl_cpu, 2) if girl_cpu else None,
+          "trl_tokens_per_cpu_s": round(trl_cpu, 2),
+          "ratio_cpu": round(girl_cpu / trl_cpu, 3) if girl_cpu else None,
+          "girl_cpu_seconds": [round(o["cpu_seconds"], 2) if o["cpu_seconds"] else None for o in ours],
+          "trl_cpu_seconds": [round(t["cpu_seconds"], 2) for t in trl],
           "girl_seconds": [round(o["seconds"], 2) for o in ours], "trl_seconds": [round(t["seconds"], 2) for t in trl],
           "girl_tokens": [round(o["tokens"]) for o in ours], "trl_tokens": [t["tokens"] for t in trl],
           "load1": {"girl": [o["load1"] for o in ours], "trl": [t["load1"] for t in trl]},

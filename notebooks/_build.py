@@ -784,11 +784,11 @@ if trade:
 '''),
         md("""
 **Reading these results honestly.** On `tiny` the actor is a random model and the reward model is a
-random BERT: rewards barely move, the KL grows from 0 only because the LoRA adapter changes something,
+random BERT: rewards barely move, the KL grows from 0 only because the actor's weights change at all,
 and the trade-off points sit on top of each other. The reward-hacking flag compares two means without
 any noise margin, so on `tiny` it fires, or not, by chance. None of it says anything about GIRL. On `cpu` the
-reward model has learnt real preferences and 12 iterations of PPO should raise the mean reward over
-GIRL-SFT while the KL stays small; whether the *oracle* fit rises too is the honest test, and
+reward model has learnt real preferences and the few PPO iterations of the profile (`ppo.iterations`)
+should raise the mean reward over GIRL-SFT while the KL stays small; whether the *oracle* fit rises too is the honest test, and
 `report.md` lists it as a target. Small models with a small reward model are prone to reward hacking
 (longer JDs, repeated keywords the reward model likes): if the warning fires, raise `ppo.kl_coef`
 or train the reward model longer, and compare the λ sweep above. The paper reports no reward curves,
@@ -847,6 +847,7 @@ Generations live in `RUN_DIR/generate/<model>.jsonl`, one row per JD: `subset` (
         code('''
 keys = [k for k in cfg.generate.models if generations_path(RUN_DIR, k).exists()]
 raw = {MODEL_NAMES[k]: pd.DataFrame(read_jsonl(generations_path(RUN_DIR, k))) for k in keys}
+print({m: df["subset"].value_counts().to_dict() for m, df in raw.items()})
 gen_stats = read_json(RUN_DIR / "generate" / "metrics.json")
 pd.DataFrame({MODEL_NAMES.get(k, k): v for k, v in gen_stats.items()}).T
 '''),
@@ -873,8 +874,8 @@ pd.DataFrame({m: {**rubric.scores(cvs[cv_id], g[cv_id][0]), "format ok": jd_form
         md("""
 ## 2. Diversity across the n samples
 
-For each recommendation seeker every model wrote `generate.n_samples` JDs (temperature
-`generate.temperature`, nucleus `generate.top_p`); notebook 06 mean-pools them (Fig. 5). Pooling only
+For each recommendation seeker every model of `generate.rec_models` wrote `generate.n_samples` JDs
+(temperature `generate.temperature`, nucleus `generate.top_p`); notebook 06 mean-pools them (Fig. 5). Pooling only
 helps if the samples differ. Two measures (`girl_lib.plots.distinct_n`, `pairwise_overlap`):
 
 - **distinct-n**: distinct word n-grams / all n-grams over the pooled texts (higher = less repetition);
@@ -884,6 +885,7 @@ As a reference, *real JDs*: the SFT split has two matched JDs per CV, written in
 """),
         code('''
 rec = {MODEL_NAMES[k]: load_generations(RUN_DIR, k, "rec") for k in keys}
+rec = {m: g for m, g in rec.items() if g}          # models that generated for the rec seekers
 sft_split = load_data(RUN_DIR)["sft"]
 real = {}
 for sid, jd in zip(sft_split["seeker_id"], sft_split["jd"]):
@@ -901,20 +903,21 @@ pd.DataFrame(diversity).T.round(3)
 '''),
         md("## 3. Lengths, EOS and format"),
         code('''
-_ = plots.length_hists({m: df["n_tokens"].tolist() for m, df in raw.items()},
-                       title="generated JD lengths", xlabel="tokens")
+judged = {m: df[df["subset"] == "judge_eval"] for m, df in raw.items()}   # the same CVs for every model
+_ = plots.length_hists({m: df["n_tokens"].tolist() for m, df in judged.items()},
+                       title="generated JD lengths (judge_eval CVs)", xlabel="tokens")
 pd.DataFrame({m: {"JDs": len(df), "mean tokens": df["n_tokens"].mean(), "ended with EOS": df["finished"].mean(),
                   "format ok (both sections)": df["jd"].map(jd_format_ok).mean(),
-                  "mean words": df["jd"].str.split().str.len().mean()} for m, df in raw.items()}).T.round(3)
+                  "mean words": df["jd"].str.split().str.len().mean()} for m, df in judged.items()}).T.round(3)
 '''),
         md("""
 **Reading these results honestly.** On `tiny` all three generators are random tiny models (the base is
-untrained, SFT and GIRL trained for seconds) limited to 24 new tokens: every JD is cut off, nothing ends
-with EOS, and "diversity" is just noise. On `cpu`, expect the base SmolLM2 to write a generic job ad or
+untrained, SFT and GIRL trained for seconds) limited to 24 new tokens: nearly every JD is cut off before
+EOS, and "diversity" is just noise. On `cpu`, expect the base SmolLM2 to write a generic job ad or
 chat about the CV, GIRL-SFT to follow our JD layout, and GIRL to look like GIRL-SFT with small shifts
-(PPO ran for minutes, not days). Diversity typically drops after SFT and again after PPO: both make the
-model more certain. The paper's Fig. 6 compares 7B models and shows one hand-picked CV; ours shows the
-first CV of the split, whatever it gives.
+(PPO ran for minutes, not days). Expect diversity to drop after SFT and again after PPO: both make the
+model more certain. The paper's Fig. 6 compares 7B models on one CV; ours shows the first CV of the
+split, whatever it gives.
 """),
         *footer([
             "Pick the CV where GIRL and GIRL-SFT differ most in oracle fit and read both JDs. What changed?",
@@ -1129,7 +1132,7 @@ seekers; Fig. 5 varies the number of generated JDs pooled into $\\mathbf{j}'$.
                 "build the Table III and IV analogues next to the paper's numbers, and the Fig. 5 curve",
                 "see why generated JDs help most for cold-start seekers, and measure it with retrieval",
                 "name the properties of the data world that drive the effect"],
-               {"tiny": "seconds", "cpu": "≤ 5 min (recommend budget: 3 seeds x 2 predictors x 4 models + Fig. 5)",
+               {"tiny": "seconds", "cpu": "≤ 5 min (recommend budget: 3 seeds x 2 predictors x (Base + each generator) + Fig. 5)",
                 "colab": "a few minutes (the predictors are small MLPs; embeddings dominate)"},
                "Sec. V (Eq. 9-15), Sec. VI-D, VI-E, VI-F, Tables III-IV, Fig. 5."),
         code(PROFILE_CELL),
@@ -1197,9 +1200,9 @@ c_emb = dict(zip(seekers, embed([cv_text[s] for s in seekers])))
 j_emb = embed(test["jd"])
 sims = {"cos(c, j): CV vs JD": [float(c_emb[s] @ v) for s, v in zip(test["seeker_id"], j_emb)]}
 for key, name in (("base", "base-gen"), ("sft", "GIRL-SFT"), ("girl", "GIRL")):
-    if not generations_path(RUN_DIR, key).exists():
+    gens = load_generations(RUN_DIR, key, "rec") if generations_path(RUN_DIR, key).exists() else {}
+    if not all(s in gens for s in seekers):          # this model did not generate for the rec seekers
         continue
-    gens = load_generations(RUN_DIR, key, "rec")
     jp = {s: embed(gens[s]).mean(0) for s in seekers}
     sims[f"cos(j', j): {name} JD vs JD"] = [float(jp[s] @ v / np.linalg.norm(jp[s])) for s, v in zip(test["seeker_id"], j_emb)]
 pd.DataFrame({"untrained AUC on rec_test": {k: auc(test["label"], v) for k, v in sims.items()}}).round(4)
@@ -1209,7 +1212,8 @@ pd.DataFrame({"untrained AUC on rec_test": {k: auc(test["label"], v) for k, v in
 
 Trained predictors, mean ± std over `recommend.seeds`; relative change against Base in %, signed so that
 positive is better (as the paper does). `base-gen` is our ablation: $\\mathbf{j}'$ from the *untuned*
-generator. It separates "any extra text helps" from "GIRL's text helps". Full tables (with the warm
+generator. It separates "any extra text helps" from "GIRL's text helps" (the `cpu` profile skips it to
+save generation time, see `generate.rec_models`). Full tables (with the warm
 seekers, Fig. 5 data and retrieval) are in `RUN_DIR/recommend/tables.md`.
 """),
         code('''
@@ -1297,7 +1301,7 @@ rows: any ordering of Base, GIRL-SFT and GIRL is chance. On `cpu` (MiniLM, SmolL
 rows), look for the *direction* of the paper's findings: enhanced above Base, larger gains for cold start,
 GIRL at least as good as GIRL-SFT. `report.md` lists "AUC GIRL > GIRL-SFT > Base" as a target and says
 whether this run met it. When a gap is smaller than the seeds' std, it is not a finding. The paper's
-absolute AUCs (0.62-0.65 on a real platform with BERT) are not comparable with ours.
+absolute AUCs (0.61-0.65 on a real platform with BERT) are not comparable with ours.
 """),
         *footer([
             "Fine-tune the encoder: replace the frozen embeddings by a trainable MiniLM (unfreeze it inside a "
@@ -1315,8 +1319,8 @@ absolute AUCs (0.62-0.65 on a real platform with BERT) are not comparable with o
         ], COMMON_TROUBLES + [
             ("Out of memory on a Colab T4?", "Lower `recommend.embed_batch_size` or `recommend.embed_max_length` "
              "(embeddings are computed once and cached in `RUN_DIR/recommend/emb_*.npy`)."),
-            ("`N seekers have no generated JD`?", "The generations were made for another data split: rerun "
-             "`generate` (it appends only what is missing) and then `recommend`."),
+            ("`N seekers have no generated JD`?", "The generations were made for another data split, or that model is "
+             "not in `generate.rec_models`: rerun `generate` (it appends only what is missing) and then `recommend`."),
             ("AUC is `nan` / a subset is skipped?", "A test subset with one class only has no AUC; with tiny data "
              "this happens. Use a larger `data.scale`."),
         ]),
