@@ -630,7 +630,7 @@ to the SFT model.
                 "read PPO's reward, KL and clip-fraction curves and the reward-KL trade-off across λ",
                 "run the reward-hacking check: does the reward model's score rise while the hidden recruiter's fit falls?"],
                {"tiny": "about 2-3 min on 2 shared cores (PPO + a small λ sweep)",
-                "cpu": "≤ 12 min for PPO (budget) + roughly 15 min for the λ sweep (skip it with `RUN_TRADEOFF = False`)",
+                "cpu": "≤ 12 min for PPO (budget) + roughly 15 min for the λ sweep (skip it: `RUN_TRADEOFF = False`)",
                 "colab": "roughly 30-60 min on a T4 (estimate, not timed here)"},
                "Sec. IV-C, Algorithm 1, Eq. 3-8."),
         code(PROFILE_CELL),
@@ -766,7 +766,7 @@ The runs here are deliberately short (a cheap variant of the main run), and the 
 `RUN_DIR/ppo_tradeoff/rows.json`; delete that file to rerun.
 """),
         code('''
-RUN_TRADEOFF = True
+RUN_TRADEOFF = os.environ.get("GIRL_RUN_TRADEOFF", "1") != "0"     # False: skip the sweep (minutes on `cpu`)
 TRADEOFF_KL = (0.0, 0.5) if PROFILE == "tiny" else (0.0, 0.05, 0.5)
 short = {"ppo.iterations": 2, "ppo.n_eval": 4} if PROFILE == "tiny" else {"ppo.iterations": 3, "ppo.n_eval": 8}
 trade_path = RUN_DIR / "ppo_tradeoff" / "rows.json"
@@ -1086,12 +1086,13 @@ else:
 
 | judge | strengths | weaknesses |
 |---|---|---|
-| **rubric** (default) | offline, free, deterministic, no position bias; relevance reads the hidden recruiter, i.e. the ground truth of this world | not an LLM: "detail" and "conciseness" are heuristics (sections, bullets, salary, repetition, length), blind to fluency and meaning; its relevance only understands the synthetic world's vocabulary |
+| **rubric** (default) | offline, free, deterministic, no position bias; relevance reads the oracle recruiter, close to the ground truth of this world | not an LLM: "detail" and "conciseness" are heuristics (sections, bullets, salary, repetition, length), blind to fluency and meaning; its relevance only understands the synthetic world's vocabulary |
 | **ChatGPT** (as the paper) | judges language quality and plausibility; comparable with Table II | costs money, models change over time (not reproducible), position and length bias (the flip rate shows it), cannot know this world's hidden preferences |
 | **local 7B+ model** (vLLM, Ollama) | private, reproducible with a fixed model | weaker than ChatGPT, more parse errors and flips; small models barely follow the verdict format |
 
-**Reading these results honestly.** On `tiny` all JDs are gibberish of equal length, so most pairs tie
-and the intervals are wide (12 CVs). On `cpu`, the paper's GIRL vs GIRL-SFT advantage of 0.19 is the
+**Reading these results honestly.** On `tiny` all JDs are gibberish cut off at 24 tokens: the rubric
+still separates them on surface features (repetition, stray layout words), which means nothing here,
+and with 12 CVs the intervals are wide. On `cpu`, the paper's GIRL vs GIRL-SFT advantage of 0.19 is the
 number to compare with, but from a different judge: the rubric rewards JDs the hidden recruiter would
 like and well-formed layouts, ChatGPT rewards fluent, plausible ads. Expect *vs base* to be strongly
 positive (SFT learns the layout) and GIRL vs GIRL-SFT to be small: a short PPO run on a small model
