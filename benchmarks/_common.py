@@ -63,6 +63,10 @@ def machine_info() -> dict:
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "loadavg": loadavg(),
     }
+    try:  # Linux autogroup scheduling: a "nice 19" group gets a small slice whenever others are busy
+        info["autogroup"] = Path("/proc/self/autogroup").read_text().strip()
+    except OSError:
+        pass
     try:
         import transformers
 
