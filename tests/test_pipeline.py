@@ -36,9 +36,17 @@ def _finish(proc, timeout=1200):
     return out
 
 
+def _drop_timings(obj):
+    """Wall-clock fields differ between any two runs; everything else must match."""
+    if isinstance(obj, dict):
+        return {k: _drop_timings(v) for k, v in obj.items() if "seconds" not in k and k != "timing_s"}
+    if isinstance(obj, list):
+        return [_drop_timings(v) for v in obj]
+    return obj
+
+
 def _comparable(run_dir: Path) -> dict:
-    res = json.loads((run_dir / "results.json").read_text())
-    res.pop("timing_s", None)
+    res = _drop_timings(json.loads((run_dir / "results.json").read_text()))
     res["targets"] = [t for t in res["targets"] if "min on 2 cores" not in t["target"]]
     gens = {}
     for path in sorted((run_dir / "generate").glob("*.jsonl")):
@@ -66,7 +74,7 @@ def test_girl_run_writes_every_stage_and_the_report(uninterrupted):
         assert isinstance(res["ppo"][key], float)
     assert set(res["judge"]) == {"GIRL_vs_GIRL-SFT", "GIRL-SFT_vs_base", "GIRL_vs_base"}
     for pair in res["judge"].values():
-        assert abs(pair["win"] + pair["tie"] + pair["lose"] - 1) < 1e-9
+        assert abs(pair["win"] + pair["tie"] + pair["lose"] - 1) < 1e-5  # rounded to 6 places
         assert pair["adv"] == pytest.approx(pair["win"] - pair["lose"], abs=1e-5)  # reports round to 6 places
     for table in ("recommend", "recommend_cold_start"):
         for pred in ("MLP", "Dot"):
