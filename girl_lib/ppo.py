@@ -481,12 +481,13 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
         "finished_rate_sft": _mean(done["sft"]), "finished_rate_girl": _mean(done["girl"]),
         "examples": [{"cv": c, "jd_sft": s, "jd_girl": g} for c, s, g in zip(cvs[:3], jds["sft"], jds["girl"])],
     }
-    up = res["reward_girl"] is not None and res["reward_sft"] is not None and res["reward_girl"] > res["reward_sft"]
+    # A change counts only when the paired per-CV difference exceeds one standard error (no noise flags).
+    up = _clear_change(scores["sft"], scores["girl"]) > 0
     if res["oracle_fit_girl"] is None:
         res["reward_hacking_warning"] = False
         res["note"] = "No oracle recruiter available: the reward-hacking guard could not run."
     else:
-        fell = res["oracle_fit_girl"] < res["oracle_fit_sft"]
+        fell = _clear_change(oracle["sft"], oracle["girl"]) < 0
         res["reward_hacking_warning"] = bool(up and fell)
         if up and fell:
             res["note"] = (f"Reward hacking suspected: the reward model's score rose "
@@ -502,6 +503,15 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
 
 
 # =========================================================================== 7. the stage
+def _clear_change(before, after) -> int:
+    """+1 / -1 when the mean paired difference ``after - before`` is beyond one standard error, else 0."""
+    if not before or not after or len(before) != len(after):
+        return 0
+    d = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
+    se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
+    return int(np.sign(d.mean())) if abs(d.mean()) > se else 0
+
+
 def _default_score_fn(run_dir: Path, cfg, device) -> ScoreFn:
     """U(C, J) from the frozen reward model at ``run_dir/reward/model``, in chunks."""
     from .models import load_sequence_scorer

@@ -747,10 +747,11 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
 
     gen_tables: dict[str, EmbeddingTable] = {}
     for gkey, name in TABLE_NAMES.items():
-        if not generations_path(run_dir, gkey).exists():
-            notes.append(f"no generations for '{gkey}' ({name}); its rows are skipped")
+        rec_gens = load_generations(run_dir, gkey, "rec") if generations_path(run_dir, gkey).exists() else {}
+        if not rec_gens:  # not generated, or only for judge_eval (see generate.rec_models)
+            notes.append(f"no rec generations for '{gkey}' ({name}); its rows are skipped")
             continue
-        texts, n = stack_generations(load_generations(run_dir, gkey, "rec"), seekers)
+        texts, n = stack_generations(rec_gens, seekers)
         vecs = cached_embeddings(run_dir, f"gen_{gkey}", texts, encode, key)
         gen_tables[name] = EmbeddingTable(seekers, vecs.reshape(len(seekers), n, vecs.shape[1]))
     if not gen_tables:

@@ -440,15 +440,24 @@ display(HTML(plots.side_by_side_html({"CV (held out)": s["cv"], "JD before SFT (
 pd.DataFrame({"format ok before": [jd_format_ok(x["before"]) for x in sft["samples"]],
               "format ok after": [jd_format_ok(x["after"]) for x in sft["samples"]]}).mean().to_frame("share").T
 '''),
+        code('''
+compliance = sft["format_compliance_after"]
+print(f"format compliance after SFT: {compliance:.2f} -> target >= 0.9 {'met' if compliance >= 0.9 else 'MISSED'}")
+print(f"SFT saw {sft['n_train']} pairs in {sft['steps']} steps; a sampled JD also fails the check when it runs out "
+      f"of tokens (generate.max_new_tokens = {cfg.generate.max_new_tokens}) before its 'Requirements:' section")
+'''),
         md("""
 **Reading these results honestly.** On `tiny` the generator is a *randomly initialised* 2-layer Llama
 with a 1k-token vocabulary, trained for a few dozen steps: the loss and perplexity fall (it learns
 which tokens are frequent in JDs), but its samples are word salad and format compliance stays near 0.
 That is expected: the profile exists so that every line runs in seconds. On `cpu`, SmolLM2-135M-Instruct
-with LoRA starts from a model that can already write English; SFT then teaches it our JD layout and
-vocabulary, so perplexity drops sharply and format compliance should come close to 1 (the target is
-≥ 0.9; `report.md` says whether this run met it). The paper fine-tunes a 7B model on 153k pairs; expect our JDs to be plainer
-and more repetitive.
+with LoRA starts from a model that can already write English; SFT teaches it our JD layout and
+vocabulary, so the held-out perplexity drops clearly. Format compliance is the harder target (≥ 0.9,
+checked above): to fit its time budget on 2 cores the `cpu` profile trains for only `sft.max_steps`
+steps (a few hundred pairs), and a 135M model sampled at temperature 0.7 still drifts into repetition
+loops or runs out of tokens before `Requirements:`. If the target is missed, read the samples to see
+which failure you have; more steps, a larger `generate.max_new_tokens` or a lower temperature are the
+levers. The paper fine-tunes a 7B model on 153k pairs; expect our JDs to be plainer and more repetitive.
 """),
         *footer([
             "Change `sft.max_steps` (e.g. `get_profile(PROFILE, {\"sft.max_steps\": 10})` in a fresh `RUN_DIR`) and "
@@ -542,6 +551,10 @@ same way) and the oracle's own pairwise accuracy, the ceiling that label noise l
 sc = rm["eval_scores"]
 _ = plots.reward_score_hist(sc["chosen"], sc["rejected"])
 keys = ["pairwise_accuracy", "auc", "margin_mean", "oracle_agreement", "oracle_pairwise_accuracy", "n_eval"]
+acc, seen = rm["pairwise_accuracy"], rm["steps"] * cfg.reward.batch_size
+print(f"held-out pairwise accuracy {acc:.3f} -> target >= 0.85 {'met' if acc >= 0.85 else 'MISSED'}; the noiseless "
+      f"oracle reaches {rm['oracle_pairwise_accuracy']:.3f} on the same pairs (the ceiling label noise leaves)")
+print(f"training drew {seen} pairs (this profile's batch size) from {rm['n_train']}: {seen / rm['n_train']:.1%} of one epoch")
 pd.DataFrame({"held-out": {k: rm.get(k) for k in keys}}).round(3)
 '''),
         md("""
@@ -591,9 +604,12 @@ else:
 **Reading these results honestly.** On `tiny` the backbone is a random 2-layer BERT trained for 30
 steps: its scores often collapse to nearly one value, accuracy and AUC sit near 0.5 and the oracle plot
 is a shapeless cloud. On `cpu`, all-MiniLM-L6-v2
-(22M parameters, smaller than the 135M generator, as the paper asks) learns the taxonomy's links between
-tools and skills; the target is pairwise accuracy ≥ 0.85 (`report.md` says whether this run met it). The
-oracle's own pairwise accuracy shows how much of the remaining error is label noise. The paper reports
+(22M parameters, smaller than the 135M generator, as the paper asks) starts to learn the taxonomy's
+links between tools and skills; the target is pairwise accuracy ≥ 0.85 (checked above). To fit its time
+budget on 2 cores the `cpu` profile trains for `reward.max_steps` steps, a small fraction of one epoch of
+the reward split, so a miss usually means too few steps rather than too small a model: raise
+`reward.max_steps` if you have the time. The oracle's own pairwise accuracy shows how much of the
+remaining error is label noise. The paper reports
 no accuracy for its reward model, so there is no number to compare with.
 """),
         *footer([
@@ -785,8 +801,8 @@ if trade:
         md("""
 **Reading these results honestly.** On `tiny` the actor is a random model and the reward model is a
 random BERT: rewards barely move, the KL grows from 0 only because the actor's weights change at all,
-and the trade-off points sit on top of each other. The reward-hacking flag compares two means without
-any noise margin, so on `tiny` it fires, or not, by chance. None of it says anything about GIRL. On `cpu` the
+and the trade-off points sit on top of each other. The reward-hacking flag needs each change to exceed
+one standard error of the paired per-CV differences, so on `tiny` it usually stays quiet. None of it says anything about GIRL. On `cpu` the
 reward model has learnt real preferences and the few PPO iterations of the profile (`ppo.iterations`)
 should raise the mean reward over GIRL-SFT while the KL stays small; whether the *oracle* fit rises too is the honest test, and
 `report.md` lists it as a target. Small models with a small reward model are prone to reward hacking

@@ -453,3 +453,4 @@ def test_restrict_seeds_reaggregates_a_subset():
     assert sub["all"]["auc"] == pytest.approx(0.6) and sub["all"]["auc_std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
     assert restrict_seeds(res, [0])["all"]["auc"] == 0.5 and restrict_seeds(res, [0])["all"]["auc_std"] == 0.0
     assert restrict_seeds(res, [7]) is None
+
