@@ -45,9 +45,10 @@ def parse_args(argv=None):
                    help="also time HF model.generate (do_sample, same temperature/top-p, top_k off) at this "
                         "batch size, interleaved with ours (0 = skip)")
     p.add_argument("--ablations", action="store_true",
-                   help="also time ours with one optimisation switched off at a time (growing DynamicCache "
-                        "instead of the pre-allocated one; no dropping of finished rows; the old sampler), "
-                        "interleaved in the head to head")
+                   help="also time ours with one optimisation switched off at a time (one padded prompt "
+                        "forward instead of the shared-prefix one; growing DynamicCache instead of the "
+                        "pre-allocated one; no dropping of finished rows; the old sampler), interleaved in "
+                        "the head to head")
     p.add_argument("--profile-batch", type=int, default=0,
                    help="profile one sample_batch call at this batch size (cProfile + torch.profiler) and "
                         "print the top costs (0 = skip)")
@@ -81,9 +82,12 @@ def run_ablation(which, model, tok, cvs, args, seed):
     """Ours with one optimisation switched off (monkeypatched for the duration of the call)."""
     import girl_lib.generate as G
 
-    saved = {k: getattr(G, k) for k in ("_prealloc_cache", "_compact_worth_it", "_sample_next")}
+    saved = {k: getattr(G, k) for k in ("_prealloc_cache", "_compact_worth_it", "_sample_next",
+                                        "_shared_prefix_len")}
     try:
-        if which == "no_prealloc":
+        if which == "no_shared_prefix":
+            G._shared_prefix_len = lambda *a: 0
+        elif which == "no_prealloc":  # (also turns the shared-prefix prefill off: it needs the buffers)
             from transformers.cache_utils import DynamicCache
 
             G._prealloc_cache = lambda model, max_len: DynamicCache(config=model.config)
@@ -236,7 +240,8 @@ def main(argv=None):
     cmp_batch = args.baseline_batch or args.hf_batch
     if cmp_batch:
         heads = {"ours": [], "baseline": [], "hf_generate": []}
-        ablations = ("no_prealloc", "no_compaction", "old_sampler") if args.ablations else ()
+        ablations = (("no_shared_prefix", "no_prealloc", "no_compaction", "old_sampler") if args.ablations
+                     else ())
         heads.update({a: [] for a in ablations})
         for rep in range(args.repeats):
             seed = args.seed + rep

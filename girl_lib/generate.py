@@ -137,6 +137,17 @@ def _prealloc_layer_class():
             def get_seq_length(self) -> int:
                 return self.length if self.is_initialized else 0
 
+            def init_from_prefix(self, key_states, value_states, batch: int):
+                """Start the cache of ``batch`` rows from one row's keys/values [1, H, C, D] (a shared
+                prompt prefix), copied to every row."""
+                self.lazy_initialization(key_states.expand(batch, *key_states.shape[1:]),
+                                         value_states.expand(batch, *value_states.shape[1:]))
+                n = key_states.shape[-2]
+                self._k[:, :, :n] = key_states
+                self._v[:, :, :n] = value_states
+                self.length = n
+                self.keys, self.values = self._k[:, :, :n], self._v[:, :, :n]
+
             def batch_select_indices(self, indices):
                 if not self.is_initialized:
                     return
@@ -166,6 +177,12 @@ def _prealloc_cache(model, max_len: int):
     return cache
 
 
+def _supports_shared_prefix(cache) -> bool:
+    """The shared-prefix prefill needs every layer pre-allocated (no sliding-window layers)."""
+    layer_cls = _prealloc_layer_class()
+    return bool(cache.layers) and all(type(layer) is layer_cls for layer in cache.layers)
+
+
 def _cache_kwarg(model) -> str:
     """Name of the forward argument that takes the KV cache (``cache`` since transformers 5.x, before that
     ``past_key_values``); PEFT wrappers are looked through."""
@@ -177,6 +194,68 @@ def _cache_kwarg(model) -> str:
     except (TypeError, ValueError):
         return "past_key_values"
     return "cache" if "cache" in params else "past_key_values"
+
+
+_MIN_SHARED_PREFIX = 16
+
+
+def _shared_prefix_len(prompt_ids, prompt_mask) -> int:
+    """Tokens that every (left-padded) prompt starts with, capped so that each row keeps at least one
+    token of its own; 0 when fewer than ``_MIN_SHARED_PREFIX`` or a single row."""
+    batch, width = prompt_ids.shape
+    if batch < 2:
+        return 0
+    lens = prompt_mask.sum(1)
+    shortest = int(lens.min())
+    # align the rows on their first real token: column j of `aligned` is token j of every prompt
+    start = width - lens
+    cols = (start.unsqueeze(1) + prompt_ids.new_tensor(range(shortest)).unsqueeze(0)).clamp(max=width - 1)
+    aligned = prompt_ids.gather(1, cols)
+    same = (aligned == aligned[:1]).all(0)
+    n = shortest if bool(same.all()) else int((~same).nonzero()[0, 0])
+    n = min(n, shortest - 1)
+    return n if n >= _MIN_SHARED_PREFIX else 0
+
+
+def _prefill_shared_prefix(model, cache, cache_kw, prompt_ids, prompt_mask, n_prefix: int, pad_id: int):
+    """The prompt forward when all prompts share their first ``n_prefix`` tokens (the system prompt and
+    instruction of Fig. 3: ~74 of ~270 tokens with SmolLM2): the prefix runs once, for one row, and is
+    copied into every row's cache; then the rest of each prompt (left-padded among themselves) runs in
+    one batched forward on top of it. Per row, every token sees the same tokens at the same positions as
+    in one left-padded forward, so this is the same computation (up to float rounding) with ~35% fewer
+    FLOPs (no copies of the prefix, less padding).
+
+    The cache then holds [prefix | padding | rest of the prompt] instead of [padding | prompt]; returns
+    ``(last-position logits [B, V], attention mask [B, P] of that layout)``. ``input_ids`` returned by
+    :func:`sample_batch` keep the plain left-padded layout: positions, not columns, carry the meaning.
+    """
+    import torch
+
+    from transformers.cache_utils import DynamicCache
+
+    batch, width = prompt_ids.shape
+    device = prompt_ids.device
+    lens = prompt_mask.sum(1)
+    first = width - int(lens.max())  # column of the longest prompt's first token
+    row0_start = width - int(lens[0])
+    prefix = prompt_ids[:1, row0_start:row0_start + n_prefix]
+    pre_cache = DynamicCache(config=model.config)
+    model(input_ids=prefix, position_ids=torch.arange(n_prefix, device=device).unsqueeze(0), use_cache=True,
+          logits_to_keep=1, **{cache_kw: pre_cache})
+    for layer, pre in zip(cache.layers, pre_cache.layers):
+        layer.init_from_prefix(pre.keys, pre.values, batch)
+    del pre_cache
+    # Rest of each prompt, left-padded to the longest rest: the last `width - first - n_prefix` columns.
+    rest_width = width - first - n_prefix
+    rest_ids = prompt_ids[:, width - rest_width:]
+    rest_mask = prompt_mask[:, width - rest_width:].clone()
+    rest_mask[(lens - n_prefix).unsqueeze(1) <= torch.arange(rest_width, device=device).flip(0).unsqueeze(0)] = 0
+    rest_ids = torch.where(rest_mask.bool(), rest_ids, torch.full_like(rest_ids, pad_id))
+    attention = torch.cat([torch.ones(batch, n_prefix, dtype=prompt_mask.dtype, device=device), rest_mask], 1)
+    positions = (attention.cumsum(-1) - 1)[:, n_prefix:].clamp(min=0)
+    out = model(input_ids=rest_ids, attention_mask=attention, position_ids=positions, use_cache=True,
+                logits_to_keep=1, **{cache_kw: cache})
+    return out.logits[:, -1, :], attention
 
 
 def _compact_worth_it(n_dead: int, n_rows: int, steps_left: int) -> bool:
@@ -219,14 +298,19 @@ def sample_batch(model, tokenizer, cvs: list[str], max_new_tokens: int = 160, te
     with torch.inference_mode():
         if max_new_tokens > 0:
             cache = _prealloc_cache(model, prompt_len + max_new_tokens)
-            # attention[:, :P + t] is the mask of the running rows after t generated tokens
+            # attention[:, :P + t] is the mask (in the cache's layout) of the running rows after t tokens
             attention = torch.zeros((batch, prompt_len + max_new_tokens), dtype=torch.long, device=device)
-            attention[:, :prompt_len] = prompt_mask
-            positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
-            out = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=positions,
-                        use_cache=True, logits_to_keep=1, **{cache_kw: cache})
-            logits = out.logits[:, -1, :]
-            next_pos = positions[:, -1:] + 1
+            n_prefix = _shared_prefix_len(prompt_ids, prompt_mask) if _supports_shared_prefix(cache) else 0
+            if n_prefix:
+                logits, attention[:, :prompt_len] = _prefill_shared_prefix(model, cache, cache_kw, prompt_ids,
+                                                                           prompt_mask, n_prefix, pad_id)
+            else:
+                attention[:, :prompt_len] = prompt_mask
+                positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
+                out = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=positions,
+                            use_cache=True, logits_to_keep=1, **{cache_kw: cache})
+                logits = out.logits[:, -1, :]
+            next_pos = prompt_mask.sum(1, keepdim=True)  # position of the first JD token: the prompt length
             rows = torch.arange(batch, device=device)  # original index of each running row
             alive = torch.ones(batch, dtype=torch.bool, device=device)  # per running row
             for step in range(max_new_tokens):
@@ -250,7 +334,7 @@ def sample_batch(model, tokenizer, cvs: list[str], max_new_tokens: int = 160, te
                             position_ids=next_pos, use_cache=True, **{cache_kw: cache})
                 logits = out.logits[:, -1, :]
                 next_pos = next_pos + 1
-            del cache, out, logits
+            del cache, logits
     if was_training:
         model.train()
 

@@ -219,16 +219,20 @@ def load_encoder(cfg: Profile, name: str | None = None):
     return model, tok
 
 
-def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None):
+def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None, head_seed: int = 0):
     """(model, tokenizer) of a one-logit sequence classifier: the reward model U(C, J) and the critic.
 
-    A plain encoder name (``"tiny"``, ``"minilm"``, a BERT) gets a freshly initialised linear head.
+    A plain encoder name (``"tiny"``, ``"minilm"``, a BERT) gets a freshly initialised linear head,
+    drawn from ``torch.manual_seed(head_seed)`` inside a forked RNG: the same head in every process,
+    and the caller's random stream is left as it was.
     """
     from transformers import AutoModelForSequenceClassification
 
     path = resolve_encoder(name_or_path)
     tok = load_tokenizer(path, padding_side="right")
-    model = _from_pretrained(AutoModelForSequenceClassification, path, num_labels=1)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(head_seed)
+        model = _from_pretrained(AutoModelForSequenceClassification, path, num_labels=1)
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tok.pad_token_id
     return model.to(resolve_device(cfg)), tok

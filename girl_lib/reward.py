@@ -139,7 +139,7 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
     held_out, train = split.select(range(n_eval)).to_dict(), split.select(range(n_eval, len(split)))
 
     t0 = time.time()
-    model, tok = load_sequence_scorer(cfg.models.reward_backbone, cfg)
+    model, tok = load_sequence_scorer(cfg.models.reward_backbone, cfg, head_seed=rcfg.seed)
     log = (lambda r: print(f"  reward step {r['step']}: loss {r['loss']:.4f} acc {r['train_accuracy']:.3f}",
                            flush=True)) if progress else None
     history = train_reward_model(model, tok, train, rcfg, log)

@@ -70,3 +70,69 @@ def test_run_generate_writes_and_resumes_identically(tiny_cfg, tiny_data_dir, tm
     key = lambda r: (r["subset"], r["cv_id"], r["sample"])  # noqa: E731
     assert sorted(map(key, resumed)) == sorted(map(key, full))
     assert {key(r): r["jd"] for r in resumed} == {key(r): r["jd"] for r in full}
+
+
+def test_shared_prefix_length_on_left_padded_prompts():
+    from girl_lib import generate as g
+
+    common = list(range(100, 120))  # 20 shared tokens, above the 16-token minimum
+    rows = [common + [1, 2, 3], common + [4, 5], common + [1, 9, 9, 9]]
+    width = max(map(len, rows))
+    ids = torch.tensor([[0] * (width - len(r)) + r for r in rows])
+    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+    assert g._shared_prefix_len(ids, mask) == 20
+    assert g._shared_prefix_len(ids[:1], mask[:1]) == 0  # one row: nothing to share
+    # identical prompts keep at least one token of their own for the batched forward
+    same = torch.tensor([common + [1], common + [1]])
+    assert g._shared_prefix_len(same, torch.ones_like(same)) == 20
+    short = torch.tensor([common[:10] + [1], common[:10] + [2]])
+    assert g._shared_prefix_len(short, torch.ones_like(short)) == 0  # below the minimum: plain prefill
+
+
+def test_shared_prefix_prefill_gives_the_plain_prefill_results(tiny_generator):
+    """Rows generated in a batch (shared-prefix prefill of the Fig. 3 template) equal the same rows
+    generated one at a time (plain prefill), greedy, with a peaked copy of the tiny model."""
+    import copy
+
+    from girl_lib import generate as g
+    from girl_lib.prompts import render_prompt
+
+    model, tok = tiny_generator
+    peaked = copy.deepcopy(model)
+    with torch.no_grad():
+        peaked.model.norm.weight.mul_(5.0)
+    cvs = CVS + ["Chef, 3 years, Lyon. French cuisine, menu costing.", "Welder. MIG/TIG, 10 years, Houston."]
+    enc = tok([render_prompt(tok, c) for c in cvs], return_tensors="pt", padding=True,
+              add_special_tokens=False)
+    assert g._shared_prefix_len(enc["input_ids"], enc["attention_mask"]) >= 16  # the path is exercised
+    batched = sample_batch(peaked, tok, cvs, 12, temperature=0.0)
+    for i, cv in enumerate(cvs):
+        alone = sample_batch(peaked, tok, [cv], 12, temperature=0.0)
+        assert batched["texts"][i] == alone["texts"][0], i
+
+
+def test_shared_prefix_prefill_logits_and_first_step_match_plain_forward(tiny_generator):
+    """The prefill's last-position logits, and the logits of one decode step on top of its cache, equal
+    a plain left-padded forward of prompt (+ token): positions and masks line up exactly."""
+    from girl_lib import generate as g
+    from girl_lib.prompts import render_prompt
+
+    model, tok = tiny_generator
+    tok.padding_side = "left"
+    cvs = CVS + ["Welder. MIG/TIG, 10 years, Houston."]
+    enc = tok([render_prompt(tok, c) for c in cvs], return_tensors="pt", padding=True, add_special_tokens=False)
+    ids, mask = enc["input_ids"], enc["attention_mask"]
+    n = g._shared_prefix_len(ids, mask)
+    assert n >= 16
+    kw = g._cache_kwarg(model)
+    with torch.inference_mode():
+        cache = g._prealloc_cache(model, ids.shape[1] + 1)
+        logits, attention = g._prefill_shared_prefix(model, cache, kw, ids, mask, n, tok.pad_token_id)
+        ref = model(input_ids=ids, attention_mask=mask, position_ids=(mask.cumsum(-1) - 1).clamp(min=0)).logits
+        assert torch.allclose(logits, ref[:, -1], atol=1e-4)
+        nxt = ref[:, -1].argmax(-1, keepdim=True)
+        step = model(input_ids=nxt, attention_mask=torch.cat([attention, torch.ones_like(nxt)], 1),
+                     position_ids=mask.sum(1, keepdim=True), use_cache=True, **{kw: cache}).logits[:, -1]
+        ids2, mask2 = torch.cat([ids, nxt], 1), torch.cat([mask, torch.ones_like(nxt)], 1)
+        ref2 = model(input_ids=ids2, attention_mask=mask2, position_ids=(mask2.cumsum(-1) - 1).clamp(min=0)).logits
+        assert torch.allclose(step, ref2[:, -1], atol=1e-4)

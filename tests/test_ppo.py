@@ -266,14 +266,17 @@ def test_nan_reward_stops_and_keeps_last_checkpoint(run_dir):
 
 # --------------------------------------------------------------------------- reward-KL trade-off
 def test_reward_kl_tradeoff_larger_lambda_keeps_policy_closer(run_dir):
+    # n_eval = 16 CVs, so a reward is a multiple of 1/16. Across PPO seeds 0-4 this set-up gave
+    # rewards (lambda=0 vs 10) of 0.62-0.94 vs 0-0.25 and KL ratios (10 vs 0) of 0.14-0.53: with Adam,
+    # even a heavily penalised policy random-walks a little on noisy single-token KL estimates.
     cfg = small_cfg(iterations=3, rollout_batch_size=16, minibatch_size=16, epochs=4, max_new_tokens=1,
-                    use_lora=False, actor_lr=1e-3, kl_estimator="k3", checkpoint_every=10)
+                    use_lora=False, actor_lr=1e-3, kl_estimator="k3", checkpoint_every=10, n_eval=16)
     rows = ppo.reward_kl_tradeoff(cfg, run_dir, kl_coefs=(0.0, 10.0), cvs=CVS, eval_cvs=CVS,
                                   score_fn=blank_score, oracle_fn=None, progress=False)
     assert [r["kl_coef"] for r in rows] == [0.0, 10.0]
     # Eq. 4: a heavy KL price keeps GIRL near GIRL-SFT; no price lets it chase the reward.
-    assert rows[1]["kl_girl"] < 0.5 * rows[0]["kl_girl"]
-    assert rows[0]["reward_girl"] > rows[1]["reward_girl"]
+    assert rows[1]["kl_girl"] < 0.75 * rows[0]["kl_girl"]
+    assert rows[0]["reward_girl"] >= rows[1]["reward_girl"] + 0.25
     assert (run_dir / "ppo_tradeoff" / "kl_10" / "metrics.json").exists()
     assert not (run_dir / "ppo_tradeoff" / "kl_10" / "model").exists()
     assert not is_done(run_dir, "ppo")
