@@ -108,11 +108,19 @@ class SFTConfig:
 class RewardConfig:
     """Step 2, reward model U(C, J) (paper Sec. IV-B, Eq. 2)."""
 
+    architecture: str = "cross"
+    """``"cross"``: a cross-encoder reads the (CV, JD) pair as one sequence and a fresh linear head scores
+    it (the paper's design). ``"dual"``: U = scale * cos(E(C), E(J)) + bias with one shared sentence
+    encoder E, mean-pooled (:class:`girl_lib.models.DualEncoderScorer`); it starts from the encoder's
+    own similarity instead of a random head, so it needs far fewer steps (the ``cpu`` profile)."""
+    train_layers: int | None = None
+    """``dual`` only: train the top k transformer layers (and the two head scalars); ``None`` = all."""
     max_steps: int = 400
     batch_size: int = 16
+    """Preference pairs per step."""
     learning_rate: float = 5e-5
     max_length: int = 384
-    """CV + JD tokens for the cross-encoder; the CV is truncated first."""
+    """Cross-encoder: CV + JD tokens (the CV is truncated first). Dual: tokens per text."""
     n_eval: int = 200
     """Held-out preference pairs for pairwise accuracy and AUC."""
     logging_steps: int = 20
@@ -297,15 +305,24 @@ def _tiny() -> Profile:
 
 
 def _cpu() -> Profile:
-    """Sized for the README's main job: about half an hour on 2 CPU cores (see README for measured time)."""
+    """Sized for the README's main job on 2 CPU cores (measured stage times: README and report.md).
+
+    What bounds it on such a machine (measured, see benchmarks/README.md): SmolLM2-135M trains at ~20 s
+    per LoRA step of 4 x ~400 tokens and samples ~60 tokens/s at batch 32; a MiniLM step over 8 preference
+    pairs takes ~4 s. Hence: SFT 20 steps (lr 1e-3 makes that enough for the JD format), a *dual* reward
+    model (it starts from MiniLM's own cosine instead of a random head), 4 PPO iterations with a larger
+    actor step, one generated JD per recommendation seeker (the Fig. 5 study needs ``n_samples`` >= 2)
+    and ~75 seekers in the recommendation splits."""
     p = Profile(name="cpu")
-    p.data = DataConfig(scale=0.05, rec_rows_per_seeker=16)
-    p.sft = SFTConfig(max_steps=40, batch_size=4, max_length=448, n_eval=24, n_format=16)
-    p.reward = RewardConfig(max_steps=48, batch_size=8, learning_rate=1e-4, max_length=320, n_eval=150,
-                            logging_steps=8)
-    p.ppo = PPOConfig(iterations=8, rollout_batch_size=8, minibatch_size=4, epochs=2, max_new_tokens=144,
-                      n_eval=32, checkpoint_every=2)
-    p.generate = GenerateConfig(max_new_tokens=144, batch_size=32, n_samples=2, n_judge=64,
+    p.data = DataConfig(scale=0.05, rec_rows_per_seeker=32)
+    p.sft = SFTConfig(max_steps=20, batch_size=4, learning_rate=1e-3, max_length=416, n_eval=12, n_format=12)
+    p.reward = RewardConfig(architecture="dual", max_steps=40, batch_size=8, learning_rate=5e-5, max_length=256,
+                            n_eval=150, logging_steps=5)
+    # whiten_advantages (beyond the paper): with 4 iterations the critic cannot learn the reward's offset
+    # first, so raw r - V would share one sign across the batch; whitening keeps the comparison in it.
+    p.ppo = PPOConfig(iterations=4, rollout_batch_size=8, minibatch_size=4, epochs=2, actor_lr=5e-4,
+                      max_new_tokens=144, n_eval=24, checkpoint_every=2, whiten_advantages=True)
+    p.generate = GenerateConfig(max_new_tokens=144, batch_size=32, n_samples=1, n_judge=24,
                                 rec_models=("sft", "girl"))
     return p
 

@@ -34,7 +34,8 @@ def collect_results(cfg, run_dir) -> dict:
     rm = _load(run_dir, "reward")
     if rm:
         res["reward_model"] = {k: rm.get(k) for k in ("pairwise_accuracy", "auc", "oracle_agreement",
-                                                      "oracle_pairwise_accuracy", "parameters")}
+                                                      "oracle_pairwise_accuracy", "parameters", "architecture",
+                                                      "pairwise_accuracy_before", "steps", "seconds")}
     ppo = _load(run_dir, "ppo")
     if ppo:
         res["ppo"] = {k: v for k, v in ppo.items() if isinstance(v, (int, float, str, bool)) or v is None}
@@ -125,9 +126,11 @@ def render_markdown(res: dict, run_dir: Path) -> str:
                   f"- format compliance (both JD sections) before → after: "
                   f"{_fmt(s.get('format_compliance_before'), 2)} → {_fmt(s.get('format_compliance_after'), 2)}"]
         r = res.get("reward_model", {})
-        lines += [f"- reward model pairwise accuracy: {_fmt(r.get('pairwise_accuracy'), 3)}, AUC "
-                  f"{_fmt(r.get('auc'), 3)}, agreement with the oracle recruiter {_fmt(r.get('oracle_agreement'), 3)}",
-                  ""]
+        lines += [f"- reward model ({r.get('architecture') or 'cross'}-encoder, {r.get('steps')} steps) pairwise "
+                  f"accuracy: {_fmt(r.get('pairwise_accuracy_before'), 3)} before training → "
+                  f"{_fmt(r.get('pairwise_accuracy'), 3)} after, AUC {_fmt(r.get('auc'), 3)}, agreement with the "
+                  f"oracle recruiter {_fmt(r.get('oracle_agreement'), 3)}; the noiseless oracle itself gets "
+                  f"{_fmt(r.get('oracle_pairwise_accuracy'), 3)} on the same pairs", ""]
     if "ppo" in res:
         p = res["ppo"]
         lines += ["## Step 3 — PPO", "",

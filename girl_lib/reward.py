@@ -28,11 +28,44 @@ def _encode(tokenizer, cvs, jds, max_length, device):
     return {k: v.to(device) for k, v in enc.items()}
 
 
+def _encode_texts(tokenizer, texts, max_length, device):
+    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+    return {k: v.to(device) for k, v in enc.items()}
+
+
+def _is_dual(model) -> bool:
+    from .models import DualEncoderScorer
+
+    return isinstance(getattr(model, "module", model), DualEncoderScorer)
+
+
 def score_batch(model, tokenizer, cvs, jds, max_length: int = 384, grad: bool = False) -> torch.Tensor:
-    """U(C, J) for a batch of pairs, shape [B]. No gradients unless ``grad=True``."""
+    """U(C, J) for a batch of pairs, shape [B]. No gradients unless ``grad=True``.
+
+    A cross-encoder reads each (CV, JD) pair as one sequence of at most ``max_length`` tokens (the CV
+    truncated first); a dual encoder embeds CV and JD separately, each up to ``max_length`` tokens."""
     device = next(model.parameters()).device
     with torch.set_grad_enabled(grad):
+        if _is_dual(model):
+            return model.score(_encode_texts(tokenizer, cvs, max_length, device),
+                               _encode_texts(tokenizer, jds, max_length, device)).float()
         return model(**_encode(tokenizer, cvs, jds, max_length, device)).logits[:, 0].float()
+
+
+def preference_scores(model, tokenizer, cvs, chosen, rejected, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(U(C, J+), U(C, J-)) with gradients, for one training batch. The cross-encoder scores
+    [chosen; rejected] in one forward (both halves share the batch); the dual encoder embeds each CV once."""
+    device = next(model.parameters()).device
+    n = len(cvs)
+    if _is_dual(model):
+        m = getattr(model, "module", model)
+        c = m.embed(_encode_texts(tokenizer, cvs, max_length, device))
+        j = m.embed(_encode_texts(tokenizer, list(chosen) + list(rejected), max_length, device))
+        scores = m.scale * (c.repeat(2, 1) * j).sum(-1) + m.bias
+    else:
+        scores = model(**_encode(tokenizer, list(cvs) + list(cvs), list(chosen) + list(rejected), max_length,
+                                 device)).logits[:, 0]
+    return scores[:n], scores[n:]
 
 
 def score_pairs(model_dir, cvs: list[str], jds: list[str], batch_size: int = 32, max_length: int = 384,
@@ -86,9 +119,9 @@ def pairwise_metrics(chosen: np.ndarray, rejected: np.ndarray) -> dict:
 
 def train_reward_model(model, tokenizer, train, rcfg, log=None) -> list[dict]:
     """Minimise Eq. 2 with AdamW over shuffled minibatches of (cv, chosen, rejected). Returns the log."""
-    device = next(model.parameters()).device
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=rcfg.learning_rate, weight_decay=0.01)
+    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=rcfg.learning_rate,
+                            weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, rcfg.max_steps // 10)))
     rng = np.random.default_rng(rcfg.seed)
     order = np.array([], dtype=int)
@@ -99,15 +132,13 @@ def train_reward_model(model, tokenizer, train, rcfg, log=None) -> list[dict]:
             order = np.r_[order, rng.permutation(len(train))]
         idx, order = order[:rcfg.batch_size], order[rcfg.batch_size:]
         rows = train.select(idx.tolist()).to_dict()  # column -> list
-        # One forward over [chosen; rejected] so both halves share the batch statistics.
-        scores = model(**_encode(tokenizer, rows["cv"] + rows["cv"], rows["chosen"] + rows["rejected"],
-                                 rcfg.max_length, device)).logits[:, 0]
-        chosen, rejected = scores[:len(idx)], scores[len(idx):]
+        chosen, rejected = preference_scores(model, tokenizer, rows["cv"], rows["chosen"], rows["rejected"],
+                                             rcfg.max_length)
         loss = pairwise_ranking_loss(chosen, rejected)  # Eq. 2
         check_finite(loss, f"reward-model loss at step {step}")
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_([q for q in model.parameters() if q.requires_grad], 1.0)
         opt.step()
         sched.step()
         window.append((loss.item(), (chosen > rejected).float().mean().item()))
@@ -139,9 +170,12 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
     held_out, train = split.select(range(n_eval)).to_dict(), split.select(range(n_eval, len(split)))
 
     t0 = time.time()
-    model, tok = load_sequence_scorer(cfg.models.reward_backbone, cfg, head_seed=rcfg.seed)
+    model, tok = load_sequence_scorer(cfg.models.reward_backbone, cfg, head_seed=rcfg.seed,
+                                      kind=rcfg.architecture, train_layers=rcfg.train_layers)
     log = (lambda r: print(f"  reward step {r['step']}: loss {r['loss']:.4f} acc {r['train_accuracy']:.3f}",
                            flush=True)) if progress else None
+    before = pairwise_metrics(*(np.array(score_pairs((model, tok), held_out["cv"], held_out[k],
+                                                     max_length=rcfg.max_length)) for k in ("chosen", "rejected")))
     history = train_reward_model(model, tok, train, rcfg, log)
 
     chosen = np.array(score_pairs((model, tok), held_out["cv"], held_out["chosen"], max_length=rcfg.max_length))
@@ -155,7 +189,9 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
     metrics["oracle_agreement"] = float(((chosen > rejected) == (fit_c > fit_r))[decided].mean()) \
         if decided.any() else None
     metrics["oracle_pairwise_accuracy"] = float((fit_c > fit_r).mean())
-    metrics.update({"n_train": len(train), "n_eval": n_eval, "steps": rcfg.max_steps,
+    metrics.update({"pairwise_accuracy_before": before["pairwise_accuracy"], "auc_before": before["auc"],
+                    "architecture": rcfg.architecture, "train_layers": rcfg.train_layers,
+                    "n_train": len(train), "n_eval": n_eval, "steps": rcfg.max_steps,
                     "seconds": time.time() - t0, "history": history,
                     "eval_scores": {"chosen": chosen.tolist(), "rejected": rejected.tolist(),
                                     "oracle_chosen": fit_c.tolist(), "oracle_rejected": fit_r.tolist()},

@@ -491,7 +491,7 @@ the recruiter and scores JDs the generator writes.
                 "read score distributions, pairwise accuracy and AUC on held-out pairs",
                 "check the model against the hidden recruiter (oracle agreement, a calibration view)",
                 "inspect the pairs it gets most wrong and tell model errors from label noise"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "≤ 3 min (reward budget; MiniLM cross-encoder)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "3-5 min (MiniLM dual encoder; see the timing table in README)",
                 "colab": "roughly 5-10 min on a T4 (estimate, not timed here)"},
                "Sec. IV-B, Eq. 2 (pairwise ranking loss)."),
         code(PROFILE_CELL),
@@ -529,7 +529,30 @@ printed = torch.nn.functional.logsigmoid(chosen - rejected).mean()  # Eq. 2 as p
 printed.backward()
 print("as printed it would move U(C, J+) by", (-chosen.grad).numpy().round(3), "(down: wrong)")
 '''),
-        md("## 2. Training curve"),
+        md(r"""
+## 2. Two ways to build $\mathcal{U}$
+
+`reward.architecture` picks one (`girl_lib.models.load_sequence_scorer`):
+
+- **cross** (the paper's design; `tiny` and `colab`): one encoder reads `[CLS] CV [SEP] JD [SEP]` and a
+  fresh linear head turns it into a number. It can compare any word of the CV with any word of the JD, but
+  its head starts random, at chance (pairwise accuracy ≈ 0.5), and needs many steps.
+- **dual** (`cpu`): $\mathcal{U}(C, J) = s \cdot \cos\big(E(C), E(J)\big) + b$ with one shared, mean-pooled
+  sentence encoder $E$ (MiniLM), fine-tuned with the same Eq. 2. It starts where MiniLM already is: its
+  cosine orders most pairs correctly before any training, because most mismatched JDs are for another
+  occupation. What it must still learn are the *same-occupation* mismatches (seniority, location, salary),
+  where cosine is at chance.
+
+On two CPU cores a MiniLM step over 8 pairs takes seconds, so in a few minutes the cross-encoder barely
+leaves chance; the dual encoder is the one that fits the `cpu` budget. The critic of step 3 is a copy of
+whichever $\mathcal{U}$ was trained.
+"""),
+        code('''
+rm = read_json(RUN_DIR / "reward" / "metrics.json")
+print(f"architecture: {rm.get('architecture', 'cross')}; held-out pairwise accuracy before training "
+      f"{rm.get('pairwise_accuracy_before', float('nan')):.3f} -> after {rm['pairwise_accuracy']:.3f}")
+'''),
+        md("## 3. Training curve"),
         code('''
 rm = read_json(RUN_DIR / "reward" / "metrics.json")
 hist = pd.DataFrame(rm["history"])
@@ -540,7 +563,7 @@ _ = plots.training_curve(rm["history"], key="train_accuracy", title="training pa
 print(f"{rm['steps']} steps on {rm['n_train']} pairs; {rm['parameters'] / 1e6:.1f}M parameters")
 '''),
         md("""
-## 3. Held-out results
+## 4. Held-out results
 
 On pairs never seen in training: the score distributions of matched and mismatched JDs, **pairwise
 accuracy** (share of pairs with $U(C,J^+) > U(C,J^-)$), **AUC** (matched vs mismatched scores pooled),
@@ -558,7 +581,7 @@ print(f"training drew {seen} pairs (this profile's batch size) from {rm['n_train
 pd.DataFrame({"held-out": {k: rm.get(k) for k in keys}}).round(3)
 '''),
         md("""
-## 4. Does U agree with the hidden recruiter?
+## 5. Does U agree with the hidden recruiter?
 
 Each held-out (CV, JD) is plotted at its oracle fit (from text) and its reward-model score. A useful
 reward model gives a rising cloud and a rising curve on the right (higher score, higher true fit): it is
@@ -571,7 +594,7 @@ labels = np.r_[np.ones(len(sc["chosen"])), np.zeros(len(sc["rejected"]))]
 _ = plots.score_vs_oracle(scores, oracle, labels)
 '''),
         md("""
-## 5. What does it get wrong?
+## 6. What does it get wrong?
 
 The held-out pairs are the first `n_eval` rows of the shuffled reward split (the same shuffle as
 `run_reward`); we rebuild them and check that the oracle fits line up with the logged ones before
@@ -592,6 +615,15 @@ worst = pairs.sort_values("margin").head(5)
 worst.round(3)
 '''),
         code('''
+# Accuracy by kind of mismatched JD: another occupation ("random"), a related one, or the same occupation
+# with other seniority / location / salary ("same": the hard pairs, where MiniLM's cosine is at chance).
+if aligned and "rejected_kind" in held:
+    pairs["kind"] = held["rejected_kind"]
+    by_kind = pairs.assign(correct=pairs["margin"] > 0).groupby("kind").agg(pairs=("correct", "size"),
+                                                                           accuracy=("correct", "mean"))
+    display(by_kind.round(3))
+'''),
+        code('''
 if aligned:
     i = int(worst.index[0])
     display(HTML(plots.side_by_side_html({"CV": held["cv"][i], f"matched J+ (U = {sc['chosen'][i]:.2f})": held["chosen"][i],
@@ -604,8 +636,9 @@ else:
 **Reading these results honestly.** On `tiny` the backbone is a random 2-layer BERT trained for 30
 steps: its scores often collapse to nearly one value, accuracy and AUC sit near 0.5 and the oracle plot
 is a shapeless cloud. On `cpu`, all-MiniLM-L6-v2
-(22M parameters, smaller than the 135M generator, as the paper asks) starts to learn the taxonomy's
-links between tools and skills; the target is pairwise accuracy ≥ 0.85 (checked above). To fit its time
+(22M parameters, smaller than the 135M generator, as the paper asks) in the dual set-up starts from its
+own cosine, which already separates other occupations; the table by kind shows what training adds on
+same-occupation pairs. The target is pairwise accuracy ≥ 0.85 (checked above). To fit its time
 budget on 2 cores the `cpu` profile trains for `reward.max_steps` steps, a small fraction of one epoch of
 the reward split, so a miss usually means too few steps rather than too small a model: raise
 `reward.max_steps` if you have the time. The oracle's own pairwise accuracy shows how much of the

@@ -308,3 +308,22 @@ def test_run_ppo_stage_defaults_on_tiny_data(base_run, tiny_data_dir, tiny_cfg, 
                                                              max_length=cfg.reward.max_length)) / 3, abs=1e-5)
     assert m["reward_sft"] == pytest.approx(sum(score_pairs(rm, list(cvs_), list(sft),
                                                             max_length=cfg.reward.max_length)) / 3, abs=1e-5)
+
+
+def test_ppo_with_a_dual_encoder_reward_model_and_critic(run_dir):
+    """A ``dual`` reward model (reward.architecture=dual) serves as U and, copied, as the critic; the
+    critic checkpoint keeps its kind, and a resumed run finishes."""
+    from girl_lib.models import load_sequence_scorer, scorer_kind
+
+    shutil.rmtree(run_dir / "reward" / "model")
+    scorer, stok = load_sequence_scorer("tiny", kind="dual")
+    with atomic_dir(run_dir / "reward" / "model") as d:
+        scorer.save_pretrained(d)
+        stok.save_pretrained(d)
+    cfg = small_cfg(iterations=2, use_lora=False, checkpoint_every=1)
+    ppo.run_ppo(cfg, run_dir, cvs=CVS, eval_cvs=CVS[:4], oracle_fn=None, progress=False, stop_after=1)
+    assert scorer_kind(str(run_dir / "ppo" / "checkpoint" / "critic")) == "dual"
+    m = ppo.run_ppo(cfg, run_dir, resume=True, cvs=CVS, eval_cvs=CVS[:4], oracle_fn=None, progress=False)
+    assert m["iterations"] == 2 and math.isfinite(m["reward_girl"]) and math.isfinite(m["reward_sft"])
+    rows = read_jsonl(run_dir / "ppo" / "metrics.jsonl")
+    assert [r["iteration"] for r in rows] == [1, 2] and all(math.isfinite(r["value_loss"]) for r in rows)

@@ -31,7 +31,8 @@ def test_score_pairs_checks_lengths_and_batches():
     np.testing.assert_allclose(s1, s3, atol=1e-5)
 
 
-def test_eq2_training_learns_a_toy_preference():
+@pytest.mark.parametrize("kind", ["cross", "dual"])
+def test_eq2_training_learns_a_toy_preference(kind):
     """The recruiter prefers JDs offering 'mentoring' over 'overtime': U must learn it from pairs alone."""
     rng = np.random.default_rng(0)
     skills = ["nursing", "welding", "accounting", "python", "plumbing", "teaching"]
@@ -41,7 +42,7 @@ def test_eq2_training_learns_a_toy_preference():
         rows["cv"].append(f"experienced in {skills[a]}")
         rows["chosen"].append(f"requires {skills[b]} with mentoring")
         rows["rejected"].append(f"requires {skills[b]} with overtime")
-    model, tok = load_sequence_scorer("tiny")
+    model, tok = load_sequence_scorer("tiny", kind=kind)
     hist = train_reward_model(model, tok, Dataset.from_dict(rows),
                               RewardConfig(max_steps=40, batch_size=8, learning_rate=3e-3, max_length=16,
                                            logging_steps=10))
@@ -58,3 +59,36 @@ def test_run_reward_writes_model_and_metrics(tiny_cfg, tiny_data_dir, tmp_path):
     assert len(m["eval_scores"]["chosen"]) == m["n_eval"]
     again = score_pairs(run_dir / "reward" / "model", ["x"], ["y"])
     assert len(again) == 1 and np.isfinite(again[0])
+
+
+def test_dual_scorer_is_scale_times_cosine_plus_bias_and_round_trips(tmp_path):
+    import torch
+
+    from girl_lib.models import DualEncoderScorer, encode_texts, load_encoder, scorer_kind
+    from girl_lib.config import get_profile
+
+    model, tok = load_sequence_scorer("tiny", kind="dual")
+    assert isinstance(model, DualEncoderScorer) and scorer_kind(str(tmp_path)) == "cross"
+    with torch.no_grad():
+        model.scale.fill_(3.0)
+        model.bias.fill_(-0.5)
+    cvs, jds = ["nurse, 6 years, Boston", "welder in Houston"], ["ICU nurse wanted", "chef, Lyon"]
+    u = np.array(score_pairs((model, tok), cvs, jds))
+    enc, etok = load_encoder(get_profile("tiny"))  # the same tiny encoder weights, plain AutoModel
+    c, j = encode_texts(enc, etok, cvs), encode_texts(enc, etok, jds)
+    np.testing.assert_allclose(u, 3.0 * (c * j).sum(1) - 0.5, atol=1e-5)
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    assert scorer_kind(str(tmp_path)) == "dual"
+    np.testing.assert_allclose(score_pairs(tmp_path, cvs, jds), u, atol=1e-5)
+    with pytest.raises(GirlError, match="holds a 'dual' scorer"):
+        load_sequence_scorer(str(tmp_path), kind="cross")
+
+
+def test_dual_scorer_train_layers_freezes_the_rest():
+    model, _ = load_sequence_scorer("tiny", kind="dual", train_layers=1)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    last = len(model.encoder.encoder.layer) - 1
+    assert {"scale", "bias"} <= trainable
+    assert trainable - {"scale", "bias"} and all(f"encoder.layer.{last}." in n for n in trainable - {"scale", "bias"})
+    assert not any("embeddings" in n for n in trainable)
