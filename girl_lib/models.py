@@ -261,9 +261,12 @@ class DualEncoderScorer(torch.nn.Module):
         hidden = self.encoder(**inputs).last_hidden_state
         return torch.nn.functional.normalize(mean_pool(hidden, inputs["attention_mask"]), dim=-1)
 
+    def head(self, cv_emb: torch.Tensor, jd_emb: torch.Tensor) -> torch.Tensor:
+        """U from unit-norm embeddings [B, d] (as :meth:`embed` returns): ``scale * cos + bias``."""
+        return self.scale * (cv_emb * jd_emb).sum(-1) + self.bias
+
     def score(self, cv_inputs: dict, jd_inputs: dict) -> torch.Tensor:
-        cos = (self.embed(cv_inputs) * self.embed(jd_inputs)).sum(-1)
-        return self.scale * cos + self.bias
+        return self.head(self.embed(cv_inputs), self.embed(jd_inputs))
 
     def save_pretrained(self, path, **kwargs) -> None:
         import json
@@ -290,12 +293,17 @@ def _encoder_layers(encoder):
                     f"reward.train_layers=None (train all layers)")
 
 
-def scorer_kind(path: str) -> str:
-    """``"dual"`` when ``path`` is a saved :class:`DualEncoderScorer` folder, else ``"cross"``."""
+def _scorer_marker(path: str) -> dict | None:
+    """The ``girl_scorer.json`` of a saved scorer folder, or ``None`` (a cross-encoder or a backbone)."""
     import json
 
     marker = Path(path) / SCORER_MARKER
-    return json.loads(marker.read_text()).get("kind", "cross") if marker.is_file() else "cross"
+    return json.loads(marker.read_text()) if marker.is_file() else None
+
+
+def scorer_kind(path: str) -> str:
+    """``"dual"`` when ``path`` is a saved :class:`DualEncoderScorer` folder, else ``"cross"``."""
+    return (_scorer_marker(path) or {}).get("kind", "cross")
 
 
 def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None, head_seed: int = 0,
@@ -312,25 +320,24 @@ def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None, head_see
     from transformers import AutoModel, AutoModelForSequenceClassification
 
     path = resolve_encoder(name_or_path)
-    saved = scorer_kind(path)
+    marker = _scorer_marker(path)
+    saved = (marker or {}).get("kind", "cross")
     if kind is not None and kind not in SCORER_KINDS:
         raise GirlError(f"reward.architecture must be one of {SCORER_KINDS}, got {kind!r}")
-    if (Path(path) / SCORER_MARKER).is_file() and kind is not None and kind != saved:
+    if marker is not None and kind is not None and kind != saved:
         raise GirlError(f"{path} holds a '{saved}' scorer but '{kind}' was asked for; retrain the reward "
                         f"model (`girl run --force reward`) or set reward.architecture={saved}")
     kind = kind or saved
     tok = load_tokenizer(path, padding_side="right")
     if kind == "dual":
-        import json
-
         from safetensors.torch import load_file
 
         encoder = _from_pretrained(AutoModel, path)
         head = {"scale": 20.0, "bias": 0.0}
-        if (Path(path) / "scorer_head.safetensors").is_file():
+        if marker is not None:  # a saved dual scorer: its head, and its frozen layers unless overridden
             head = {k: float(v) for k, v in load_file(str(Path(path) / "scorer_head.safetensors")).items()}
             if train_layers is None:
-                train_layers = json.loads((Path(path) / SCORER_MARKER).read_text()).get("train_layers")
+                train_layers = marker.get("train_layers")
         model = DualEncoderScorer(encoder, head["scale"], head["bias"], train_layers)
         return model.to(resolve_device(cfg)), tok
     with torch.random.fork_rng(devices=[]):

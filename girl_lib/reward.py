@@ -22,14 +22,13 @@ REQUIRED_COLUMNS = ("cv", "chosen", "rejected")
 
 
 def _encode(tokenizer, cvs, jds, max_length, device):
-    """Tokenise (CV, JD) pairs; the CV is truncated first so the JD is always seen whole if possible."""
-    enc = tokenizer(list(cvs), list(jds), truncation="only_first", max_length=max_length, padding=True,
-                    return_tensors="pt")
-    return {k: v.to(device) for k, v in enc.items()}
-
-
-def _encode_texts(tokenizer, texts, max_length, device):
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+    """Tokenise (CV, JD) pairs, or single texts when ``jds`` is ``None``. In a pair the CV is truncated
+    first, so the JD is always seen whole if possible."""
+    if jds is None:
+        enc = tokenizer(list(cvs), truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+    else:
+        enc = tokenizer(list(cvs), list(jds), truncation="only_first", max_length=max_length, padding=True,
+                        return_tensors="pt")
     return {k: v.to(device) for k, v in enc.items()}
 
 
@@ -47,8 +46,8 @@ def score_batch(model, tokenizer, cvs, jds, max_length: int = 384, grad: bool = 
     device = next(model.parameters()).device
     with torch.set_grad_enabled(grad):
         if _is_dual(model):
-            return model.score(_encode_texts(tokenizer, cvs, max_length, device),
-                               _encode_texts(tokenizer, jds, max_length, device)).float()
+            return model.score(_encode(tokenizer, cvs, None, max_length, device),
+                               _encode(tokenizer, jds, None, max_length, device)).float()
         return model(**_encode(tokenizer, cvs, jds, max_length, device)).logits[:, 0].float()
 
 
@@ -59,9 +58,9 @@ def preference_scores(model, tokenizer, cvs, chosen, rejected, max_length: int) 
     n = len(cvs)
     if _is_dual(model):
         m = getattr(model, "module", model)
-        c = m.embed(_encode_texts(tokenizer, cvs, max_length, device))
-        j = m.embed(_encode_texts(tokenizer, list(chosen) + list(rejected), max_length, device))
-        scores = m.scale * (c.repeat(2, 1) * j).sum(-1) + m.bias
+        c = m.embed(_encode(tokenizer, cvs, None, max_length, device))
+        j = m.embed(_encode(tokenizer, list(chosen) + list(rejected), None, max_length, device))
+        scores = m.head(c.repeat(2, 1), j)
     else:
         scores = model(**_encode(tokenizer, list(cvs) + list(cvs), list(chosen) + list(rejected), max_length,
                                  device)).logits[:, 0]
@@ -97,6 +96,23 @@ def score_pairs(model_dir, cvs: list[str], jds: list[str], batch_size: int = 32,
     return scores
 
 
+def held_out_scores(model, tokenizer, pairs: dict, max_length: int, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """(U(C, J+), U(C, J-)) as arrays for ``pairs`` (columns ``cv``, ``chosen``, ``rejected``), in eval
+    mode without gradients; the dual encoder embeds each CV once per pair."""
+    was_training = model.training
+    model.eval()
+    chosen, rejected = [], []
+    with torch.no_grad():
+        for start in range(0, len(pairs["cv"]), batch_size):
+            part = slice(start, start + batch_size)
+            c, r = preference_scores(model, tokenizer, pairs["cv"][part], pairs["chosen"][part],
+                                     pairs["rejected"][part], max_length)
+            chosen += c.float().tolist()
+            rejected += r.float().tolist()
+    model.train(was_training)
+    return np.array(chosen), np.array(rejected)
+
+
 def check_reward_split(split, name: str = "reward") -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in split.column_names]
     if missing:
@@ -120,8 +136,8 @@ def pairwise_metrics(chosen: np.ndarray, rejected: np.ndarray) -> dict:
 def train_reward_model(model, tokenizer, train, rcfg, log=None) -> list[dict]:
     """Minimise Eq. 2 with AdamW over shuffled minibatches of (cv, chosen, rejected). Returns the log."""
     model.train()
-    opt = torch.optim.AdamW([q for q in model.parameters() if q.requires_grad], lr=rcfg.learning_rate,
-                            weight_decay=0.01)
+    params = [q for q in model.parameters() if q.requires_grad]  # a dual encoder may freeze lower layers
+    opt = torch.optim.AdamW(params, lr=rcfg.learning_rate, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, rcfg.max_steps // 10)))
     rng = np.random.default_rng(rcfg.seed)
     order = np.array([], dtype=int)
@@ -138,7 +154,7 @@ def train_reward_model(model, tokenizer, train, rcfg, log=None) -> list[dict]:
         check_finite(loss, f"reward-model loss at step {step}")
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([q for q in model.parameters() if q.requires_grad], 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
         window.append((loss.item(), (chosen > rejected).float().mean().item()))
@@ -174,13 +190,10 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
                                       kind=rcfg.architecture, train_layers=rcfg.train_layers)
     log = (lambda r: print(f"  reward step {r['step']}: loss {r['loss']:.4f} acc {r['train_accuracy']:.3f}",
                            flush=True)) if progress else None
-    before = pairwise_metrics(*(np.array(score_pairs((model, tok), held_out["cv"], held_out[k],
-                                                     max_length=rcfg.max_length)) for k in ("chosen", "rejected")))
+    before = pairwise_metrics(*held_out_scores(model, tok, held_out, rcfg.max_length))
     history = train_reward_model(model, tok, train, rcfg, log)
 
-    chosen = np.array(score_pairs((model, tok), held_out["cv"], held_out["chosen"], max_length=rcfg.max_length))
-    rejected = np.array(score_pairs((model, tok), held_out["cv"], held_out["rejected"],
-                                    max_length=rcfg.max_length))
+    chosen, rejected = held_out_scores(model, tok, held_out, rcfg.max_length)
     metrics = pairwise_metrics(chosen, rejected)
     # Agreement with the hidden recruiter: does U order each held-out pair as the oracle's fit does?
     fit_c = np.array([oracle_fit(c, j) for c, j in zip(held_out["cv"], held_out["chosen"])])
