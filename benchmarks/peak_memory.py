@@ -95,6 +95,7 @@ def parse_args(argv=None):
     p.add_argument("--no-baseline", action="store_true", help="skip the import-only baseline child")
     p.add_argument("--gpu-profile", default="colab", help="profile measured on the GPU when one is present")
     p.add_argument("--no-gpu", action="store_true", help="never measure the GPU")
+    p.add_argument("--gpu-only", action="store_true", help="skip the CPU measurement of --profile")
     p.add_argument("--timeout", type=float, default=3600, help="seconds per stage before it is killed")
     return p.parse_args(argv)
 
@@ -168,7 +169,8 @@ def main(argv=None):
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     result = {"profile": args.profile, "stages": stages, "overrides": overrides}
     try:
-        rows = measure(args.profile, stages, str(Path(run_dir).resolve()), overrides, args)
+        rows = [] if args.gpu_only else measure(args.profile, stages, str(Path(run_dir).resolve()), overrides,
+                                                 args)
         result["cpu"] = rows
         ok = [r for r in rows if r["stage"] != "baseline" and r["exit_code"] == 0]
         if ok:

@@ -359,19 +359,30 @@ def sample_batch(model, tokenizer, cvs: list[str], max_new_tokens: int = 160, te
     }
 
 
+def length_batches(cvs: list[str], batch_size: int) -> list[list[int]]:
+    """Indices of ``cvs`` in batches of similar length (right-sized padding), shortest first."""
+    order = sorted(range(len(cvs)), key=lambda i: len(cvs[i]))
+    return [order[s:s + batch_size] for s in range(0, len(order), max(1, batch_size))]
+
+
+def batch_generator(seed: int, first_index: int, device):
+    """The random stream of the batch whose first CV is ``first_index``: order-independent seeding."""
+    import torch
+
+    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + first_index)
+
+
 def generate_jds(model, tokenizer, cvs: list[str], batch_size: int = 16, max_new_tokens: int = 160,
                  temperature: float = 0.7, top_p: float = 0.9, seed: int = 0, progress: bool = False,
                  desc: str = "generate"):
     """Yield ``(index, text, n_tokens, finished)`` for every CV, batching CVs of similar length together
-    (right-sized padding) and seeding each batch from ``seed`` and its first index (order-independent)."""
-    import torch
+    (:func:`length_batches`) and seeding each batch from ``seed`` and its first index
+    (:func:`batch_generator`)."""
     from tqdm.auto import tqdm
 
-    order = sorted(range(len(cvs)), key=lambda i: len(cvs[i]))
     bar = tqdm(total=len(cvs), desc=desc, disable=not progress, leave=False)
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        gen = torch.Generator(device=next(model.parameters()).device).manual_seed(seed * 1_000_003 + idx[0])
+    for idx in length_batches(cvs, batch_size):
+        gen = batch_generator(seed, idx[0], next(model.parameters()).device)
         out = sample_batch(model, tokenizer, [cvs[i] for i in idx], max_new_tokens, temperature, top_p, gen)
         for j, i in enumerate(idx):
             yield i, out["texts"][j], int(out["n_tokens"][j]), bool(out["finished"][j])
@@ -411,6 +422,32 @@ def generation_jobs(run_dir, cfg) -> tuple[list[tuple[str, str, int]], dict]:
     return jobs, cv_text
 
 
+def chunk_seed(gcfg, start: int) -> int:
+    """The ``seed`` :func:`generate_jds` gets for the job chunk that starts at ``start``."""
+    return gcfg.seed * 1_000_003 + start
+
+
+def judge_sampler(gcfg) -> dict:
+    """How the generate stage samples the ``judge_eval`` chunk (it is the first chunk, at 0). PPO's final
+    evaluation samples GIRL-SFT and GIRL with exactly these settings, and the stage reuses those JDs."""
+    return {"max_new_tokens": gcfg.max_new_tokens, "temperature": gcfg.temperature, "top_p": gcfg.top_p,
+            "batch_size": gcfg.batch_size, "seed": chunk_seed(gcfg, 0)}
+
+
+def ppo_eval_rows(run_dir, key: str, judge_jobs: list, gcfg) -> list[dict] | None:
+    """``generate/<key>.jsonl`` rows for the judge CVs taken from PPO's final evaluation
+    (``ppo/eval_generations.json``), or ``None`` when it sampled other CVs or with other settings."""
+    import json
+
+    path = Path(run_dir) / "ppo" / "eval_generations.json"
+    if key not in ("sft", "girl") or not judge_jobs or not path.exists():
+        return None
+    saved = json.loads(path.read_text())
+    if saved.get("sampler") != judge_sampler(gcfg) or saved.get("cv_ids") != [cid for _, cid, _ in judge_jobs]:
+        return None
+    return [{"subset": s, "cv_id": cid, "sample": k, **saved[key][i]} for i, (s, cid, k) in enumerate(judge_jobs)]
+
+
 def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = True) -> dict:
     """Write ``generate/<model>.jsonl`` for each model; rows already on disk are skipped (resume)."""
     import time
@@ -435,10 +472,19 @@ def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = Tru
         path = generations_path(run_dir, key)
         done = {(r["subset"], r["cv_id"], int(r["sample"])) for r in read_jsonl(path)}
         model_jobs = [j for j in jobs if j[0] == "judge_eval" or key in gcfg.rec_models]
-        # Fixed chunks over the full job list, each seeded by its index: a resumed run regenerates an
-        # unfinished chunk exactly as an uninterrupted run would have, and appends only missing rows.
+        judge_jobs = [j for j in model_jobs if j[0] == "judge_eval"]
+        reused = ppo_eval_rows(run_dir, key, judge_jobs, gcfg)
+        if reused:  # PPO's final evaluation already sampled these JDs with these very settings
+            append_jsonl(path, [r for r in reused if (r["subset"], r["cv_id"], r["sample"]) not in done])
+            done |= {(r["subset"], r["cv_id"], r["sample"]) for r in reused}
+        # Fixed chunks over the full job list, each seeded by its start: the judge_eval jobs as one chunk
+        # at 0 (as :func:`judge_sampler` says), then the rec jobs in chunks of ``4 * batch_size``. A resumed
+        # run regenerates an unfinished chunk exactly as an uninterrupted run would have, and appends only
+        # the missing rows.
         chunk = max(gcfg.batch_size * 4, 1)
-        chunks = [(c, model_jobs[c:c + chunk]) for c in range(0, len(model_jobs), chunk)]
+        starts = sorted({0} | set(range(len(judge_jobs), len(model_jobs), chunk)))
+        ends = starts[1:] + [len(model_jobs)]
+        chunks = [(c, model_jobs[c:e]) for c, e in zip(starts, ends) if e > c]
         todo = [(c, part) for c, part in chunks if any(j not in done for j in part)]
         t0 = time.time()
         n_tokens = n_new = 0
@@ -451,7 +497,7 @@ def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = Tru
                     rows = []
                     for i, text, n, fin in generate_jds(model, tok, texts, gcfg.batch_size,
                                                         gcfg.max_new_tokens, gcfg.temperature, gcfg.top_p,
-                                                        seed=gcfg.seed * 1_000_003 + c):
+                                                        seed=chunk_seed(gcfg, c)):
                         if part[i] in done:
                             continue
                         subset, cid, sample = part[i]
@@ -461,11 +507,12 @@ def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = Tru
                     append_jsonl(path, sorted(rows, key=lambda r: (r["subset"], r["cv_id"], r["sample"])))
                     n_new += len(rows)
                     if progress:
-                        print(f"  generate[{key}]: chunk {c // chunk + 1}/{len(chunks)} "
+                        print(f"  generate[{key}]: chunk {starts.index(c) + 1}/{len(chunks)} "
                               f"({n_tokens / max(time.time() - t0, 1e-9):.0f} tok/s)", flush=True)
             del model
         seconds = time.time() - t0
-        stats[key] = {"rows": len(model_jobs), "generated_now": n_new, "seconds": seconds,
+        stats[key] = {"rows": len(model_jobs), "generated_now": n_new, "reused_from_ppo": len(reused or []),
+                      "seconds": seconds,
                       "tokens_per_s": n_tokens / seconds if todo and seconds > 0 else None}
     atomic_write_json(run_dir / "generate" / "metrics.json", stats)
     mark_done(run_dir, "generate", {"models": list(models)})

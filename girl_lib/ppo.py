@@ -22,6 +22,7 @@ Outputs, under ``<run_dir>/ppo/``::
     checkpoint/     the last checkpoint (actor adapter, critic, optimisers, RNG states, iteration)
     model/          GIRL: the final actor merged into full weights + tokenizer (load like sft/model)
     metrics.json    GIRL vs GIRL-SFT on judge_eval CVs: RM reward, KL, oracle fit, reward-hacking guard
+    eval_generations.json  those JDs, sampled with the generate stage's judge settings: it copies them
     DONE
 
 Reproducibility: the CVs of iteration ``k``, the minibatch shuffles and the token sampling all draw
@@ -442,34 +443,59 @@ def _mean(x) -> float | None:
 
 @torch.no_grad()
 def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_fn: ScoreFn,
-                         oracle_fn: OracleFn | None, cfg, batch_size: int | None = None) -> dict:
+                         oracle_fn: OracleFn | None, cfg, batch_size: int | None = None,
+                         sampler: dict | None = None) -> dict:
     """One JD per CV from GIRL (the actor) and GIRL-SFT (the reference), same sampling settings and the
-    same random stream; their mean RM reward ``U``, GIRL's KL to the reference (Eq. 3, the configured
-    estimator) and the hidden recruiter's fit. Flags reward hacking: ``U`` up while the oracle fit fell."""
-    from .generate import sample_batch
+    same random streams; their mean RM reward ``U``, GIRL's KL to the reference (Eq. 3, the configured
+    estimator, on the sampled tokens) and the hidden recruiter's fit. Flags reward hacking: ``U`` up while
+    the oracle fit fell.
+
+    ``sampler`` (keys ``max_new_tokens``, ``temperature``, ``top_p``, ``batch_size``, ``seed``) samples
+    exactly as :func:`girl_lib.generate.generate_jds` does with those settings (length-sorted batches,
+    one seeded stream per batch); the stage passes the generate stage's judge settings, so the judge later
+    compares these very JDs. The KL is then between the policies at that temperature. Without it: PPO's
+    own temperature / top-p and one stream, in batches of ``batch_size``."""
+    from .generate import batch_generator, length_batches, sample_batch
 
     p = cfg.ppo
     device = next(actor_unwrapped.parameters()).device
-    batch_size = batch_size or max(1, p.rollout_batch_size)
-    gen_girl = torch.Generator(device=device).manual_seed(p.seed * 1_000_003 + 99_991)
-    gen_sft = torch.Generator(device=device).manual_seed(p.seed * 1_000_003 + 99_991)
-    jds = {"girl": [], "sft": []}
-    kls, lengths, done = [], {"girl": [], "sft": []}, {"girl": [], "sft": []}
-    for start in range(0, len(cvs), batch_size):
-        chunk = list(cvs[start:start + batch_size])
-        out = sample_batch(actor_unwrapped, models.tokenizer, chunk, p.max_new_tokens, p.temperature, p.top_p,
-                           gen_girl)
+    if sampler is None:
+        bs = batch_size or max(1, p.rollout_batch_size)
+        batches = [list(range(s, min(s + bs, len(cvs)))) for s in range(0, len(cvs), bs)]
+        seed = p.seed * 1_000_003 + 99_991
+        shared = {"girl": torch.Generator(device=device).manual_seed(seed),
+                  "sft": torch.Generator(device=device).manual_seed(seed)}
+        streams = lambda idx: (shared["girl"], shared["sft"])  # noqa: E731
+        n_new, temperature, top_p = p.max_new_tokens, p.temperature, p.top_p
+    else:
+        batches = length_batches(list(cvs), sampler["batch_size"])
+        streams = lambda idx: (batch_generator(sampler["seed"], idx[0], device),  # noqa: E731
+                               batch_generator(sampler["seed"], idx[0], device))
+        n_new, temperature, top_p = sampler["max_new_tokens"], sampler["temperature"], sampler["top_p"]
+    rows = {"girl": [None] * len(cvs), "sft": [None] * len(cvs)}  # per CV: (text, n_tokens, finished)
+    kls = [0.0] * len(cvs)
+    for idx in batches:
+        chunk = [cvs[i] for i in idx]
+        gen_girl, gen_sft = streams(idx)
+        out = sample_batch(actor_unwrapped, models.tokenizer, chunk, n_new, temperature, top_p, gen_girl)
         ids, attn, P, mask = out["input_ids"], out["attention_mask"], out["prompt_len"], out["response_mask"]
-        logp = losses.logprobs_of(actor_unwrapped, ids, attn, P, p.temperature)
+        # log-probs in minibatches: [B, R, vocab] logits of a whole generation batch can be GBs
+        logp, ref_logp = [], []
+        for s in range(0, len(chunk), max(1, p.minibatch_size)):
+            part = slice(s, s + max(1, p.minibatch_size))
+            logp.append(losses.logprobs_of(actor_unwrapped, ids[part], attn[part], P, temperature))
+            with reference_policy(models, actor_unwrapped) as ref:
+                ref_logp.append(losses.logprobs_of(ref, ids[part], attn[part], P, temperature))
+        kl = losses.kl_penalty(torch.cat(logp), torch.cat(ref_logp), mask.float(), p.kl_estimator).tolist()
         with reference_policy(models, actor_unwrapped) as ref:
-            ref_logp = losses.logprobs_of(ref, ids, attn, P, p.temperature)
-            sft_out = sample_batch(ref, models.tokenizer, chunk, p.max_new_tokens, p.temperature, p.top_p,
-                                   gen_sft)
-        kls += losses.kl_penalty(logp, ref_logp, mask.float(), p.kl_estimator).tolist()
-        for key, o in (("girl", out), ("sft", sft_out)):
-            jds[key] += list(o["texts"])
-            lengths[key] += o["response_mask"].sum(1).tolist()
-            done[key] += o["finished"].float().tolist()
+            sft_out = sample_batch(ref, models.tokenizer, chunk, n_new, temperature, top_p, gen_sft)
+        for j, i in enumerate(idx):
+            kls[i] = kl[j]
+            for key, o in (("girl", out), ("sft", sft_out)):
+                rows[key][i] = (o["texts"][j], int(o["n_tokens"][j]), bool(o["finished"][j]))
+    jds = {k: [r[0] for r in v] for k, v in rows.items()}
+    lengths = {k: [r[1] for r in v] for k, v in rows.items()}
+    done = {k: [float(r[2]) for r in v] for k, v in rows.items()}
     scores = {k: _as_tensor(score_fn(list(cvs), v), "cpu").tolist() if cvs else [] for k, v in jds.items()}
     oracle = {k: ([float(oracle_fn(c, j)) for c, j in zip(cvs, v)] if oracle_fn else [None]) for k, v in jds.items()}
     res = {
@@ -480,6 +506,8 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
         "response_len_sft": _mean(lengths["sft"]), "response_len_girl": _mean(lengths["girl"]),
         "finished_rate_sft": _mean(done["sft"]), "finished_rate_girl": _mean(done["girl"]),
         "examples": [{"cv": c, "jd_sft": s, "jd_girl": g} for c, s, g in zip(cvs[:3], jds["sft"], jds["girl"])],
+        "sampler": sampler or {"max_new_tokens": n_new, "temperature": temperature, "top_p": top_p},
+        "generations": {k: [{"jd": t, "n_tokens": n, "finished": f} for t, n, f in v] for k, v in rows.items()},
     }
     # A change counts only when the paired per-CV difference exceeds one standard error (no noise flags).
     up = _clear_change(scores["sft"], scores["girl"]) > 0
@@ -494,9 +522,14 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
                            f"({res['reward_sft']:.3f} -> {res['reward_girl']:.3f}) while the hidden recruiter's "
                            f"fit fell ({res['oracle_fit_sft']:.3f} -> {res['oracle_fit_girl']:.3f}); GIRL "
                            f"exploits U rather than matching better. Raise ppo.kl_coef or train U longer.")
+        elif up and _clear_change(oracle["sft"], oracle["girl"]) > 0:
+            res["note"] = ("The reward model's score and the hidden recruiter's fit both rose clearly: no "
+                           "sign of reward hacking.")
         elif up:
-            res["note"] = ("The reward model's score and the hidden recruiter's fit both rose: no sign of "
-                           "reward hacking.")
+            mean, se = _paired_difference(oracle["sft"], oracle["girl"])
+            res["note"] = (f"The reward model's score rose clearly; the hidden recruiter's fit moved by "
+                           f"{mean:+.3f} (standard error {se:.3f}), within one standard error, so no clear "
+                           f"sign of reward hacking, nor of a better match.")
         else:
             mean, se = _paired_difference(scores["sft"], scores["girl"])
             res["note"] = (f"The reward model's score did not clearly rise over GIRL-SFT: the mean paired "
@@ -597,13 +630,18 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
         clear_done(run_dir, "ppo")
 
     # ---- data: RL CVs only (Sec. IV-C: CVs not used in the first two steps), judge_eval for the end.
+    eval_ids, sampler = None, None
     if cvs is None or eval_cvs is None:
         from .data import load_data
+        from .generate import judge_sampler
 
         require_stage(run_dir, "data", "ppo")
         ds = load_data(run_dir)
         cvs = list(ds["rl"]["cv"]) if cvs is None else cvs
-        eval_cvs = list(ds["judge_eval"]["cv"]) if eval_cvs is None else eval_cvs
+        if eval_cvs is None:  # the judge's CVs, sampled as the generate stage samples them (it reuses them)
+            eval_cvs = list(ds["judge_eval"]["cv"])
+            eval_ids = list(ds["judge_eval"]["seeker_id"])[:p.n_eval]
+            sampler = judge_sampler(cfg.generate)
     cvs, eval_cvs = list(cvs), list(eval_cvs)[:p.n_eval]
     if not cvs:
         raise GirlError("the RL split has no CVs; rebuild the data with a larger data.scale")
@@ -630,7 +668,7 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
     start_iter = state["iteration"] if state else 0
     kl_coef = state["kl_coef"] if state else p.kl_coef
     if state is None and accelerator.is_main_process:  # a fresh run: no stale log, checkpoint or result
-        for old in (metrics_path, out_dir / "metrics.json"):
+        for old in (metrics_path, out_dir / "metrics.json", out_dir / "eval_generations.json"):
             if old.exists():
                 old.unlink()
         for old in (ckpt_dir, out_dir / "model"):
@@ -737,7 +775,12 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
     # ---- the end: GIRL vs GIRL-SFT, the merged model, DONE
     metrics = {}
     if accelerator.is_main_process:
-        metrics = evaluate_against_sft(models, actor_unwrapped, eval_cvs, score_fn, oracle_fn, cfg)
+        metrics = evaluate_against_sft(models, actor_unwrapped, eval_cvs, score_fn, oracle_fn, cfg,
+                                       sampler=sampler)
+        generations = metrics.pop("generations")
+        if is_stage and eval_ids is not None:  # the generate stage copies these instead of sampling again
+            atomic_write_json(out_dir / "eval_generations.json",
+                              {"sampler": sampler, "cv_ids": eval_ids, **generations})
         history = read_jsonl(metrics_path)
         metrics.update({"iterations": p.iterations, "kl_coef": p.kl_coef, "kl_coef_final": kl_coef,
                         "seconds": time.time() - t_start,

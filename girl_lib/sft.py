@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .losses import sft_loss
 from .prompts import prompt_completion, validate_cv
@@ -103,12 +104,43 @@ def _check_weights_finite(model) -> None:
                              f"saved. Lower sft.learning_rate and rerun `girl sft`.")
 
 
+def jd_only_nll(model, input_ids, attention_mask, labels, num_items_in_batch=None) -> torch.Tensor:
+    """Eq. 1 with the LM head applied to the JD positions only.
+
+    The backbone reads prompt + JD as usual; the vocabulary projection (576 x 49k for SmolLM2) and the
+    cross-entropy run only where ``labels[:, 1:] != -100``, i.e. on the states that predict a JD token.
+    Same value as :func:`girl_lib.losses.sft_loss` on the full logits (a test checks it), but on CPU the
+    prompt's logits were a third of an SFT step: TRL's fused head projects every position off-GPU.
+    ``num_items_in_batch`` (set by the Trainer under gradient accumulation) replaces the token count,
+    as in TRL. Plain causal LMs only (no logit soft-capping or scaling)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask,
+                                use_cache=False).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != -100
+    logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()
+    nll = F.cross_entropy(logits, targets[keep], reduction="sum")
+    n = keep.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
+    return nll / n
+
+
 def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
-    """A configured TRL ``SFTTrainer`` (fp32 and no gradient checkpointing on CPU)."""
+    """A configured TRL ``SFTTrainer`` (fp32 and no gradient checkpointing on CPU) whose loss is
+    :func:`jd_only_nll` (Eq. 1; TRL's own ``compute_loss`` gives the same value, a test checks it)."""
     from datasets import Dataset
     from peft import LoraConfig
     from trl import SFTConfig as TRLSFTConfig
     from trl import SFTTrainer
+
+    class JDOnlySFTTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if return_outputs:  # evaluation paths that want logits: TRL's own
+                return super().compute_loss(model, inputs, True, num_items_in_batch)
+            loss = jd_only_nll(model, inputs["input_ids"], inputs.get("attention_mask"), inputs["labels"],
+                               num_items_in_batch)
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+                loss = loss * self.accelerator.num_processes  # as TRL: DDP averages the gradients
+            return loss
 
     s = cfg.sft
     on_gpu = next(model.parameters()).device.type == "cuda"
@@ -129,8 +161,9 @@ def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
     from transformers.trainer_callback import PrinterCallback
 
     tokenizer.padding_side = "right"
-    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows), processing_class=tokenizer,
-                         peft_config=peft_config, callbacks=[_FiniteLossCallback()])
+    trainer = JDOnlySFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
+                               processing_class=tokenizer, peft_config=peft_config,
+                               callbacks=[_FiniteLossCallback()])
     trainer.remove_callback(PrinterCallback)  # run_sft prints its own one-line log
     return trainer
 

@@ -786,9 +786,13 @@ pd.DataFrame(rows).set_index("iteration")[["reward", "kl", "total_reward", "valu
 ## 4. GIRL vs GIRL-SFT, and the reward-hacking check
 
 After training, `run_ppo` samples one JD per held-out `judge_eval` CV from GIRL (the actor) and from
-GIRL-SFT (the reference) with the same random stream, and scores both with the reward model **and with
+GIRL-SFT (the reference) with the same random streams, and scores both with the reward model **and with
 the hidden recruiter** (`oracle_fit`). If the reward model's score rose while the oracle's fit fell, the
 actor found what $\\mathcal{U}$ likes rather than what recruiters like: **reward hacking**.
+
+These JDs are sampled the way users get them (the generate stage's temperature and top-p, recorded under
+`sampler`), not at PPO's exploration temperature, and saved in `ppo/eval_generations.json`: the generate
+stage copies them, so notebook 05's judge compares the very JDs whose reward you see here.
 """),
         code('''
 pm = read_json(RUN_DIR / "ppo" / "metrics.json")

@@ -12,7 +12,7 @@ import torch
 
 from girl_lib import losses, ppo
 from girl_lib.config import get_profile
-from girl_lib.runio import NonFiniteError, atomic_dir, is_done, mark_done, read_jsonl
+from girl_lib.runio import NonFiniteError, atomic_dir, is_done, mark_done, read_json, read_jsonl
 
 torch.set_num_threads(1)
 
@@ -308,6 +308,32 @@ def test_run_ppo_stage_defaults_on_tiny_data(base_run, tiny_data_dir, tiny_cfg, 
                                                              max_length=cfg.reward.max_length)) / 3, abs=1e-5)
     assert m["reward_sft"] == pytest.approx(sum(score_pairs(rm, list(cvs_), list(sft),
                                                             max_length=cfg.reward.max_length)) / 3, abs=1e-5)
+
+    # The eval JDs were sampled exactly as the generate stage samples the judge's CVs, so that stage
+    # copies them: GIRL-SFT's are what generate_jds gives with the judge chunk's seed ...
+    from girl_lib.data import load_data
+    from girl_lib.generate import chunk_seed, generate_jds, judge_sampler, load_generations, run_generate
+    from girl_lib.models import load_generator
+
+    saved = read_json(run / "ppo" / "eval_generations.json")
+    judge = load_data(run)["judge_eval"].select(range(3))
+    assert saved["cv_ids"] == judge["seeker_id"] and saved["sampler"] == judge_sampler(cfg.generate)
+    g = cfg.generate
+    model, tok = load_generator(str(run / "sft" / "model"))
+    direct = {i: t for i, t, _, _ in generate_jds(model, tok, judge["cv"], g.batch_size, g.max_new_tokens,
+                                                  g.temperature, g.top_p, seed=chunk_seed(g, 0))}
+    assert [r["jd"] for r in saved["sft"]] == [direct[i] for i in range(3)]
+    # ... and the stage reuses both models' rows instead of sampling them again.
+    cfg.generate.n_judge = 3
+    stats = run_generate(cfg, run, models=("sft", "girl"), progress=False)
+    assert stats["sft"]["reused_from_ppo"] == 3 and stats["girl"]["reused_from_ppo"] == 3
+    for key in ("sft", "girl"):
+        got = load_generations(run, key, "judge_eval")
+        assert [got[cid][0] for cid in saved["cv_ids"]] == [r["jd"] for r in saved[key]]
+    # other settings: nothing is reused
+    cfg.generate.temperature = 0.5
+    shutil.rmtree(run / "generate")
+    assert run_generate(cfg, run, models=("sft",), progress=False)["sft"]["reused_from_ppo"] == 0
 
 
 def test_ppo_with_a_dual_encoder_reward_model_and_critic(run_dir):

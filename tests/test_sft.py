@@ -7,7 +7,7 @@ import torch
 from girl_lib.config import apply_overrides
 from girl_lib.losses import sft_loss
 from girl_lib.runio import NonFiniteError, is_done, read_json
-from girl_lib.sft import build_sft_example, make_trainer, run_sft
+from girl_lib.sft import build_sft_example, jd_only_nll, make_trainer, run_sft
 
 CV = "Junior data analyst in Berlin. Built Tableau dashboards for the sales team. Skills: SQL, Excel."
 JD = "Data Analyst\nAcme GmbH, Berlin\nResponsibilities:\n- build dashboards\nRequirements:\n- SQL"
@@ -31,10 +31,20 @@ def test_our_eq1_equals_the_loss_trl_reports(tiny_cfg, tiny_generator):
     trainer = make_trainer(model, tok, rows, tiny_cfg, "/tmp/girl-test-sft-trainer")
     batch = next(iter(trainer.get_train_dataloader()))
     model.eval()
-    trl_loss = trainer.compute_loss(model, dict(batch))
+    from trl import SFTTrainer
+
+    trl_loss = SFTTrainer.compute_loss(trainer, model, dict(batch))  # TRL's own (fused LM head)
+    jd_only = trainer.compute_loss(model, dict(batch))  # what our trainer minimises: head on JD rows only
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     ours = sft_loss(logits, batch["labels"])
     torch.testing.assert_close(ours, trl_loss.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(jd_only.detach(), trl_loss.detach(), rtol=1e-5, atol=1e-6)
+    # and it really scores the JD labels: changing one changes the loss
+    labels = batch["labels"].clone()
+    first_jd = int((labels[0] != -100).nonzero()[0])
+    labels[0, first_jd + 1] = (labels[0, first_jd + 1] + 1) % model.config.vocab_size
+    changed = jd_only_nll(model, batch["input_ids"], batch["attention_mask"], labels)
+    assert not torch.allclose(changed, jd_only)
     # and TRL put the loss on exactly the JD tokens our Eq. 1 example marks
     expected = sorted(sum(label != -100 for label in build_sft_example(tok, c, j)["labels"])
                       for c, j in zip(rows["cv"], rows["jd"]))
