@@ -346,7 +346,7 @@ plain next-token prediction. Everything before the JD is context only: **no loss
                ["render the Fig. 3 prompt through the generator's chat template",
                 "connect Eq. 1 to the label mask it implies, token by token, and check the loss by hand",
                 "read the SFT loss curve, JD perplexity and format compliance, and compare JDs before and after"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 9 min (measured 8.8 min for 20 LoRA steps on SmolLM2-135M, 2 quiet cores)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 7 min (measured 6.8 min for 24 LoRA steps on SmolLM2-135M, 2 quiet cores)",
                 "colab": "roughly 10-20 min on a T4 (estimate, not timed here)"},
                "Sec. IV-A, Fig. 3 (prompt), Eq. 1 (SFT loss)."),
         code(PROFILE_CELL),
@@ -385,7 +385,9 @@ The sum runs over the JD's tokens $v_i$ only; the CV $C$ and the prompt template
 JD given the CV, as the second line says.) In code this is a **label mask**: `build_sft_example` gives
 each position the id of the token it must predict on the JD, and `-100` (ignored by the cross-entropy)
 on the prompt. TRL's `SFTTrainer` does the same with `completion_only_loss=True`. We average over tokens
-rather than summing, which only rescales the gradient (`girl_lib/losses.py`, `sft_loss`).
+rather than summing, which only rescales the gradient (`girl_lib/losses.py`, `sft_loss`). Since only JD
+positions carry loss, our trainer applies the LM head (576 × 49,152 weights for SmolLM2) to those
+positions alone (`girl_lib.sft.jd_only_nll`, same value): on a CPU that is a third of each step saved.
 """),
         code('''
 ex = build_sft_example(tok, cv, jd)
@@ -491,7 +493,7 @@ the recruiter and scores JDs the generator writes.
                 "read score distributions, pairwise accuracy and AUC on held-out pairs",
                 "check the model against the hidden recruiter (oracle agreement, a calibration view)",
                 "inspect the pairs it gets most wrong and tell model errors from label noise"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 3.5 min (measured: MiniLM dual encoder, 40 steps, 2 quiet cores)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 4 min (measured 4.0: MiniLM dual encoder, 40 steps, 300 held-out pairs, 2 quiet cores)",
                 "colab": "roughly 5-10 min on a T4 (estimate, not timed here)"},
                "Sec. IV-B, Eq. 2 (pairwise ranking loss)."),
         code(PROFILE_CELL),
@@ -679,7 +681,7 @@ to the SFT model.
                 "read PPO's reward, KL and clip-fraction curves and the reward-KL trade-off across λ",
                 "run the reward-hacking check: does the reward model's score rise while the hidden recruiter's fit falls?"],
                {"tiny": "about 2-3 min on 2 shared cores (PPO + a small λ sweep)",
-                "cpu": "about 12 min for PPO (measured 12.2) + roughly 15 min for the λ sweep (skip it: `RUN_TRADEOFF = False`)",
+                "cpu": "about 10 min for PPO (measured 9.9) + roughly 12 min for the λ sweep (skip it: `RUN_TRADEOFF = False`)",
                 "colab": "roughly 30-60 min on a T4 (estimate, not timed here)"},
                "Sec. IV-C, Algorithm 1, Eq. 3-8."),
         code(PROFILE_CELL),
@@ -884,7 +886,7 @@ notebook 06). This notebook looks at the texts themselves, as the paper's case s
                ["reproduce the paper's Fig. 6 case study: one CV, the JDs of base, GIRL-SFT and GIRL side by side",
                 "measure diversity across the n samples per CV (distinct-n, self-overlap)",
                 "compare lengths, EOS rates and format compliance of the three models"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 7 min in the main job (measured 7.3: 222 JDs at ~60 tokens/s)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 6 min in the main job (measured 6.2: 154 JDs sampled at ~60 tokens/s, 48 copied from PPO's evaluation)",
                 "colab": "roughly 10 min on a T4 (estimate, not timed here)"},
                "Sec. VI-G and Fig. 6 (case study), Sec. VI-E / Fig. 5 (several generations per CV)."),
         code(PROFILE_CELL),
