@@ -5,7 +5,7 @@ same ``max_new_tokens``; both fp32 on CPU, measured in one process, interleaved,
 What one iteration is, on each side (profile values in brackets for ``cpu``):
 
 - ours: Algorithm 1 once: sample ``B = ppo.rollout_batch_size`` JDs [8] with ``sample_batch``, score them,
-  log-probs under the actor and the reference (LoRA off), critic values, then ``ppo.epochs`` [2] passes
+  log-probs under the actor and the reference (LoRA off), critic values, then ``ppo.epochs`` [1] passes
   over minibatches of ``ppo.minibatch_size`` [4] (actor + critic forward/backward, AdamW steps). Timed by
   ``run_ppo`` itself (the ``seconds`` column of ``metrics.jsonl``; model loading excluded).
 - TRL: ``GRPOTrainer`` with ``generation_batch_size = B`` completions (``B/2`` prompts x
