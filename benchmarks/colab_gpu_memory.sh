@@ -4,7 +4,7 @@
 #   bash benchmarks/colab_gpu_memory.sh OUT_DIR [GEN_TOKENIZER ENC_TOKENIZER]
 #
 # 1. benchmarks/shape_alike.py writes random models with the colab profile's shapes (Qwen2.5-0.5B-Instruct,
-#    bert-base-uncased) into OUT_DIR/models;
+#    bert-base-uncased) into $GIRL_SHAPE_ALIKE_DIR (default /tmp/girl-shape-alike; ~2.3 GB);
 # 2. benchmarks/peak_memory.py runs data, sft, reward, ppo, generate, judge and recommend of the colab
 #    profile on the GPU, each in its own process, with those models and its cheap default overrides
 #    (few steps, but the colab batch sizes, sequence lengths and max_new_tokens), and prints the peaks.

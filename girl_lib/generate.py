@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from .runio import GirlError, read_jsonl
+from .runio import GirlError, read_json, read_jsonl
 
 MODEL_NAMES = {"base": "base", "sft": "GIRL-SFT", "girl": "GIRL"}
 """Model key -> the name tables use (the paper's Table II-IV rows)."""
@@ -437,12 +437,10 @@ def judge_sampler(gcfg) -> dict:
 def ppo_eval_rows(run_dir, key: str, judge_jobs: list, gcfg) -> list[dict] | None:
     """``generate/<key>.jsonl`` rows for the judge CVs taken from PPO's final evaluation
     (``ppo/eval_generations.json``), or ``None`` when it sampled other CVs or with other settings."""
-    import json
-
     path = Path(run_dir) / "ppo" / "eval_generations.json"
     if key not in ("sft", "girl") or not judge_jobs or not path.exists():
         return None
-    saved = json.loads(path.read_text())
+    saved = read_json(path)
     if saved.get("sampler") != judge_sampler(gcfg) or saved.get("cv_ids") != [cid for _, cid, _ in judge_jobs]:
         return None
     return [{"subset": s, "cv_id": cid, "sample": k, **saved[key][i]} for i, (s, cid, k) in enumerate(judge_jobs)]

@@ -515,14 +515,15 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
         res["reward_hacking_warning"] = False
         res["note"] = "No oracle recruiter available: the reward-hacking guard could not run."
     else:
-        fell = _clear_change(oracle["sft"], oracle["girl"]) < 0
+        oracle_change = _clear_change(oracle["sft"], oracle["girl"])  # -1 fell, 0 within noise, +1 rose
+        fell = oracle_change < 0
         res["reward_hacking_warning"] = bool(up and fell)
         if up and fell:
             res["note"] = (f"Reward hacking suspected: the reward model's score rose "
                            f"({res['reward_sft']:.3f} -> {res['reward_girl']:.3f}) while the hidden recruiter's "
                            f"fit fell ({res['oracle_fit_sft']:.3f} -> {res['oracle_fit_girl']:.3f}); GIRL "
                            f"exploits U rather than matching better. Raise ppo.kl_coef or train U longer.")
-        elif up and _clear_change(oracle["sft"], oracle["girl"]) > 0:
+        elif up and oracle_change > 0:
             res["note"] = ("The reward model's score and the hidden recruiter's fit both rose clearly: no "
                            "sign of reward hacking.")
         elif up:
