@@ -55,6 +55,10 @@ def parse_args(argv=None):
     p.add_argument("--lora", type=int, default=0,
                    help="wrap the generator in a fresh LoRA adapter of this rank (all linear layers, unmerged), "
                         "as PPO rollouts see it (0 = plain model)")
+    p.add_argument("--int8", action="store_true",
+                   help="also run the sweep on an int8 copy of the generator (torch dynamic quantization of "
+                        "every nn.Linear: int8 weights, fp32 activations) and measure how far its next-token "
+                        "distributions are from fp32 (KL, top-1 agreement). Not used by girl_lib")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -131,6 +135,39 @@ def run_hf(model, tok, cvs, args, seed):
         seq = model.generate(**enc, **kw)
     n = sum(count_real_tokens(seq[:, enc["input_ids"].shape[1]:], tok.eos_token_id))
     return n, t.seconds, t.load, t.cpu_seconds
+
+
+def int8_copy(model):
+    """An int8 copy of ``model``: every ``nn.Linear`` (the LM head included) replaced by torch's dynamic
+    quantized Linear (per-tensor int8 weights, activations quantized on the fly, fbgemm/x86 kernels).
+    Weights read per decode step drop from 4 to 1 byte per parameter, which is what bounds decoding here."""
+    import copy
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice
+        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def int8_fidelity(model, qmodel, tok, cvs, n_new: int = 64, seed: int = 0) -> dict:
+    """How close the int8 model's next-token distributions are to fp32's, teacher-forced on JDs the fp32
+    model sampled: mean KL(fp32 || int8) per response token, and how often both pick the same top token."""
+    import torch
+
+    from girl_lib.generate import sample_batch
+
+    out = sample_batch(model, tok, cvs, n_new, 1.0, 1.0, torch.Generator().manual_seed(seed))
+    ids, mask, p = out["input_ids"], out["attention_mask"], out["prompt_len"]
+    with torch.inference_mode():
+        lp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits[:, p - 1:-1].float(), -1)
+        lq = torch.log_softmax(qmodel(input_ids=ids, attention_mask=mask).logits[:, p - 1:-1].float(), -1)
+    m = out["response_mask"].bool()
+    kl = (lp.exp() * (lp - lq)).sum(-1)[m]
+    same = (lp.argmax(-1) == lq.argmax(-1))[m].float()
+    return {"kl_per_token": round(float(kl.mean()), 5), "top1_agreement": round(float(same.mean()), 4),
+            "tokens": int(m.sum())}
 
 
 def summarise(runs):
@@ -278,6 +315,24 @@ def main(argv=None):
         result["best_batch"] = int(best)
         result["best_tokens_per_s"] = sweep[best]["tokens_per_s"]
         result["goal_120_met"] = sweep[best]["tokens_per_s"] >= 120
+
+    # 2b. The same sweep with int8 weights (not what girl_lib samples with; see int8_copy).
+    if args.int8:
+        qmodel = int8_copy(model)
+        run_ours(qmodel, tok, cvs[:2], argparse.Namespace(**{**vars(args), "max_new_tokens": 4}), args.seed)
+        sweep8 = {}
+        for b in sizes:
+            runs = []
+            for rep in range(args.repeats):
+                runs.append(run_ours(qmodel, tok, cvs[:b], args, args.seed + rep))
+                n, s, ld, c = runs[-1]
+                print(f"  [int8 B={b:3d}] rep {rep}: {n} tokens in {s:.1f}s = {n / s:.1f} tok/s "
+                      f"(cpu share {c / s:.2f}, load1 {ld})", flush=True)
+            sweep8[str(b)] = summarise(runs)
+        best8 = max(sweep8, key=lambda k: sweep8[k]["tokens_per_s"])
+        result["int8"] = {"sweep": sweep8, "best_batch": int(best8), "best_tokens_per_s": sweep8[best8]["tokens_per_s"],
+                          "fidelity": int8_fidelity(model, qmodel, tok, cvs[:8], seed=args.seed)}
+        print(f"  int8 fidelity: {result['int8']['fidelity']}", flush=True)
 
     # 3. Where the time goes.
     if args.profile_batch:

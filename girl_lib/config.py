@@ -238,6 +238,11 @@ class RecommendConfig:
     proj_dim: int = 128
     """Hidden width of the Dot towers' residual MLPs (Eq. 11, 14); their output stays in the encoder's
     space, where c' . j is taken (Eq. 15)."""
+    dot_jp_skip: float = 0.5
+    """Initial value of the enhanced Dot tower's learnable gate g in ``c' = normalize(z(c) + g z(j') +
+    MLP([z(c); z(j')]))`` (beyond the paper, whose Eq. 14 has the MLP only). 0.5: the CV starts with twice
+    the generated JD's weight. 0 starts the enhanced tower equal to Base; on the ``cpu`` run it then never
+    learned to use j' (see :class:`girl_lib.recommend.DotPredictor`)."""
     epochs: int = 60
     """Upper bound; early stopping usually ends training sooner."""
     batch_size: int = 128
@@ -309,11 +314,11 @@ def _cpu() -> Profile:
 
     What bounds it on such a machine (measured, see benchmarks/README.md): SmolLM2-135M trains at ~13 s
     per LoRA step of 4 x ~400 tokens (with the LM head on JD positions only) and samples ~60 tokens/s at
-    batch 32; a MiniLM step over 8 preference pairs takes ~4 s. Hence: SFT 24 steps (lr 1e-3 makes that
-    enough for the JD format), a *dual* reward model (it starts from MiniLM's own cosine instead of a
-    random head), 4 PPO iterations of one epoch with a larger actor step, one generated JD per
-    recommendation seeker (the Fig. 5 study needs ``n_samples`` >= 2) and ~75 seekers in the
-    recommendation splits."""
+    batch 32; a MiniLM step over 8 preference pairs takes ~4 s (~2.4 s with only the top 2 layers
+    trained). Hence: SFT 24 steps (lr 1e-3 makes that enough for the JD format), a *dual* reward model
+    (it starts from MiniLM's own cosine instead of a random head), 4 PPO iterations of one epoch with a
+    larger actor step, one generated JD per recommendation seeker (the Fig. 5 study needs ``n_samples``
+    >= 2) and ~75 seekers in the recommendation splits."""
     p = Profile(name="cpu")
     p.data = DataConfig(scale=0.05, rec_rows_per_seeker=32)
     # lora_dropout 0: the Bernoulli masks of 210 LoRA inputs took 17% of a CPU step (torch profiler).
@@ -321,8 +326,11 @@ def _cpu() -> Profile:
                       lora_dropout=0.0)
     # n_eval 300: on 150 held-out pairs the accuracy's standard error is ~0.03; the same trained model
     # scored 0.827 on the first 150 pairs and 0.885 on 400 other unused ones.
-    p.reward = RewardConfig(architecture="dual", max_steps=40, batch_size=8, learning_rate=5e-5, max_length=256,
-                            n_eval=300, logging_steps=5)
+    # train_layers 2: the top 2 of MiniLM's 6 layers learn, the rest run without a graph, so a step costs
+    # ~2.4 s instead of ~4 s and 80 steps fit where 40 did. Measured on the same 300 held-out pairs:
+    # all layers, 40 steps, lr 5e-5: 0.837; top 3, 70 steps, lr 1e-4: 0.853; top 2, 80 steps, lr 1e-4: 0.863.
+    p.reward = RewardConfig(architecture="dual", train_layers=2, max_steps=80, batch_size=8, learning_rate=1e-4,
+                            max_length=256, n_eval=300, logging_steps=5)
     # whiten_advantages (beyond the paper): with 4 iterations the critic cannot learn the reward's offset
     # first, so raw r - V would share one sign across the batch; whitening keeps the comparison in it.
     # epochs 1: each minibatch update (fwd + bwd over 4 x ~410 tokens) costs ~13 s, as much as sampling the

@@ -360,9 +360,19 @@ def sample_batch(model, tokenizer, cvs: list[str], max_new_tokens: int = 160, te
 
 
 def length_batches(cvs: list[str], batch_size: int) -> list[list[int]]:
-    """Indices of ``cvs`` in batches of similar length (right-sized padding), shortest first."""
+    """Indices of ``cvs`` in batches of similar length (right-sized padding), shortest first.
+
+    A last batch of fewer than a quarter of ``batch_size`` rows joins the batch before it: decoding costs
+    about as much per step for 1 row as for 32 (the weights are read once per step either way), so 65
+    CVs at batch 32 run as 32 + 33 instead of 32 + 32 + 1.
+    """
+    size = max(1, batch_size)
     order = sorted(range(len(cvs)), key=lambda i: len(cvs[i]))
-    return [order[s:s + batch_size] for s in range(0, len(order), max(1, batch_size))]
+    batches = [order[s:s + size] for s in range(0, len(order), size)]
+    if len(batches) > 1 and 4 * len(batches[-1]) < size:
+        last = batches.pop()
+        batches[-1] += last
+    return batches
 
 
 def batch_generator(seed: int, first_index: int, device):

@@ -346,7 +346,7 @@ plain next-token prediction. Everything before the JD is context only: **no loss
                ["render the Fig. 3 prompt through the generator's chat template",
                 "connect Eq. 1 to the label mask it implies, token by token, and check the loss by hand",
                 "read the SFT loss curve, JD perplexity and format compliance, and compare JDs before and after"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 7 min (measured 6.8 min for 24 LoRA steps on SmolLM2-135M, 2 quiet cores)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 7 min (measured 7.3 min for 24 LoRA steps on SmolLM2-135M, 2 quiet cores)",
                 "colab": "roughly 10-20 min on a T4 (estimate, not timed here)"},
                "Sec. IV-A, Fig. 3 (prompt), Eq. 1 (SFT loss)."),
         code(PROFILE_CELL),
@@ -493,7 +493,7 @@ the recruiter and scores JDs the generator writes.
                 "read score distributions, pairwise accuracy and AUC on held-out pairs",
                 "check the model against the hidden recruiter (oracle agreement, a calibration view)",
                 "inspect the pairs it gets most wrong and tell model errors from label noise"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 4 min (measured 4.0: MiniLM dual encoder, 40 steps, 300 held-out pairs, 2 quiet cores)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 4.5 min (measured 4.5: MiniLM dual encoder, top 2 layers, 80 steps, 300 held-out pairs, 2 quiet cores)",
                 "colab": "roughly 5-10 min on a T4 (estimate, not timed here)"},
                "Sec. IV-B, Eq. 2 (pairwise ranking loss)."),
         code(PROFILE_CELL),
@@ -546,8 +546,11 @@ print("as printed it would move U(C, J+) by", (-chosen.grad).numpy().round(3), "
   where cosine is at chance.
 
 On two CPU cores a MiniLM step over 8 pairs takes seconds, so in a few minutes the cross-encoder barely
-leaves chance; the dual encoder is the one that fits the `cpu` budget. The critic of step 3 is a copy of
-whichever $\mathcal{U}$ was trained.
+leaves chance; the dual encoder is the one that fits the `cpu` budget. `reward.train_layers` (dual only)
+trains just the top k transformer layers; the `cpu` profile trains the top 2 of 6, which makes a step
+~40% cheaper (no backward pass through the lower layers) and buys twice the steps in the same time; on
+the same 300 held-out pairs that scored 0.863 against 0.837 for all layers at half the steps. The critic
+of step 3 is a copy of whichever $\mathcal{U}$ was trained.
 """),
         code('''
 rm = read_json(RUN_DIR / "reward" / "metrics.json")
@@ -681,7 +684,7 @@ to the SFT model.
                 "read PPO's reward, KL and clip-fraction curves and the reward-KL trade-off across λ",
                 "run the reward-hacking check: does the reward model's score rise while the hidden recruiter's fit falls?"],
                {"tiny": "about 2-3 min on 2 shared cores (PPO + a small λ sweep)",
-                "cpu": "about 10 min for PPO (measured 9.9) + roughly 12 min for the λ sweep (skip it: `RUN_TRADEOFF = False`)",
+                "cpu": "about 10 min for PPO (measured 9.7) + roughly 12 min for the λ sweep (skip it: `RUN_TRADEOFF = False`)",
                 "colab": "roughly 30-60 min on a T4 (estimate, not timed here)"},
                "Sec. IV-C, Algorithm 1, Eq. 3-8."),
         code(PROFILE_CELL),
@@ -886,7 +889,7 @@ notebook 06). This notebook looks at the texts themselves, as the paper's case s
                ["reproduce the paper's Fig. 6 case study: one CV, the JDs of base, GIRL-SFT and GIRL side by side",
                 "measure diversity across the n samples per CV (distinct-n, self-overlap)",
                 "compare lengths, EOS rates and format compliance of the three models"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 6 min in the main job (measured 6.2: 154 JDs sampled at ~60 tokens/s, 48 copied from PPO's evaluation)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 6 min in the main job (measured 5.8: 154 JDs sampled at ~55-60 tokens/s, 48 copied from PPO's evaluation)",
                 "colab": "roughly 10 min on a T4 (estimate, not timed here)"},
                "Sec. VI-G and Fig. 6 (case study), Sec. VI-E / Fig. 5 (several generations per CV)."),
         code(PROFILE_CELL),
@@ -1218,7 +1221,11 @@ $$\mathbf{c} = Encoder(C),\quad \mathbf{j} = Encoder(J) \tag{9}\qquad \mathbf{j}
 Eq. 11 would have nothing to train, so `DotPredictor` gives each tower a small trainable projection and
 turns the dot product of the (unit-length) tower outputs into a logit with a learnt scale and bias, so
 that $\sigma(score)$ is a calibrated probability and LogLoss means something; its docstring explains the
-details. Both predictors are trained with binary cross-entropy and early stopping on validation AUC. With several generated JDs per seeker, $\mathbf{j}'$ is their mean
+details. One addition beyond Eq. 14: the generated JD also enters $\mathbf{c}'$ directly, through a learnt
+gate $g$ (`recommend.dot_jp_skip`, initial value 0.5): $\mathbf{c}' = normalize(\mathbf{c} + g\,\mathbf{j}' +
+MLP([\mathbf{c}; \mathbf{j}']))$. Without it (`dot_jp_skip=0`), the enhanced tower starts equal to the base
+one and, on the `cpu` run, never learnt to use $\mathbf{j}'$ through the MLP alone (section 2 shows why it
+should: the untrained cosine already improves when $\mathbf{j}'$ is mixed into the query). Both predictors are trained with binary cross-entropy and early stopping on validation AUC. With several generated JDs per seeker, $\mathbf{j}'$ is their mean
 (Fig. 5, `pool_generated`).
 """),
         code('''
@@ -1229,7 +1236,7 @@ mlp_base, mlp_gen = MLPPredictor(d, d, hidden_dim=16), MLPPredictor(d, d, hidden
 dot_base, dot_gen = DotPredictor(d, d, hidden_dim=16), DotPredictor(d, d, hidden_dim=16, enhanced=True)
 print("Eq. 10 MLP([c; j])      ->", tuple(mlp_base(c, j).shape))
 print("Eq. 13 MLP([c; j; j'])  ->", tuple(mlp_gen(c, j, j_gen).shape))
-c_prime = dot_gen.seeker_embedding(c, j_gen)                    # Eq. 14: c' = MLP([c; j']), unit length
+c_prime = dot_gen.seeker_embedding(c, j_gen)                    # Eq. 14 (+ gated j'): c', unit length
 score = dot_gen.scale * (c_prime * dot_gen.job_embedding(j)).sum(-1) + dot_gen.bias   # Eq. 15 (+ scale, bias)
 assert torch.allclose(score, dot_gen(c, j, j_gen))
 print("Eq. 14-15 c' . j        ->", tuple(score.shape), "| Eq. 11 base Dot ->", tuple(dot_base(c, j).shape))
@@ -1243,6 +1250,9 @@ Score each test (seeker, job) row by plain cosine similarity: the CV against the
 \\mathbf{j})$, or the seeker's generated JD against the JD, $\\cos(\\mathbf{j}', \\mathbf{j})$. The AUC of these
 untrained scores shows whether $\\mathbf{j}'$ sits closer to the jobs that matched than the CV itself does:
 that is the semantic gap of notebook 00 being bridged, since a generated JD is written in JD language.
+The third kind of row mixes the two, $\cos(\mathbf{c} + 0.5\,\mathbf{j}', \mathbf{j})$: where it beats
+$\cos(\mathbf{c}, \mathbf{j})$, $\mathbf{j}'$ carries information the CV's embedding lacks; the same mix, in standardised coordinates,
+is where the enhanced Dot tower starts.
 """),
         code('''
 ds = load_data(RUN_DIR)
@@ -1261,6 +1271,9 @@ for key, name in (("base", "base-gen"), ("sft", "GIRL-SFT"), ("girl", "GIRL")):
         continue
     jp = {s: embed(gens[s]).mean(0) for s in seekers}
     sims[f"cos(j', j): {name} JD vs JD"] = [float(jp[s] @ v / np.linalg.norm(jp[s])) for s, v in zip(test["seeker_id"], j_emb)]
+    mix = {s: c_emb[s] + 0.5 * jp[s] / np.linalg.norm(jp[s]) for s in seekers}   # the Dot gate's starting mix
+    sims[f"cos(c + 0.5 j', j): CV and {name} JD vs JD"] = [float(mix[s] @ v / np.linalg.norm(mix[s]))
+                                                          for s, v in zip(test["seeker_id"], j_emb)]
 pd.DataFrame({"untrained AUC on rec_test": {k: auc(test["label"], v) for k, v in sims.items()}}).round(4)
 '''),
         md("""
@@ -1372,6 +1385,9 @@ absolute AUCs (0.61-0.65 on a real platform with BERT) are not comparable with o
             "Where does the curve flatten, and does diversity (notebook 04) predict it?",
             "Swap the predictor: give the MLP `[c; j; j'; c * j; j' * j]` (element-wise products). Does the gap "
             "between Base and enhanced shrink?",
+            "The Dot gate: rerun `girl recommend --profile cpu --run-dir runs/cpu --set recommend.dot_jp_skip=0` "
+            "(the paper's Eq. 14 alone), then `=1.0`. How do the Dot rows of Tables III-IV move? Train one model "
+            "with `girl_lib.recommend.train_predictor` and read where its gate `model.jp_gate` ended up.",
         ], COMMON_TROUBLES + [
             ("Out of memory on a Colab T4?", "Lower `recommend.embed_batch_size` or `recommend.embed_max_length` "
              "(embeddings are computed once and cached in `RUN_DIR/recommend/emb_*.npy`)."),

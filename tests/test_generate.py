@@ -136,3 +136,15 @@ def test_shared_prefix_prefill_logits_and_first_step_match_plain_forward(tiny_ge
         ids2, mask2 = torch.cat([ids, nxt], 1), torch.cat([mask, torch.ones_like(nxt)], 1)
         ref2 = model(input_ids=ids2, attention_mask=mask2, position_ids=(mask2.cumsum(-1) - 1).clamp(min=0)).logits
         assert torch.allclose(step, ref2[:, -1], atol=1e-4)
+
+
+def test_length_batches_sort_by_length_and_fold_a_small_remainder():
+    from girl_lib.generate import length_batches
+
+    cvs = ["x" * n for n in (5, 1, 4, 2, 3, 9, 7, 8, 6)]
+    # Shortest first, every index exactly once.
+    assert length_batches(cvs, 3) == [[1, 3, 4], [2, 0, 8], [6, 7, 5]]
+    assert length_batches(cvs, 4) == [[1, 3, 4, 2], [0, 8, 6, 7], [5]]  # 1 of 4 is not under a quarter
+    assert length_batches(cvs, 8) == [[1, 3, 4, 2, 0, 8, 6, 7, 5]]  # 1 of 8 is: the lone row joins
+    assert [len(b) for b in length_batches(["a"] * 65, 32)] == [32, 33]
+    assert length_batches(["a"], 32) == [[0]]

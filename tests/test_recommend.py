@@ -109,20 +109,31 @@ def test_dot_predictor_is_a_scaled_dot_product_of_the_towers():
 
 def test_dot_predictor_starts_at_the_encoders_cosine_and_base_rate():
     """Residual towers with zero-initialised last layers: before training, the score is
-    scale * cos(z(c), z(j)) + b, enhanced equals base, and b is the training log-odds."""
+    scale * cos(z(c), z(j)) + b, b is the training log-odds; the enhanced seeker tower starts at
+    z(c) + g z(j') (g = jp_skip), so with jp_skip=0 it equals base."""
     (cv_t, job_t, gen_t), s, j, y = _toy(n_seekers=30)
     feats = build_features(s, j, y, cv_t, job_t, gen_t)
     base = DotPredictor(8, 8, hidden_dim=16).eval()
-    enhanced = DotPredictor(8, 8, hidden_dim=16, enhanced=True).eval()
-    for model in (base, enhanced):
+    enhanced = DotPredictor(8, 8, hidden_dim=16, enhanced=True, jp_skip=0.5).eval()
+    no_skip = DotPredictor(8, 8, hidden_dim=16, enhanced=True, jp_skip=0.0).eval()
+    for model in (base, enhanced, no_skip):
         model.init_from_data(feats)
     rate = y.mean()
     assert float(base.bias.detach()) == pytest.approx(np.log(rate / (1 - rate)), abs=1e-5)
-    zc = (feats.c - feats.c.mean(0)) / feats.c.std(0)
-    zj = (feats.j - feats.j.mean(0)) / feats.j.std(0)
-    cos = (zc * zj).sum(1) / np.linalg.norm(zc, axis=1) / np.linalg.norm(zj, axis=1)
-    np.testing.assert_allclose(predict_logits(base, feats), base.SCALE_INIT * cos + float(base.bias.detach()), atol=1e-4)
-    np.testing.assert_allclose(predict_logits(enhanced, feats), predict_logits(base, feats), atol=1e-5)
+
+    def z(x):
+        return (x - x.mean(0)) / x.std(0)
+
+    def cos(a, b):
+        return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+
+    zc, zj, zjp = z(feats.c), z(feats.j), z(feats.jp)
+    b = float(base.bias.detach())
+    np.testing.assert_allclose(predict_logits(base, feats), base.SCALE_INIT * cos(zc, zj) + b, atol=1e-4)
+    np.testing.assert_allclose(predict_logits(enhanced, feats), base.SCALE_INIT * cos(zc + 0.5 * zjp, zj) + b,
+                               atol=1e-4)
+    np.testing.assert_allclose(predict_logits(no_skip, feats), predict_logits(base, feats), atol=1e-5)
+    assert make_predictor("Dot", True, 8, 8, FAST).jp_gate.requires_grad  # a learnable gate
 
 
 def test_mlp_predictor_standardises_inputs_from_training_rows():

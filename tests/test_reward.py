@@ -92,3 +92,24 @@ def test_dual_scorer_train_layers_freezes_the_rest():
     assert {"scale", "bias"} <= trainable
     assert trainable - {"scale", "bias"} and all(f"encoder.layer.{last}." in n for n in trainable - {"scale", "bias"})
     assert not any("embeddings" in n for n in trainable)
+
+
+def test_held_out_scores_of_the_dual_scorer_equal_pairwise_scoring():
+    """The dual encoder's eval path embeds each distinct text once, length-sorted; the scores must be
+    those of scoring every (CV, JD) pair on its own, in the order of the pairs."""
+    import torch
+
+    from girl_lib.reward import held_out_scores
+
+    model, tok = load_sequence_scorer("tiny", kind="dual")
+    with torch.no_grad():
+        model.scale.fill_(4.0)
+        model.bias.fill_(0.25)
+    cvs = ["nurse, 6 years in intensive care, Boston", "welder", "nurse, 6 years in intensive care, Boston",
+           "data analyst with SQL and Tableau dashboards for a retail chain in Berlin"]
+    chosen = ["ICU nurse wanted", "welder, Houston, night shifts", "chef, Lyon", "analyst"]
+    rejected = ["chef, Lyon", "ICU nurse wanted", "welder", "ICU nurse wanted in a large hospital"]
+    c, r = held_out_scores(model, tok, {"cv": cvs, "chosen": chosen, "rejected": rejected}, 64, batch_size=3)
+    np.testing.assert_allclose(c, score_pairs((model, tok), cvs, chosen, batch_size=1, max_length=64), atol=1e-5)
+    np.testing.assert_allclose(r, score_pairs((model, tok), cvs, rejected, batch_size=1, max_length=64), atol=1e-5)
+    assert c.shape == (4,) and not np.allclose(c, r)
