@@ -137,6 +137,20 @@ def run_hf(model, tok, cvs, args, seed):
     return n, t.seconds, t.load, t.cpu_seconds
 
 
+def batch_sweep(model, tok, cvs, sizes, args, label: str) -> dict:
+    """``run_ours`` at each batch size, ``args.repeats`` times: {batch: summarise(runs)}."""
+    sweep = {}
+    for b in sizes:
+        runs = []
+        for rep in range(args.repeats):
+            runs.append(run_ours(model, tok, cvs[:b], args, args.seed + rep))
+            n, s, ld, c = runs[-1]
+            print(f"  [{label} B={b:3d}] rep {rep}: {n} tokens in {s:.1f}s = {n / s:.1f} tok/s "
+                  f"(cpu share {c / s:.2f}, load1 {ld})", flush=True)
+        sweep[str(b)] = summarise(runs)
+    return sweep
+
+
 def int8_copy(model):
     """An int8 copy of ``model``: every ``nn.Linear`` (the LM head included) replaced by torch's dynamic
     quantized Linear (per-tensor int8 weights, activations quantized on the fly, fbgemm/x86 kernels).
@@ -300,15 +314,7 @@ def main(argv=None):
                 result[k + "_b%d" % cmp_batch] = summarise(v)
 
     # 2. Batch-size sweep of ours.
-    sweep = {}
-    for b in sizes:
-        runs = []
-        for rep in range(args.repeats):
-            runs.append(run_ours(model, tok, cvs[:b], args, args.seed + rep))
-            n, s, ld, c = runs[-1]
-            print(f"  [ours B={b:3d}] rep {rep}: {n} tokens in {s:.1f}s = {n / s:.1f} tok/s "
-                  f"(cpu share {c / s:.2f}, load1 {ld})", flush=True)
-        sweep[str(b)] = summarise(runs)
+    sweep = batch_sweep(model, tok, cvs, sizes, args, "ours")
     result["sweep"] = sweep
     if sweep:
         best = max(sweep, key=lambda k: sweep[k]["tokens_per_s"])
@@ -320,15 +326,7 @@ def main(argv=None):
     if args.int8:
         qmodel = int8_copy(model)
         run_ours(qmodel, tok, cvs[:2], argparse.Namespace(**{**vars(args), "max_new_tokens": 4}), args.seed)
-        sweep8 = {}
-        for b in sizes:
-            runs = []
-            for rep in range(args.repeats):
-                runs.append(run_ours(qmodel, tok, cvs[:b], args, args.seed + rep))
-                n, s, ld, c = runs[-1]
-                print(f"  [int8 B={b:3d}] rep {rep}: {n} tokens in {s:.1f}s = {n / s:.1f} tok/s "
-                      f"(cpu share {c / s:.2f}, load1 {ld})", flush=True)
-            sweep8[str(b)] = summarise(runs)
+        sweep8 = batch_sweep(qmodel, tok, cvs, sizes, args, "int8")
         best8 = max(sweep8, key=lambda k: sweep8[k]["tokens_per_s"])
         result["int8"] = {"sweep": sweep8, "best_batch": int(best8), "best_tokens_per_s": sweep8[best8]["tokens_per_s"],
                           "fidelity": int8_fidelity(model, qmodel, tok, cvs[:8], seed=args.seed)}
