@@ -351,20 +351,22 @@ def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None, head_see
 @torch.no_grad()
 def encode_texts(model, tokenizer, texts: list[str], batch_size: int = 64, max_length: int = 256,
                  progress: bool = False) -> np.ndarray:
-    """Mean-pooled, L2-normalised embeddings [N, d] (float32) of ``texts`` (paper Eq. 9, 12)."""
+    """Mean-pooled, L2-normalised embeddings [N, d] (float32) of ``texts`` (paper Eq. 9, 12), without
+    gradients. Texts of similar length share a batch (less padding); rows come back in the given order."""
     from tqdm.auto import tqdm
 
     device = next(model.parameters()).device
-    out = []
-    starts = range(0, len(texts), batch_size)
-    for start in tqdm(starts, desc="encode", disable=not progress, leave=False):
-        batch = tokenizer(list(texts[start:start + batch_size]), padding=True, truncation=True,
-                          max_length=max_length, return_tensors="pt").to(device)
-        pooled = mean_pool(model(**batch).last_hidden_state, batch["attention_mask"])
-        out.append(torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy())
-    if not out:
-        return np.zeros((0, model.config.hidden_size), dtype=np.float32)
-    return np.concatenate(out).astype(np.float32)
+    texts = list(texts)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    with torch.no_grad():
+        for start in tqdm(range(0, len(texts), batch_size), desc="encode", disable=not progress, leave=False):
+            idx = order[start:start + batch_size]
+            batch = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
+                              return_tensors="pt").to(device)
+            pooled = mean_pool(model(**batch).last_hidden_state, batch["attention_mask"])
+            out[idx] = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
+    return out
 
 
 def count_parameters(model) -> int:

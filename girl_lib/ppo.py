@@ -480,15 +480,12 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
         out = sample_batch(actor_unwrapped, models.tokenizer, chunk, n_new, temperature, top_p, gen_girl)
         ids, attn, P, mask = out["input_ids"], out["attention_mask"], out["prompt_len"], out["response_mask"]
         # log-probs in minibatches: [B, R, vocab] logits of a whole generation batch can be GBs
-        logp, ref_logp = [], []
-        for s in range(0, len(chunk), max(1, p.minibatch_size)):
-            part = slice(s, s + max(1, p.minibatch_size))
-            logp.append(losses.logprobs_of(actor_unwrapped, ids[part], attn[part], P, temperature))
-            with reference_policy(models, actor_unwrapped) as ref:
-                ref_logp.append(losses.logprobs_of(ref, ids[part], attn[part], P, temperature))
-        kl = losses.kl_penalty(torch.cat(logp), torch.cat(ref_logp), mask.float(), p.kl_estimator).tolist()
+        parts = [slice(s, s + max(1, p.minibatch_size)) for s in range(0, len(chunk), max(1, p.minibatch_size))]
+        logp = torch.cat([losses.logprobs_of(actor_unwrapped, ids[q], attn[q], P, temperature) for q in parts])
         with reference_policy(models, actor_unwrapped) as ref:
+            ref_logp = torch.cat([losses.logprobs_of(ref, ids[q], attn[q], P, temperature) for q in parts])
             sft_out = sample_batch(ref, models.tokenizer, chunk, n_new, temperature, top_p, gen_sft)
+        kl = losses.kl_penalty(logp, ref_logp, mask.float(), p.kl_estimator).tolist()
         for j, i in enumerate(idx):
             kls[i] = kl[j]
             for key, o in (("girl", out), ("sft", sft_out)):

@@ -590,12 +590,8 @@ def _default_encode_fn(cfg) -> Callable[[list[str]], np.ndarray]:
         if "model" not in state:
             state["model"], state["tok"] = load_encoder(cfg)
         rc = cfg.recommend
-        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
-        emb = encode_texts(state["model"], state["tok"], [texts[i] for i in order], batch_size=rc.embed_batch_size,
-                           max_length=rc.embed_max_length, progress=len(texts) > 256)
-        out = np.empty_like(emb)
-        out[order] = emb
-        return out
+        return encode_texts(state["model"], state["tok"], texts, batch_size=rc.embed_batch_size,
+                            max_length=rc.embed_max_length, progress=len(texts) > 256)
 
     return encode
 

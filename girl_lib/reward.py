@@ -96,32 +96,19 @@ def score_pairs(model_dir, cvs: list[str], jds: list[str], batch_size: int = 32,
     return scores
 
 
-def embed_texts(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 32) -> torch.Tensor:
-    """Unit-norm embeddings [N, d] of ``texts`` by a :class:`~girl_lib.models.DualEncoderScorer`, without
-    gradients, in batches of similar length (less padding: ~20% faster on the synthetic texts than
-    batches in the given order); rows are returned in the order of ``texts``."""
-    device = next(model.parameters()).device
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = [None] * len(texts)
-    with torch.no_grad():
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            emb = model.embed(_encode(tokenizer, [texts[i] for i in idx], None, max_length, device)).float().cpu()
-            for k, i in enumerate(idx):
-                out[i] = emb[k]
-    return torch.stack(out) if out else torch.zeros(0)
-
-
 def held_out_scores(model, tokenizer, pairs: dict, max_length: int, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """(U(C, J+), U(C, J-)) as arrays for ``pairs`` (columns ``cv``, ``chosen``, ``rejected``), in eval
-    mode without gradients. The dual encoder embeds each distinct text once, in batches of similar
-    length (:func:`embed_texts`), then applies its head; the cross-encoder scores pair by pair."""
+    mode without gradients. The dual encoder embeds each distinct text once
+    (:func:`girl_lib.models.encode_texts`: length-sorted batches), then applies its head; the
+    cross-encoder scores pair by pair."""
+    from .models import encode_texts
+
     was_training = model.training
     model.eval()
     if _is_dual(model):
         m = getattr(model, "module", model)
         texts = list(dict.fromkeys(list(pairs["cv"]) + list(pairs["chosen"]) + list(pairs["rejected"])))
-        emb = embed_texts(m, tokenizer, texts, max_length, batch_size)
+        emb = torch.from_numpy(encode_texts(m.encoder, tokenizer, texts, batch_size, max_length))
         row = {t: i for i, t in enumerate(texts)}
 
         def rows(col):

@@ -74,3 +74,23 @@ def test_smollm2_gguf_converts_once_to_a_safetensors_cache(tmp_path_factory):
         logits = model(**tok(prompt, return_tensors="pt", add_special_tokens=False)).logits
     assert torch.isfinite(logits).all()
     assert smollm2_dir() == folder  # second call hits the cache
+
+
+def test_encode_texts_sorts_by_length_and_restores_order():
+    """Texts of similar length share a batch (shortest first: less padding); rows come back in the
+    caller's order, each equal to that text encoded on its own."""
+    from girl_lib.config import get_profile
+
+    model, tok = load_encoder(get_profile("tiny"))
+    batches = []
+
+    def recording_tok(texts, **kw):
+        batches.append(list(texts))
+        return tok(texts, **kw)
+
+    texts = ["ccc ccc ccc", "a", "bbbb bbbb bbbb bbbb", "dd dd"]
+    out = encode_texts(model, recording_tok, texts, batch_size=2)
+    assert batches == [["a", "dd dd"], ["ccc ccc ccc", "bbbb bbbb bbbb bbbb"]]
+    alone = np.concatenate([encode_texts(model, tok, [t]) for t in texts])
+    np.testing.assert_allclose(out, alone, atol=1e-5)
+    assert encode_texts(model, tok, []).shape == (0, model.config.hidden_size)

@@ -435,24 +435,6 @@ def test_run_recommend_with_the_data_stage(tmp_path, request):
     assert (tmp_path / "recommend" / "emb_gen_sft.npy").exists() and is_done(tmp_path, "recommend")
 
 
-def test_default_encoder_sorts_by_length_and_restores_order(monkeypatch):
-    import girl_lib.models as models
-    from girl_lib.recommend import _default_encode_fn
-
-    batches = []
-
-    def fake_encode_texts(model, tok, texts, batch_size, max_length, progress):
-        batches.append(list(texts))
-        return np.array([[len(t), i] for i, t in enumerate(texts)], dtype=np.float32)
-
-    monkeypatch.setattr(models, "load_encoder", lambda cfg: ("model", "tok"))
-    monkeypatch.setattr(models, "encode_texts", fake_encode_texts)
-    texts = ["ccc", "a", "bbbb", "dd"]
-    out = _default_encode_fn(get_profile("tiny"))(texts)
-    assert batches == [["a", "dd", "ccc", "bbbb"]]  # shortest first: less padding per batch
-    assert out[:, 0].tolist() == [3, 1, 4, 2]  # rows back in the caller's order
-
-
 def test_restrict_seeds_reaggregates_a_subset():
     from girl_lib.recommend import restrict_seeds
 
