@@ -53,13 +53,19 @@ def score_batch(model, tokenizer, cvs, jds, max_length: int = 384, grad: bool = 
 
 def preference_scores(model, tokenizer, cvs, chosen, rejected, max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(U(C, J+), U(C, J-)) with gradients, for one training batch. The cross-encoder scores
-    [chosen; rejected] in one forward (both halves share the batch); the dual encoder embeds each CV once."""
+    [chosen; rejected] in one forward (both halves share the batch); the dual encoder embeds each distinct
+    CV and JD of the batch once."""
     device = next(model.parameters()).device
     n = len(cvs)
     if _is_dual(model):
         m = getattr(model, "module", model)
-        c = m.embed(_encode(tokenizer, cvs, None, max_length, device))
-        j = m.embed(_encode(tokenizer, list(chosen) + list(rejected), None, max_length, device))
+        # Each distinct text is embedded once: rows that share a CV (or a matched JD) share its embedding.
+        cv_texts, jd_texts = list(dict.fromkeys(cvs)), list(dict.fromkeys(list(chosen) + list(rejected)))
+        cv_row, jd_row = {t: i for i, t in enumerate(cv_texts)}, {t: i for i, t in enumerate(jd_texts)}
+        c = m.embed(_encode(tokenizer, cv_texts, None, max_length, device))
+        j = m.embed(_encode(tokenizer, jd_texts, None, max_length, device))
+        c = c[torch.tensor([cv_row[t] for t in cvs], device=device)]
+        j = j[torch.tensor([jd_row[t] for t in list(chosen) + list(rejected)], device=device)]
         scores = m.head(c.repeat(2, 1), j)
     else:
         scores = model(**_encode(tokenizer, list(cvs) + list(cvs), list(chosen) + list(rejected), max_length,
@@ -96,11 +102,13 @@ def score_pairs(model_dir, cvs: list[str], jds: list[str], batch_size: int = 32,
     return scores
 
 
-def held_out_scores(model, tokenizer, pairs: dict, max_length: int, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+def held_out_scores(model, tokenizer, pairs: dict, max_length: int, batch_size: int = 32,
+                    cache=None) -> tuple[np.ndarray, np.ndarray]:
     """(U(C, J+), U(C, J-)) as arrays for ``pairs`` (columns ``cv``, ``chosen``, ``rejected``), in eval
     mode without gradients. The dual encoder embeds each distinct text once
     (:func:`girl_lib.models.encode_texts`: length-sorted batches), then applies its head; the
-    cross-encoder scores pair by pair."""
+    cross-encoder scores pair by pair. ``cache``: a :class:`girl_lib.models.TopLayersCache` of the dual
+    encoder (scoring the same pairs again runs only its trainable top layers)."""
     from .models import encode_texts
 
     was_training = model.training
@@ -108,7 +116,7 @@ def held_out_scores(model, tokenizer, pairs: dict, max_length: int, batch_size: 
     if _is_dual(model):
         m = getattr(model, "module", model)
         texts = list(dict.fromkeys(list(pairs["cv"]) + list(pairs["chosen"]) + list(pairs["rejected"])))
-        emb = torch.from_numpy(encode_texts(m.encoder, tokenizer, texts, batch_size, max_length))
+        emb = torch.from_numpy(encode_texts(m.encoder, tokenizer, texts, batch_size, max_length, cache=cache))
         row = {t: i for i, t in enumerate(texts)}
 
         def rows(col):
@@ -151,19 +159,36 @@ def pairwise_metrics(chosen: np.ndarray, rejected: np.ndarray) -> dict:
             "margin_mean": float((chosen - rejected).mean())}
 
 
+def cv_groups(cvs) -> list[list[int]]:
+    """Row indices grouped by CV text, in order of first appearance."""
+    groups: dict[str, list[int]] = {}
+    for i, cv in enumerate(cvs):
+        groups.setdefault(cv, []).append(i)
+    return list(groups.values())
+
+
+def grouped_permutation(groups: list[list[int]], rng: np.random.Generator) -> np.ndarray:
+    """All rows, the groups in random order, each group's rows kept together (shuffled within it)."""
+    return np.concatenate([rng.permutation(groups[g]) for g in rng.permutation(len(groups))]).astype(int)
+
+
 def train_reward_model(model, tokenizer, train, rcfg, log=None) -> list[dict]:
-    """Minimise Eq. 2 with AdamW over shuffled minibatches of (cv, chosen, rejected). Returns the log."""
+    """Minimise Eq. 2 with AdamW over shuffled minibatches of (cv, chosen, rejected). Returns the log.
+
+    With ``rcfg.group_by_cv`` a minibatch holds consecutive rows of a permutation that keeps each CV's
+    rows together, so a dual encoder embeds that CV (and a matched JD it shares) once for all its pairs."""
     model.train()
     params = [q for q in model.parameters() if q.requires_grad]  # a dual encoder may freeze lower layers
     opt = torch.optim.AdamW(params, lr=rcfg.learning_rate, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, rcfg.max_steps // 10)))
     rng = np.random.default_rng(rcfg.seed)
+    groups = cv_groups(train["cv"]) if rcfg.group_by_cv else None
     order = np.array([], dtype=int)
     history, window = [], []
     t0 = time.time()
     for step in range(rcfg.max_steps):
         if len(order) < rcfg.batch_size:
-            order = np.r_[order, rng.permutation(len(train))]
+            order = np.r_[order, grouped_permutation(groups, rng) if groups else rng.permutation(len(train))]
         idx, order = order[:rcfg.batch_size], order[rcfg.batch_size:]
         rows = train.select(idx.tolist()).to_dict()  # column -> list
         chosen, rejected = preference_scores(model, tokenizer, rows["cv"], rows["chosen"], rows["rejected"],
@@ -190,7 +215,7 @@ def train_reward_model(model, tokenizer, train, rcfg, log=None) -> list[dict]:
 def run_reward(cfg, run_dir, progress: bool = True) -> dict:
     """Train U on the ``reward`` split; write ``reward/model`` and ``reward/metrics.json``."""
     from .data import load_data, oracle_fit
-    from .models import load_sequence_scorer
+    from .models import TopLayersCache, load_sequence_scorer
 
     require_stage(run_dir, "data", "reward")
     run_dir = Path(run_dir)
@@ -208,10 +233,14 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
                                       kind=rcfg.architecture, train_layers=rcfg.train_layers)
     log = (lambda r: print(f"  reward step {r['step']}: loss {r['loss']:.4f} acc {r['train_accuracy']:.3f}",
                            flush=True)) if progress else None
-    before = pairwise_metrics(*held_out_scores(model, tok, held_out, rcfg.max_length))
+    # The frozen lower layers give the same states before and after training: the second pass over the
+    # held-out texts runs only the trained top layers.
+    cache = (TopLayersCache(getattr(model, "module", model).encoder, rcfg.train_layers)
+             if _is_dual(model) and rcfg.train_layers else None)
+    before = pairwise_metrics(*held_out_scores(model, tok, held_out, rcfg.max_length, cache=cache))
     history = train_reward_model(model, tok, train, rcfg, log)
 
-    chosen, rejected = held_out_scores(model, tok, held_out, rcfg.max_length)
+    chosen, rejected = held_out_scores(model, tok, held_out, rcfg.max_length, cache=cache)
     metrics = pairwise_metrics(chosen, rejected)
     # Agreement with the hidden recruiter: does U order each held-out pair as the oracle's fit does?
     fit_c = np.array([oracle_fit(c, j) for c, j in zip(held_out["cv"], held_out["chosen"])])

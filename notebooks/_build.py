@@ -346,7 +346,7 @@ plain next-token prediction. Everything before the JD is context only: **no loss
                ["render the Fig. 3 prompt through the generator's chat template",
                 "connect Eq. 1 to the label mask it implies, token by token, and check the loss by hand",
                 "read the SFT loss curve, JD perplexity and format compliance, and compare JDs before and after"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 7 min (measured 7.3 min for 24 LoRA steps on SmolLM2-135M, 2 quiet cores)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 6-7 min (measured 6.0 min for 24 LoRA steps on SmolLM2-135M, 2 quiet cores)",
                 "colab": "roughly 10-20 min on a T4 (estimate, not timed here)"},
                "Sec. IV-A, Fig. 3 (prompt), Eq. 1 (SFT loss)."),
         code(PROFILE_CELL),
@@ -493,7 +493,7 @@ the recruiter and scores JDs the generator writes.
                 "read score distributions, pairwise accuracy and AUC on held-out pairs",
                 "check the model against the hidden recruiter (oracle agreement, a calibration view)",
                 "inspect the pairs it gets most wrong and tell model errors from label noise"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 4.5 min (measured 4.5: MiniLM dual encoder, top 2 layers, 80 steps, 300 held-out pairs, 2 quiet cores)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 3 min (measured 2.6: MiniLM dual encoder, top 2 layers, 80 steps grouped by CV, 300 held-out pairs, 2 quiet cores)",
                 "colab": "roughly 5-10 min on a T4 (estimate, not timed here)"},
                "Sec. IV-B, Eq. 2 (pairwise ranking loss)."),
         code(PROFILE_CELL),
@@ -546,11 +546,18 @@ print("as printed it would move U(C, J+) by", (-chosen.grad).numpy().round(3), "
   where cosine is at chance.
 
 On two CPU cores a MiniLM step over 8 pairs takes seconds, so in a few minutes the cross-encoder barely
-leaves chance; the dual encoder is the one that fits the `cpu` budget. `reward.train_layers` (dual only)
+leaves chance (measured: 40 steps of 8 pairs at ≤ 384 tokens, lr 1e-4, 7.4 s a step, scored 0.61 on the
+same 300 held-out pairs after 7 minutes, training loss still 0.68); the dual encoder is the one that fits
+the `cpu` budget. `reward.train_layers` (dual only)
 trains just the top k transformer layers; the `cpu` profile trains the top 2 of 6, which makes a step
 ~40% cheaper (no backward pass through the lower layers) and buys twice the steps in the same time; on
-the same 300 held-out pairs that scored 0.863 against 0.837 for all layers at half the steps. The critic
-of step 3 is a copy of whichever $\mathcal{U}$ was trained.
+the same 300 held-out pairs that scored 0.863 against 0.837 for all layers at half the steps.
+`reward.group_by_cv` (on in `cpu`) keeps each CV's rows in one batch (one matched JD against several
+mismatched ones): the dual encoder embeds each distinct text of a batch once, so a step embeds ~15 texts
+instead of 24 and 80 steps took 115 s instead of 201 s (0.877 against 0.863 on the same pairs, a
+difference within one standard error of ~0.02). The held-out pass after training replays only the two
+trained layers from states recorded on the pass before training (`girl_lib.models.TopLayersCache`). The
+critic of step 3 is a copy of whichever $\mathcal{U}$ was trained.
 """),
         code('''
 rm = read_json(RUN_DIR / "reward" / "metrics.json")
@@ -684,7 +691,7 @@ to the SFT model.
                 "read PPO's reward, KL and clip-fraction curves and the reward-KL trade-off across λ",
                 "run the reward-hacking check: does the reward model's score rise while the hidden recruiter's fit falls?"],
                {"tiny": "about 2-3 min on 2 shared cores (PPO + a small λ sweep)",
-                "cpu": "about 10 min for PPO (measured 9.7) + roughly 12 min for the λ sweep (skip it: `RUN_TRADEOFF = False`)",
+                "cpu": "about 12 min for PPO (measured 11.7, with its 48-CV evaluation) + roughly 12 min for the λ sweep (skip it: `RUN_TRADEOFF = False`)",
                 "colab": "roughly 30-60 min on a T4 (estimate, not timed here)"},
                "Sec. IV-C, Algorithm 1, Eq. 3-8."),
         code(PROFILE_CELL),
@@ -809,6 +816,27 @@ display(pd.DataFrame({"GIRL-SFT": [pm["reward_sft"], pm["oracle_fit_sft"], 0.0, 
 print("reward-hacking warning:", pm["reward_hacking_warning"])
 print(pm["note"])
 '''),
+        md("""
+**Can PPO use the reward model's signal on these JDs?** The reward model's held-out accuracy (notebook
+02) counts pairs whose mismatched JD is often for another occupation. GIRL's and GIRL-SFT's JDs are both
+written for the CV's own occupation, so the question that matters for PPO is narrower: for each CV, does
+$\\mathcal{U}$ prefer the same one of the two JDs as the hidden recruiter?
+"""),
+        code('''
+agree = pm.get("rm_oracle_agreement")
+if agree is None:
+    print("no oracle recruiter for this data: the agreement cannot be measured")
+else:
+    print(f"U prefers the same JD as the hidden recruiter for {agree:.2f} of the {pm['n_eval']} CVs "
+          f"(0.5 = chance; CVs where the recruiter sees no difference are left out)")
+'''),
+        md("""
+Near 0.5, PPO climbs a signal the recruiter does not share on the policy's own JDs, and GIRL's oracle fit
+moves by chance, up in one run and down in the next. Notebook 02's accuracy by kind of mismatched JD (the
+same-occupation row) shows where $\\mathcal{U}$ is weak: skills, seniority, city and pay within one job
+family. A reward model that reads those (a cross-encoder trained for longer, the `colab` profile) is what
+would let PPO improve the match, not more PPO iterations.
+"""),
         md("The same held-out CV, its JD from GIRL-SFT and from GIRL:"),
         code('''
 ex = pm["examples"][0]
@@ -889,7 +917,7 @@ notebook 06). This notebook looks at the texts themselves, as the paper's case s
                ["reproduce the paper's Fig. 6 case study: one CV, the JDs of base, GIRL-SFT and GIRL side by side",
                 "measure diversity across the n samples per CV (distinct-n, self-overlap)",
                 "compare lengths, EOS rates and format compliance of the three models"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 6 min in the main job (measured 5.8: 154 JDs sampled at ~55-60 tokens/s, 48 copied from PPO's evaluation)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 7 min in the main job (measured 6.7: 178 JDs sampled at ~60 tokens/s, 96 copied from PPO's evaluation)",
                 "colab": "roughly 10 min on a T4 (estimate, not timed here)"},
                "Sec. VI-G and Fig. 6 (case study), Sec. VI-E / Fig. 5 (several generations per CV)."),
         code(PROFILE_CELL),
@@ -1250,8 +1278,8 @@ Score each test (seeker, job) row by plain cosine similarity: the CV against the
 \\mathbf{j})$, or the seeker's generated JD against the JD, $\\cos(\\mathbf{j}', \\mathbf{j})$. The AUC of these
 untrained scores shows whether $\\mathbf{j}'$ sits closer to the jobs that matched than the CV itself does:
 that is the semantic gap of notebook 00 being bridged, since a generated JD is written in JD language.
-The third kind of row mixes the two, $\cos(\mathbf{c} + 0.5\,\mathbf{j}', \mathbf{j})$: where it beats
-$\cos(\mathbf{c}, \mathbf{j})$, $\mathbf{j}'$ carries information the CV's embedding lacks; the same mix, in standardised coordinates,
+The third kind of row mixes the two, $\\cos(\\mathbf{c} + 0.5\\,\\mathbf{j}', \\mathbf{j})$: where it beats
+$\\cos(\\mathbf{c}, \\mathbf{j})$, $\\mathbf{j}'$ carries information the CV's embedding lacks; the same mix, in standardised coordinates,
 is where the enhanced Dot tower starts.
 """),
         code('''
@@ -1369,8 +1397,12 @@ gibberish and the test split has about 24 rows from 4 seekers, so AUCs swing by 
 rows: any ordering of Base, GIRL-SFT and GIRL is chance. On `cpu` (MiniLM, SmolLM2, 3 seeds, ~300 test
 rows), look for the *direction* of the paper's findings: enhanced above Base, larger gains for cold start,
 GIRL at least as good as GIRL-SFT. `report.md` lists "AUC GIRL > GIRL-SFT > Base" as a target and says
-whether this run met it. When a gap is smaller than the seeds' std, it is not a finding. The paper's
-absolute AUCs (0.61-0.65 on a real platform with BERT) are not comparable with ours.
+whether this run met it. When a gap is smaller than the seeds' std, it is not a finding. The seeds' std
+covers only the recommender's training, not the draw of the generated JDs: with one sampled JD for each
+of ~10 test seekers, a new random draw of the *same* model's JDs moved GIRL-SFT's AUC by about 1% between
+two runs (README, status), as much as the effects themselves. Pooling several JDs (Fig. 5, `n_samples`
+≥ 2) or more test seekers (`data.scale`) shrinks that; both cost generation time. The paper's absolute
+AUCs (0.61-0.65 on a real platform with BERT) are not comparable with ours.
 """),
         *footer([
             "Fine-tune the encoder: replace the frozen embeddings by a trainable MiniLM (unfreeze it inside a "

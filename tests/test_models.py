@@ -94,3 +94,57 @@ def test_encode_texts_sorts_by_length_and_restores_order():
     alone = np.concatenate([encode_texts(model, tok, [t]) for t in texts])
     np.testing.assert_allclose(out, alone, atol=1e-5)
     assert encode_texts(model, tok, []).shape == (0, model.config.hidden_size)
+
+
+def test_top_layers_cache_replays_only_the_trainable_top_layer():
+    """Second pass over the same texts: the frozen bottom layer is not run again, the top layer is run
+    with its current weights, and the embeddings equal a full forward of the changed model."""
+    import torch
+
+    from girl_lib.models import TopLayersCache, _encoder_layers, encode_texts, load_sequence_scorer
+
+    model, tok = load_sequence_scorer("tiny", kind="dual", train_layers=1)
+    enc = model.encoder.eval()
+    texts = ["nurse", "ICU nurse in Boston with six years", "welder", "chef in Lyon, French cuisine", "a b c"]
+    full = encode_texts(enc, tok, texts, batch_size=2, max_length=32)
+    cache = TopLayersCache(enc, 1)
+    recorded = encode_texts(enc, tok, texts, batch_size=2, max_length=32, cache=cache)
+    assert cache.enabled and sorted(cache.batches) == [0, 2, 4]
+    np.testing.assert_allclose(recorded, full, atol=1e-5)
+
+    bottom, top = _encoder_layers(enc)
+    with torch.no_grad():
+        for p in top.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    calls = []
+    handle = bottom.register_forward_hook(lambda *a: calls.append(1))
+    replayed = encode_texts(enc, tok, texts, batch_size=2, max_length=32, cache=cache)
+    handle.remove()
+    assert calls == []
+    np.testing.assert_allclose(replayed, encode_texts(enc, tok, texts, batch_size=2, max_length=32), atol=1e-5)
+    assert not np.allclose(replayed, full, atol=1e-3)
+    # other texts: recorded afresh, not replayed from the old batches
+    np.testing.assert_allclose(encode_texts(enc, tok, texts[:3], batch_size=2, max_length=32, cache=cache),
+                               encode_texts(enc, tok, texts[:3], batch_size=2, max_length=32), atol=1e-5)
+
+
+def test_top_layers_cache_switches_off_when_replay_would_differ():
+    """A model whose output is not its last layer's (here a hook doubles it): the cache notices on the
+    first batch and every pass runs the full model."""
+    from girl_lib.models import TopLayersCache, encode_texts, load_sequence_scorer
+
+    model, tok = load_sequence_scorer("tiny", kind="dual", train_layers=1)
+    enc = model.encoder.eval()
+
+    def double(module, args, out):
+        out.last_hidden_state = out.last_hidden_state * 2 + 1
+        return out
+
+    enc.register_forward_hook(double)
+    texts = ["nurse", "welder in Houston", "chef"]
+    cache = TopLayersCache(enc, 1)
+    first = encode_texts(enc, tok, texts, batch_size=2, max_length=32, cache=cache)
+    assert not cache.enabled and cache.batches == {}
+    np.testing.assert_allclose(first, encode_texts(enc, tok, texts, batch_size=2, max_length=32), atol=1e-6)
+    np.testing.assert_allclose(encode_texts(enc, tok, texts, batch_size=2, max_length=32, cache=cache), first,
+                               atol=1e-6)

@@ -165,6 +165,9 @@ def test_ppo_learns_toy_reward_with_bounded_kl(run_dir):
     # Reward-hacking guard: U rose while the recruiter's fit fell.
     assert m["oracle_fit_girl"] < m["oracle_fit_sft"]
     assert m["reward_hacking_warning"] is True and "hacking" in m["note"]
+    # U pays for blank JDs, the recruiter for length: wherever the two JDs of a CV differ in length, U
+    # prefers the other one (or neither, a tie in U), so it never agrees with the recruiter.
+    assert m["rm_oracle_agreement"] == 0.0
     for key in ("reward_sft", "reward_girl", "kl_girl", "oracle_fit_sft", "oracle_fit_girl", "iterations",
                 "seconds"):
         assert key in m
@@ -353,3 +356,11 @@ def test_ppo_with_a_dual_encoder_reward_model_and_critic(run_dir):
     assert m["iterations"] == 2 and math.isfinite(m["reward_girl"]) and math.isfinite(m["reward_sft"])
     rows = read_jsonl(run_dir / "ppo" / "metrics.jsonl")
     assert [r["iteration"] for r in rows] == [1, 2] and all(math.isfinite(r["value_loss"]) for r in rows)
+
+
+def test_sign_agreement_known_values():
+    # pairs: U and fit both rise; U rises, fit falls; U ties, fit rises; fit ties (left out)
+    assert ppo._sign_agreement([0, 0, 0, 0], [1, 1, 0, 5], [0.1, 0.5, 0.2, 0.3], [0.4, 0.2, 0.3, 0.3]) \
+        == pytest.approx(1 / 3)
+    assert ppo._sign_agreement([1.0], [0.0], [0.5], [0.2]) == 1.0
+    assert ppo._sign_agreement([1.0], [2.0], [0.5], [0.5]) is None

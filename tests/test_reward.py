@@ -113,3 +113,52 @@ def test_held_out_scores_of_the_dual_scorer_equal_pairwise_scoring():
     np.testing.assert_allclose(c, score_pairs((model, tok), cvs, chosen, batch_size=1, max_length=64), atol=1e-5)
     np.testing.assert_allclose(r, score_pairs((model, tok), cvs, rejected, batch_size=1, max_length=64), atol=1e-5)
     assert c.shape == (4,) and not np.allclose(c, r)
+
+
+def test_grouped_permutation_keeps_each_cvs_rows_together():
+    from girl_lib.reward import cv_groups, grouped_permutation
+
+    cvs = ["a", "b", "a", "c", "b", "a", "d"]
+    groups = cv_groups(cvs)
+    assert groups == [[0, 2, 5], [1, 4], [3], [6]]
+    order = grouped_permutation(groups, np.random.default_rng(0))
+    assert sorted(order.tolist()) == list(range(len(cvs)))
+    runs = [cvs[order[0]]]
+    for i in order[1:]:
+        if cvs[i] != runs[-1]:
+            runs.append(cvs[i])
+    assert sorted(runs) == ["a", "b", "c", "d"]  # each CV forms one contiguous run
+    orders = {tuple(grouped_permutation(groups, np.random.default_rng(s))) for s in range(10)}
+    assert len(orders) > 1
+
+
+def test_dual_preference_scores_share_embeddings_of_repeated_texts():
+    """Rows sharing a CV or a JD are embedded once; the scores equal scoring each pair on its own."""
+    import torch
+
+    from girl_lib.reward import preference_scores, score_batch
+
+    model, tok = load_sequence_scorer("tiny", kind="dual")
+    model.eval()
+    cvs = ["nurse in Boston", "nurse in Boston", "welder", "nurse in Boston"]
+    chosen = ["ICU nurse", "ICU nurse", "welding job", "ward nurse"]
+    rejected = ["chef", "welding job", "ICU nurse", "accountant"]
+    with torch.no_grad():
+        c, r = preference_scores(model, tok, cvs, chosen, rejected, max_length=16)
+    np.testing.assert_allclose(c.numpy(), score_batch(model, tok, cvs, chosen, 16).numpy(), atol=1e-5)
+    np.testing.assert_allclose(r.numpy(), score_batch(model, tok, cvs, rejected, 16).numpy(), atol=1e-5)
+
+
+def test_grouped_batches_train_the_toy_preference():
+    """group_by_cv changes only which rows share a batch: the toy preference is still learnt."""
+    rows = {"cv": [], "chosen": [], "rejected": []}
+    for cv in ["nurse", "welder", "chef", "teacher", "plumber", "baker", "pilot", "driver"]:
+        for extra in ["overtime", "night shifts", "no pay rise", "weekend work"]:
+            rows["cv"].append(f"experienced {cv}")
+            rows["chosen"].append(f"{cv} job with mentoring")
+            rows["rejected"].append(f"{cv} job with {extra}")
+    model, tok = load_sequence_scorer("tiny", kind="dual")
+    hist = train_reward_model(model, tok, Dataset.from_dict(rows),
+                              RewardConfig(max_steps=40, batch_size=8, learning_rate=3e-3, max_length=16,
+                                           logging_steps=10, group_by_cv=True))
+    assert hist[-1]["loss"] < hist[0]["loss"] and hist[-1]["train_accuracy"] > 0.9
