@@ -320,7 +320,8 @@ def _cpu() -> Profile:
     What bounds it on such a machine (measured, see benchmarks/README.md): SmolLM2-135M trains at ~13 s
     per LoRA step of 4 x ~400 tokens (with the LM head on JD positions only) and samples ~60 tokens/s at
     batch 32; a MiniLM step over 8 preference pairs takes ~4 s (~2.4 s with only the top 2 layers
-    trained, ~1.4 s when a batch keeps each CV's rows together). Hence: SFT 24 steps (lr 1e-3 makes that enough for the JD format), a *dual* reward model
+    trained, ~1.4 s when a batch keeps each CV's rows together). Hence: SFT 24 steps (lr 1e-3 makes that
+    enough for the JD format), a *dual* reward model
     (it starts from MiniLM's own cosine instead of a random head), 4 PPO iterations of one epoch with a
     larger actor step, one generated JD per recommendation seeker (the Fig. 5 study needs ``n_samples``
     >= 2) and ~75 seekers in the recommendation splits."""
@@ -336,9 +337,10 @@ def _cpu() -> Profile:
     # all layers, 40 steps, lr 5e-5: 0.837; top 3, 70 steps, lr 1e-4: 0.853; top 2, 80 steps, lr 1e-4: 0.863.
     # group_by_cv: a batch keeps each CV's rows together, so a step embeds ~15 distinct texts instead of 24:
     # 80 steps took 115 s instead of 201 s and scored 0.877 (random batches: 0.863); the held-out pass after
-    # training replays only the 2 trained layers (TopLayersCache), so the stage took 161 s instead of 267 s.
-    p.reward = RewardConfig(architecture="dual", train_layers=2, group_by_cv=True, max_steps=80, batch_size=8,
-                            learning_rate=1e-4, max_length=256, n_eval=300, logging_steps=5)
+    # training replays only the 2 trained layers (TopLayersCache): the stage took 161 s in a trial and
+    # 156 s in the README's main job, instead of 267 s.
+    p.reward = RewardConfig(architecture="dual", train_layers=2, group_by_cv=True, max_steps=80,
+                            batch_size=8, learning_rate=1e-4, max_length=256, n_eval=300, logging_steps=5)
     # whiten_advantages (beyond the paper): with 4 iterations the critic cannot learn the reward's offset
     # first, so raw r - V would share one sign across the batch; whitening keeps the comparison in it.
     # epochs 1: each minibatch update (fwd + bwd over 4 x ~410 tokens) costs ~13 s, as much as sampling the

@@ -512,6 +512,7 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
     # both for the CV's occupation, where U can be far less reliable, and PPO can only climb what U sees.
     res["rm_oracle_agreement"] = _sign_agreement(scores["sft"], scores["girl"], oracle["sft"], oracle["girl"]) \
         if oracle_fn else None
+    res["rm_oracle_n"] = int(sum(a != b for a, b in zip(oracle["sft"], oracle["girl"]))) if oracle_fn else 0
     # A change counts only when the paired per-CV difference exceeds one standard error (no noise flags).
     up = _clear_change(scores["sft"], scores["girl"]) > 0
     if res["oracle_fit_girl"] is None:

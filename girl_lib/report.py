@@ -141,9 +141,10 @@ def render_markdown(res: dict, run_dir: Path) -> str:
         if p.get("note"):
             lines += [f"> {p['note']}", ""]
         if p.get("rm_oracle_agreement") is not None:
-            lines += [f"On these CVs the reward model prefers the same one of the two JDs (GIRL's or GIRL-SFT's) "
-                      f"as the hidden recruiter for {_fmt(p['rm_oracle_agreement'], 2)} of them (0.5 = chance; "
-                      f"its held-out accuracy above mostly pits matched JDs against other occupations').", ""]
+            n = f" of the {p['rm_oracle_n']}" if p.get("rm_oracle_n") else ""
+            lines += [f"On the CVs{n} where the hidden recruiter prefers one of the two JDs (GIRL's or GIRL-SFT's), "
+                      f"the reward model prefers the same one for {_fmt(p['rm_oracle_agreement'], 2)} of them "
+                      f"(0.5 = chance).", ""]
     if "judge" in res:
         lines += ["## Table II analogue — pairwise judge", "",
                   "| pair | win | tie | lose | adv. | adv. 95% CI | flip rate | judge |", "|---|---:|---:|---:|---:|---|---:|---|"]

@@ -827,15 +827,19 @@ agree = pm.get("rm_oracle_agreement")
 if agree is None:
     print("no oracle recruiter for this data: the agreement cannot be measured")
 else:
-    print(f"U prefers the same JD as the hidden recruiter for {agree:.2f} of the {pm['n_eval']} CVs "
-          f"(0.5 = chance; CVs where the recruiter sees no difference are left out)")
+    n = pm.get("rm_oracle_n") or pm["n_eval"]
+    lo, hi = agree - 1.96 * (agree * (1 - agree) / n) ** 0.5, agree + 1.96 * (agree * (1 - agree) / n) ** 0.5
+    print(f"U prefers the same JD as the hidden recruiter for {agree:.2f} of {n} CVs (0.5 = chance; CVs where "
+          f"the recruiter sees no difference are left out; normal-approximation 95% interval "
+          f"[{max(0, lo):.2f}, {min(1, hi):.2f}])")
 '''),
         md("""
 Near 0.5, PPO climbs a signal the recruiter does not share on the policy's own JDs, and GIRL's oracle fit
 moves by chance, up in one run and down in the next. Notebook 02's accuracy by kind of mismatched JD (the
 same-occupation row) shows where $\\mathcal{U}$ is weak: skills, seniority, city and pay within one job
-family. A reward model that reads those (a cross-encoder trained for longer, the `colab` profile) is what
-would let PPO improve the match, not more PPO iterations.
+family. More PPO iterations would climb the same weak signal; a reward model that reads those facts (a
+cross-encoder trained for longer, as on the `colab` profile) is the likelier route to a better match, though
+this course has not measured it on a GPU.
 """),
         md("The same held-out CV, its JD from GIRL-SFT and from GIRL:"),
         code('''

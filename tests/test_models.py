@@ -123,9 +123,20 @@ def test_top_layers_cache_replays_only_the_trainable_top_layer():
     assert calls == []
     np.testing.assert_allclose(replayed, encode_texts(enc, tok, texts, batch_size=2, max_length=32), atol=1e-5)
     assert not np.allclose(replayed, full, atol=1e-3)
-    # other texts: recorded afresh, not replayed from the old batches
-    np.testing.assert_allclose(encode_texts(enc, tok, texts[:3], batch_size=2, max_length=32, cache=cache),
-                               encode_texts(enc, tok, texts[:3], batch_size=2, max_length=32), atol=1e-5)
+    # other texts, another batch size or length cap: recorded afresh, not replayed from the old batches
+    for sub, bs, ml in ((texts[:3], 2, 32), (texts, 3, 32), (texts, 3, 4)):
+        np.testing.assert_allclose(encode_texts(enc, tok, sub, batch_size=bs, max_length=ml, cache=cache),
+                                   encode_texts(enc, tok, sub, batch_size=bs, max_length=ml), atol=1e-5)
+        assert cache.key == (tuple(sub), bs, ml)
+
+
+def test_top_layers_cache_is_off_when_lower_layers_can_train():
+    from girl_lib.models import TopLayersCache, load_sequence_scorer
+
+    model, _ = load_sequence_scorer("tiny", kind="dual", train_layers=1)
+    assert TopLayersCache(model.encoder, 1).enabled
+    model.encoder.embeddings.requires_grad_(True)
+    assert not TopLayersCache(model.encoder, 1).enabled
 
 
 def test_top_layers_cache_switches_off_when_replay_would_differ():

@@ -92,6 +92,10 @@ def test_dual_scorer_train_layers_freezes_the_rest():
     assert {"scale", "bias"} <= trainable
     assert trainable - {"scale", "bias"} and all(f"encoder.layer.{last}." in n for n in trainable - {"scale", "bias"})
     assert not any("embeddings" in n for n in trainable)
+    # more layers asked for than the model has: every layer trains (not a wrapped-around slice)
+    model, _ = load_sequence_scorer("tiny", kind="dual", train_layers=len(model.encoder.encoder.layer) + 1)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert all(any(f"encoder.layer.{i}." in n for n in trainable) for i in range(last + 1))
 
 
 def test_held_out_scores_of_the_dual_scorer_equal_pairwise_scoring():
@@ -143,14 +147,30 @@ def test_dual_preference_scores_share_embeddings_of_repeated_texts():
     cvs = ["nurse in Boston", "nurse in Boston", "welder", "nurse in Boston"]
     chosen = ["ICU nurse", "ICU nurse", "welding job", "ward nurse"]
     rejected = ["chef", "welding job", "ICU nurse", "accountant"]
+    batch_rows = []
+    handle = model.encoder.register_forward_hook(lambda mod, args, kw, out: batch_rows.append(len(kw["input_ids"])),
+                                                 with_kwargs=True)
     with torch.no_grad():
         c, r = preference_scores(model, tok, cvs, chosen, rejected, max_length=16)
+    handle.remove()
+    assert batch_rows == [2, 5]  # 2 distinct CVs, 5 distinct JDs (not 4 + 8)
     np.testing.assert_allclose(c.numpy(), score_batch(model, tok, cvs, chosen, 16).numpy(), atol=1e-5)
     np.testing.assert_allclose(r.numpy(), score_batch(model, tok, cvs, rejected, 16).numpy(), atol=1e-5)
 
 
-def test_grouped_batches_train_the_toy_preference():
-    """group_by_cv changes only which rows share a batch: the toy preference is still learnt."""
+def test_grouped_batches_train_the_toy_preference(monkeypatch):
+    """group_by_cv changes only which rows share a batch: each batch of 8 holds two CVs' 4 rows each, and
+    the toy preference is still learnt."""
+    import girl_lib.reward as reward
+
+    seen = []
+    real = reward.preference_scores
+
+    def spy(model, tokenizer, cvs, chosen, rejected, max_length):
+        seen.append(list(cvs))
+        return real(model, tokenizer, cvs, chosen, rejected, max_length)
+
+    monkeypatch.setattr(reward, "preference_scores", spy)
     rows = {"cv": [], "chosen": [], "rejected": []}
     for cv in ["nurse", "welder", "chef", "teacher", "plumber", "baker", "pilot", "driver"]:
         for extra in ["overtime", "night shifts", "no pay rise", "weekend work"]:
@@ -161,4 +181,30 @@ def test_grouped_batches_train_the_toy_preference():
     hist = train_reward_model(model, tok, Dataset.from_dict(rows),
                               RewardConfig(max_steps=40, batch_size=8, learning_rate=3e-3, max_length=16,
                                            logging_steps=10, group_by_cv=True))
+    assert len(seen) == 40 and all(len(b) == 8 and len(set(b)) == 2 for b in seen)
     assert hist[-1]["loss"] < hist[0]["loss"] and hist[-1]["train_accuracy"] > 0.9
+
+
+def test_run_reward_dual_top_layers_scores_held_out_pairs_through_the_cache(tiny_cfg, tiny_data_dir, tmp_path,
+                                                                           monkeypatch):
+    """The stage's after-training scores come from replaying the trained top layer, and equal scoring the
+    saved model from scratch."""
+    from girl_lib.config import apply_overrides
+    from girl_lib.models import TopLayersCache
+    from girl_lib.reward import held_out_scores
+
+    replays = []
+    real_replay = TopLayersCache.replay
+    monkeypatch.setattr(TopLayersCache, "replay", lambda self, start: replays.append(start) or real_replay(self, start))
+    cfg = apply_overrides(tiny_cfg, {"reward.architecture": "dual", "reward.train_layers": 1,
+                                     "reward.group_by_cv": True, "reward.max_steps": 4})
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_data_dir, run_dir)
+    m = run_reward(cfg, run_dir, progress=False)
+    assert len(replays) > 1  # the first-batch check while recording, then the whole after-training pass
+    split = __import__("girl_lib.data", fromlist=["load_data"]).load_data(run_dir)["reward"].shuffle(seed=0)
+    held = split.select(range(m["n_eval"])).to_dict()
+    model, tok = load_sequence_scorer(str(run_dir / "reward" / "model"))
+    chosen, rejected = held_out_scores(model, tok, held, cfg.reward.max_length)
+    np.testing.assert_allclose(m["eval_scores"]["chosen"], chosen, atol=1e-4)
+    np.testing.assert_allclose(m["eval_scores"]["rejected"], rejected, atol=1e-4)
