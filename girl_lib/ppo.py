@@ -510,9 +510,8 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
     # against the sign of the oracle's difference (CVs where the oracle sees no difference are left out).
     # Held-out preference pairs mostly pit a matched JD against another occupation's; these two JDs are
     # both for the CV's occupation, where U can be far less reliable, and PPO can only climb what U sees.
-    res["rm_oracle_agreement"] = _sign_agreement(scores["sft"], scores["girl"], oracle["sft"], oracle["girl"]) \
-        if oracle_fn else None
-    res["rm_oracle_n"] = int(sum(a != b for a, b in zip(oracle["sft"], oracle["girl"]))) if oracle_fn else 0
+    res["rm_oracle_agreement"], res["rm_oracle_n"] = (
+        _sign_agreement(scores["sft"], scores["girl"], oracle["sft"], oracle["girl"]) if oracle_fn else (None, 0))
     # A change counts only when the paired per-CV difference exceeds one standard error (no noise flags).
     up = _clear_change(scores["sft"], scores["girl"]) > 0
     if res["oracle_fit_girl"] is None:
@@ -550,12 +549,14 @@ def _paired_difference(before, after) -> tuple[float, float]:
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
 
 
-def _sign_agreement(u_a, u_b, fit_a, fit_b) -> float | None:
-    """Share of pairs where ``u_b - u_a`` and ``fit_b - fit_a`` have the same sign, over the pairs whose
-    fits differ (a tie in ``u`` counts as disagreement); ``None`` when no fits differ."""
+def _sign_agreement(u_a, u_b, fit_a, fit_b) -> tuple[float | None, int]:
+    """(share of pairs where ``u_b - u_a`` and ``fit_b - fit_a`` have the same sign, number of pairs it is
+    taken over): only pairs whose fits differ count, a tie in ``u`` counts as disagreement; the share is
+    ``None`` when no fits differ."""
     du, df = np.asarray(u_b, float) - np.asarray(u_a, float), np.asarray(fit_b, float) - np.asarray(fit_a, float)
     decided = df != 0
-    return float((np.sign(du) == np.sign(df))[decided].mean()) if decided.any() else None
+    share = float((np.sign(du) == np.sign(df))[decided].mean()) if decided.any() else None
+    return share, int(decided.sum())
 
 
 def _clear_change(before, after) -> int:

@@ -32,6 +32,13 @@ def _encode(tokenizer, cvs, jds, max_length, device):
     return {k: v.to(device) for k, v in enc.items()}
 
 
+def _distinct(texts) -> tuple[list[str], list[int]]:
+    """The distinct ``texts`` in order of first appearance, and each input's position among them."""
+    distinct = list(dict.fromkeys(texts))
+    position = {t: i for i, t in enumerate(distinct)}
+    return distinct, [position[t] for t in texts]
+
+
 def _is_dual(model) -> bool:
     from .models import DualEncoderScorer
 
@@ -60,12 +67,10 @@ def preference_scores(model, tokenizer, cvs, chosen, rejected, max_length: int) 
     if _is_dual(model):
         m = getattr(model, "module", model)
         # Each distinct text is embedded once: rows that share a CV (or a matched JD) share its embedding.
-        cv_texts, jd_texts = list(dict.fromkeys(cvs)), list(dict.fromkeys(list(chosen) + list(rejected)))
-        cv_row, jd_row = {t: i for i, t in enumerate(cv_texts)}, {t: i for i, t in enumerate(jd_texts)}
-        c = m.embed(_encode(tokenizer, cv_texts, None, max_length, device))
-        j = m.embed(_encode(tokenizer, jd_texts, None, max_length, device))
-        c = c[torch.tensor([cv_row[t] for t in cvs], device=device)]
-        j = j[torch.tensor([jd_row[t] for t in list(chosen) + list(rejected)], device=device)]
+        cv_texts, cv_pos = _distinct(list(cvs))
+        jd_texts, jd_pos = _distinct(list(chosen) + list(rejected))
+        c = m.embed(_encode(tokenizer, cv_texts, None, max_length, device))[torch.tensor(cv_pos, device=device)]
+        j = m.embed(_encode(tokenizer, jd_texts, None, max_length, device))[torch.tensor(jd_pos, device=device)]
         scores = m.head(c.repeat(2, 1), j)
     else:
         scores = model(**_encode(tokenizer, list(cvs) + list(cvs), list(chosen) + list(rejected), max_length,
@@ -115,16 +120,13 @@ def held_out_scores(model, tokenizer, pairs: dict, max_length: int, batch_size: 
     model.eval()
     if _is_dual(model):
         m = getattr(model, "module", model)
-        texts = list(dict.fromkeys(list(pairs["cv"]) + list(pairs["chosen"]) + list(pairs["rejected"])))
+        n = len(pairs["cv"])
+        texts, pos = _distinct(list(pairs["cv"]) + list(pairs["chosen"]) + list(pairs["rejected"]))
         emb = torch.from_numpy(encode_texts(m.encoder, tokenizer, texts, batch_size, max_length, cache=cache))
-        row = {t: i for i, t in enumerate(texts)}
-
-        def rows(col):
-            return emb[torch.tensor([row[t] for t in pairs[col]])]
-
+        emb = emb[torch.tensor(pos)]  # rows: the pairs' CVs, then their chosen JDs, then their rejected JDs
         with torch.no_grad():
-            c = rows("cv")
-            out = m.head(c, rows("chosen")).float().numpy(), m.head(c, rows("rejected")).float().numpy()
+            c, chosen, rejected = emb[:n], emb[n:2 * n], emb[2 * n:]
+            out = m.head(c, chosen).float().numpy(), m.head(c, rejected).float().numpy()
         model.train(was_training)
         return out
     chosen, rejected = [], []

@@ -360,7 +360,7 @@ def test_ppo_with_a_dual_encoder_reward_model_and_critic(run_dir):
 
 def test_sign_agreement_known_values():
     # pairs: U and fit both rise; U rises, fit falls; U ties, fit rises; fit ties (left out)
-    assert ppo._sign_agreement([0, 0, 0, 0], [1, 1, 0, 5], [0.1, 0.5, 0.2, 0.3], [0.4, 0.2, 0.3, 0.3]) \
-        == pytest.approx(1 / 3)
-    assert ppo._sign_agreement([1.0], [0.0], [0.5], [0.2]) == 1.0
-    assert ppo._sign_agreement([1.0], [2.0], [0.5], [0.5]) is None
+    share, n = ppo._sign_agreement([0, 0, 0, 0], [1, 1, 0, 5], [0.1, 0.5, 0.2, 0.3], [0.4, 0.2, 0.3, 0.3])
+    assert share == pytest.approx(1 / 3) and n == 3
+    assert ppo._sign_agreement([1.0], [0.0], [0.5], [0.2]) == (1.0, 1)
+    assert ppo._sign_agreement([1.0], [2.0], [0.5], [0.5]) == (None, 0)
