@@ -163,12 +163,24 @@ class PPOConfig:
     max_grad_norm: float = 1.0
     whiten_advantages: bool = False
     """*beyond the paper*: normalise advantages per batch."""
-    use_gae: bool = False
-    """*beyond the paper*: token-level rewards and GAE(gamma, lam) with a token-level value head."""
+    baseline: str = "critic"
+    """What Eq. 5 subtracts from the reward: ``"critic"`` (the paper: ``U^c(C, _)``, a trainable copy of U
+    that sees the CV only, trained by Eq. 8); ``"gae"`` (*beyond the paper*: token-level rewards and
+    GAE(gamma, lam) with a value head on the actor's states); ``"rloo"`` / ``"grpo"`` (*beyond the paper*:
+    the other JDs sampled for the same CV, leave-one-out mean or group mean/std; needs
+    ``samples_per_cv`` >= 2; nothing to train)."""
+    samples_per_cv: int = 1
+    """k JDs sampled per CV each iteration (the paper: 1). The k rows share the prompt's prefill when
+    sampling and its forward pass when training, so k JDs cost far less than k CVs."""
     gamma: float = 1.0
+    """GAE's discount (``baseline="gae"``)."""
     lam: float = 0.95
+    """GAE's lambda (``baseline="gae"``)."""
     kl_estimator: str = "paper"
     """``"paper"`` (Eq. 3, rho - 1 - log rho, i.e. k3 of p_ref/p_actor's reverse), ``"k1"`` or ``"k3"``."""
+    kl_reduction: str = "mean"
+    """``"mean"`` (Eq. 3: the per-token terms averaged over the JD) or ``"sum"`` (*beyond the paper*, TRL /
+    InstructGPT: summed over the JD, so lambda prices every token)."""
     adaptive_kl: bool = False
     """*beyond the paper*: adapt lambda towards ``target_kl`` (Ziegler et al. 2019)."""
     target_kl: float = 0.1
@@ -328,7 +340,9 @@ def _cpu() -> Profile:
     p = Profile(name="cpu")
     p.data = DataConfig(scale=0.05, rec_rows_per_seeker=32)
     # lora_dropout 0: the Bernoulli masks of 210 LoRA inputs took 17% of a CPU step (torch profiler).
-    p.sft = SFTConfig(max_steps=24, batch_size=4, learning_rate=1e-3, max_length=416, n_eval=12, n_format=12,
+    # max_length 512: the longest prompt + JD of the cpu world is ~505 tokens, so no JD loses its tail or its
+    # end-of-turn token (batches pad to their own longest row, so the cap costs nothing by itself).
+    p.sft = SFTConfig(max_steps=24, batch_size=4, learning_rate=1e-3, max_length=512, n_eval=12, n_format=12,
                       lora_dropout=0.0)
     # n_eval 300: on 150 held-out pairs the accuracy's standard error is ~0.03; the same trained model
     # scored 0.827 on the first 150 pairs and 0.885 on 400 other unused ones.
@@ -341,16 +355,15 @@ def _cpu() -> Profile:
     # 156 s in the README's main job, instead of 267 s.
     p.reward = RewardConfig(architecture="dual", train_layers=2, group_by_cv=True, max_steps=80,
                             batch_size=8, learning_rate=1e-4, max_length=256, n_eval=300, logging_steps=5)
-    # whiten_advantages (beyond the paper): with 4 iterations the critic cannot learn the reward's offset
-    # first, so raw r - V would share one sign across the batch; whitening keeps the comparison in it.
-    # epochs 1: each minibatch update (fwd + bwd over 4 x ~410 tokens) costs ~13 s, as much as sampling the
-    # rollout; one pass over fresh samples per iteration keeps PPO within its 12 minutes.
-    # n_eval / n_judge 48: the judge and PPO's comparison read the same 48 CVs (generate reuses PPO's JDs);
-    # with 24 the advantage's 95% interval was +-0.33 wide and two runs differing only in the reward
-    # model's batches gave -0.25 and +0.12. 48 costs ~3 more minutes.
-    p.ppo = PPOConfig(iterations=4, rollout_batch_size=8, minibatch_size=4, epochs=1, actor_lr=5e-4,
-                      max_new_tokens=144, n_eval=48, checkpoint_every=2, whiten_advantages=True)
-    p.generate = GenerateConfig(max_new_tokens=144, batch_size=32, n_samples=1, n_judge=48,
+    # PPO, beyond the paper where marked in PPOConfig: k = 4 JDs per CV judged against each other (RLOO), so a
+    # CV's own difficulty cancels and the four share one prompt forward; lambda prices the KL summed over
+    # the JD; the policy samples at the temperature users get (generate.temperature), so RL shapes the JDs
+    # that are judged. Sizes and measured times: docs/experiments.md.
+    p.ppo = PPOConfig(iterations=8, rollout_batch_size=8, samples_per_cv=4, baseline="rloo", minibatch_size=4,
+                      epochs=1,
+                      actor_lr=5e-4, kl_coef=0.05, kl_reduction="sum", temperature=0.7, max_new_tokens=176, n_eval=48,
+                      checkpoint_every=2, whiten_advantages=True)
+    p.generate = GenerateConfig(max_new_tokens=176, batch_size=32, n_samples=1, n_judge=48,
                                 rec_models=("sft", "girl"))
     return p
 

@@ -147,6 +147,9 @@ def world_stats(ds) -> dict:
         if jds:
             st["mean_jd_words"] = _mean_words(jds)
             st["jd_format_ok"] = sum(jd_format_ok(t) for t in jds) / len(jds)
+        if "rejected_kind" in cols and len(d):  # the reward split's negatives: own occupation, related, any
+            kinds = list(d["rejected_kind"])
+            st["rejected_mix"] = {k: kinds.count(k) / len(kinds) for k in sorted(set(kinds))}
         if name in PAPER_TABLE_I:
             st["paper_rows"] = PAPER_TABLE_I[name]
         elif name == "judge_eval":

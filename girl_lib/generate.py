@@ -265,8 +265,11 @@ def _compact_worth_it(n_dead: int, n_rows: int, steps_left: int) -> bool:
 
 
 def sample_batch(model, tokenizer, cvs: list[str], max_new_tokens: int = 160, temperature: float = 1.0,
-                 top_p: float = 1.0, generator=None) -> dict:
+                 top_p: float = 1.0, generator=None, repeats: int = 1) -> dict:
     """Generate one JD per CV with a KV cache, from the Fig. 3 prompt (left padding).
+
+    ``repeats=k`` samples k JDs per CV: each prompt is read once and its cache copied to its k rows
+    (rows come out grouped: CV 0's k JDs, then CV 1's, ...).
 
     Sampling draws from ``generator`` (a seeded ``torch.Generator``), so rollouts are reproducible and
     resumable. Rows that produced EOS stop contributing tokens (they are padded, and dropped from the
@@ -310,6 +313,13 @@ def sample_batch(model, tokenizer, cvs: list[str], max_new_tokens: int = 160, te
                 out = model(input_ids=prompt_ids, attention_mask=prompt_mask, position_ids=positions,
                             use_cache=True, logits_to_keep=1, **{cache_kw: cache})
                 logits = out.logits[:, -1, :]
+            if repeats > 1:  # k rows per prompt from here on: copy each prompt's cache to its rows
+                rep = torch.arange(batch, device=device).repeat_interleave(repeats)
+                cache.batch_select_indices(rep)
+                logits, attention, prompt_ids, prompt_mask = logits[rep], attention[rep], prompt_ids[rep], prompt_mask[rep]
+                batch = batch * repeats
+                response, response_mask = response.repeat_interleave(repeats, 0), response_mask.repeat_interleave(repeats, 0)
+                finished = finished.repeat_interleave(repeats)
             next_pos = prompt_mask.sum(1, keepdim=True)  # position of the first JD token: the prompt length
             rows = torch.arange(batch, device=device)  # original index of each running row
             alive = torch.ones(batch, dtype=torch.bool, device=device)  # per running row

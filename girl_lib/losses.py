@@ -78,9 +78,17 @@ def pairwise_ranking_loss(chosen_scores: torch.Tensor, rejected_scores: torch.Te
 
 
 # --------------------------------------------------------------------------- Eq. 3
+KL_REDUCTIONS = ("mean", "sum")
+
+
 def kl_penalty(logp_actor: torch.Tensor, logp_ref: torch.Tensor, mask: torch.Tensor,
-               estimator: str = "paper") -> torch.Tensor:
+               estimator: str = "paper", reduction: str = "mean") -> torch.Tensor:
     """Eq. 3, the per-JD KL term: ``[B, T] x 2 -> [B]``, a masked mean over each JD's tokens.
+
+    ``reduction="sum"`` (*beyond the paper*, as TRL and InstructGPT do) sums the per-token terms over
+    the JD instead: the KL of the whole JD, so ``lambda`` prices every token and a JD that drifts on
+    many tokens pays for each of them (with the mean, ``lambda = 0.05`` makes the penalty ~|J| times
+    smaller, too small to matter against the reward's spread).
 
     ``logp_actor`` / ``logp_ref`` are the log-probabilities of the *sampled* tokens under the actor
     ``G^a`` and the frozen SFT reference ``G``. With ``log rho = logp_actor - logp_ref``:
@@ -97,7 +105,12 @@ def kl_penalty(logp_actor: torch.Tensor, logp_ref: torch.Tensor, mask: torch.Ten
     - ``"k3"``: ``1/rho - 1 + log rho``; unbiased for ``KL(pi_actor || pi_ref)`` and never negative.
     """
     logp_actor = torch.where(mask.bool(), logp_actor, logp_ref)  # padding: log rho = 0, never inf
-    return masked_mean_per_seq(kl_per_token(logp_actor, logp_ref, estimator), mask)
+    per_token = kl_per_token(logp_actor, logp_ref, estimator)
+    if reduction == "sum":
+        return torch.where(mask.bool(), per_token, torch.zeros_like(per_token)).sum(-1)
+    if reduction != "mean":
+        raise ValueError(f"unknown KL reduction {reduction!r}; choose one of {', '.join(KL_REDUCTIONS)}")
+    return masked_mean_per_seq(per_token, mask)
 
 
 def kl_per_token(logp_actor: torch.Tensor, logp_ref: torch.Tensor, estimator: str = "paper") -> torch.Tensor:
@@ -217,6 +230,53 @@ def response_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor
         logits = logits / temperature
     hidden = out.hidden_states[-1][:, prompt_len - 1:-1, :] if output_hidden_states else None
     return logits, hidden
+
+
+def grouped_response_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, prompt_len: int,
+                            group_size: int, temperature: float = 1.0, output_hidden_states: bool = False):
+    """:func:`response_logits` for rows that come in groups of ``group_size`` consecutive rows with the same
+    prompt (k JDs sampled for one CV): each prompt runs once and its keys/values are shared by the group's
+    rows, so a group of k costs one prompt + k JDs instead of k prompts + k JDs. Same values as
+    :func:`response_logits` (up to float rounding; a test checks it) and, with gradients on, the same
+    gradients: the prompt's states feed every row of its group, so their gradients add up as they would.
+    """
+    from transformers.cache_utils import DynamicCache
+
+    from .generate import _cache_kwarg
+
+    k = int(group_size)
+    if k <= 1:
+        return response_logits(model, input_ids, attention_mask, prompt_len, temperature, output_hidden_states)
+    batch, resp_len = input_ids.size(0), input_ids.size(1) - prompt_len
+    if batch % k or resp_len <= 0:
+        raise ValueError(f"{batch} rows do not form groups of {k}, or there are no response tokens")
+    prompt_ids, prompt_mask = input_ids[::k, :prompt_len], attention_mask[::k, :prompt_len]
+    if not torch.equal(input_ids[:, :prompt_len], prompt_ids.repeat_interleave(k, 0)):
+        raise ValueError(f"rows of a group of {k} must share their prompt")
+    first = int((prompt_mask.sum(0) > 0).nonzero()[0, 0])  # columns that are padding in every row go
+    prompt_ids, prompt_mask = prompt_ids[:, first:], prompt_mask[:, first:]
+    width = prompt_ids.size(1)
+    cache = DynamicCache(config=model.config)
+    cache_kw = _cache_kwarg(model)
+    out = model(input_ids=prompt_ids, attention_mask=prompt_mask,
+                position_ids=(prompt_mask.long().cumsum(-1) - 1).clamp(min=0), use_cache=True, logits_to_keep=1,
+                output_hidden_states=output_hidden_states, **{cache_kw: cache})
+    logits = [out.logits[:, -1:, :].repeat_interleave(k, 0)]  # the last prompt state predicts JD token 0
+    hidden = [out.hidden_states[-1][:, -1:, :].repeat_interleave(k, 0)] if output_hidden_states else []
+    if resp_len > 1:
+        cache.batch_repeat_interleave(k)
+        mask = torch.cat([prompt_mask.repeat_interleave(k, 0), attention_mask[:, prompt_len:]], 1)
+        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)[:, width:width + resp_len - 1]
+        out = model(input_ids=input_ids[:, prompt_len:-1], attention_mask=mask[:, :width + resp_len - 1],
+                    position_ids=positions, use_cache=True, output_hidden_states=output_hidden_states,
+                    **{cache_kw: cache})
+        logits.append(out.logits)
+        if output_hidden_states:
+            hidden.append(out.hidden_states[-1])
+    logits = torch.cat(logits, 1)
+    if temperature != 1.0:
+        logits = logits / temperature
+    return logits, (torch.cat(hidden, 1) if output_hidden_states else None)
 
 
 def logprobs_of(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, prompt_len: int,

@@ -222,13 +222,31 @@ def load_encoder(cfg: Profile, name: str | None = None):
 
 SCORER_MARKER = "girl_scorer.json"
 """File in a saved reward-model folder that says which scorer architecture it holds (absent: cross)."""
-SCORER_KINDS = ("cross", "dual")
+SCORER_KINDS = ("cross", "dual", "late")
+"""``cross``: one sequence classifier over the (CV, JD) pair; ``dual``: :class:`DualEncoderScorer`;
+``late``: the same dual encoder plus a late-interaction (MaxSim) term (:func:`maxsim`)."""
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of the token vectors that ``mask`` keeps ([B, T, d], [B, T] -> [B, d])."""
     m = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+def maxsim(cv_tokens: torch.Tensor, cv_mask: torch.Tensor, jd_tokens: torch.Tensor,
+           jd_mask: torch.Tensor) -> torch.Tensor:
+    """Late interaction (ColBERT's MaxSim, Khattab & Zaharia 2020), averaged over the JD's tokens.
+
+    For every JD token, its best cosine with any CV token; then the mean over the JD's tokens:
+    ``(1/|J|) sum_{t in J} max_{u in C} cos(h_t, h_u)``. Inputs are unit-norm token vectors [B, T, d] and
+    their masks [B, T]; returns [B]. A JD that asks for what the CV shows (its tools, its city, its pay)
+    has many tokens with a close CV token, so this is a soft *coverage* of the JD by the CV, which a
+    mean-pooled cosine blurs: two JDs of one occupation differ in a few skill and number tokens only."""
+    sim = torch.einsum("btd,bud->btu", jd_tokens, cv_tokens)  # [B, Tj, Tc]
+    sim = sim.masked_fill(~cv_mask.bool().unsqueeze(1), -1e4)
+    best = sim.max(-1).values  # [B, Tj]
+    m = jd_mask.to(best.dtype)
+    return (best * m).sum(-1) / m.sum(-1).clamp(min=1.0)
 
 
 class DualEncoderScorer(torch.nn.Module):
@@ -240,13 +258,19 @@ class DualEncoderScorer(torch.nn.Module):
     2-core CPU can give in minutes. ``score(cv_inputs, jd_inputs)`` returns [B]. ``train_layers``
     (``None`` = all) keeps only the top k transformer layers trainable; the embeddings and lower layers
     are frozen and run without building a graph.
+
+    With ``late_scale`` (not ``None``; architecture ``late``) it adds a late-interaction term read from
+    the same token states: ``U = scale * cos + late_scale * maxsim(C, J) + bias`` (:func:`maxsim`). Its
+    weight starts at ``late_scale`` and is learnt with the rest.
     """
 
-    def __init__(self, encoder, scale: float = 20.0, bias: float = 0.0, train_layers: int | None = None):
+    def __init__(self, encoder, scale: float = 20.0, bias: float = 0.0, train_layers: int | None = None,
+                 late_scale: float | None = None):
         super().__init__()
         self.encoder = encoder
         self.scale = torch.nn.Parameter(torch.tensor(float(scale)))
         self.bias = torch.nn.Parameter(torch.tensor(float(bias)))
+        self.late_scale = None if late_scale is None else torch.nn.Parameter(torch.tensor(float(late_scale)))
         self.train_layers = train_layers
         if train_layers is not None:
             layers = _encoder_layers(encoder)
@@ -258,16 +282,34 @@ class DualEncoderScorer(torch.nn.Module):
     def config(self):
         return self.encoder.config
 
+    @property
+    def late(self) -> bool:
+        return self.late_scale is not None
+
     def embed(self, inputs: dict) -> torch.Tensor:
         hidden = self.encoder(**inputs).last_hidden_state
         return torch.nn.functional.normalize(mean_pool(hidden, inputs["attention_mask"]), dim=-1)
 
-    def head(self, cv_emb: torch.Tensor, jd_emb: torch.Tensor) -> torch.Tensor:
-        """U from unit-norm embeddings [B, d] (as :meth:`embed` returns): ``scale * cos + bias``."""
-        return self.scale * (cv_emb * jd_emb).sum(-1) + self.bias
+    def embed_tokens(self, inputs: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(pooled unit vector [B, d], unit token vectors [B, T, d], mask [B, T]) from one forward."""
+        return split_hidden(self.encoder(**inputs).last_hidden_state, inputs["attention_mask"])
+
+    def head(self, cv_emb: torch.Tensor, jd_emb: torch.Tensor, late: torch.Tensor | None = None) -> torch.Tensor:
+        """U from unit-norm embeddings [B, d] (as :meth:`embed` returns): ``scale * cos + bias``, plus
+        ``late_scale * late`` when the model has the late-interaction term (``late``: :func:`maxsim`, [B])."""
+        u = self.scale * (cv_emb * jd_emb).sum(-1) + self.bias
+        if self.late:
+            if late is None:
+                raise ValueError("this scorer has a late-interaction term: pass maxsim(...) as `late`")
+            u = u + self.late_scale * late
+        return u
 
     def score(self, cv_inputs: dict, jd_inputs: dict) -> torch.Tensor:
-        return self.head(self.embed(cv_inputs), self.embed(jd_inputs))
+        if not self.late:
+            return self.head(self.embed(cv_inputs), self.embed(jd_inputs))
+        c, c_tok, c_mask = self.embed_tokens(cv_inputs)
+        j, j_tok, j_mask = self.embed_tokens(jd_inputs)
+        return self.head(c, j, maxsim(c_tok, c_mask, j_tok, j_mask))
 
     def save_pretrained(self, path, **kwargs) -> None:
         import json
@@ -276,9 +318,17 @@ class DualEncoderScorer(torch.nn.Module):
 
         path = Path(path)
         self.encoder.save_pretrained(path, safe_serialization=True)
-        save_file({"scale": self.scale.detach().reshape(1).cpu().contiguous(),
-                   "bias": self.bias.detach().reshape(1).cpu().contiguous()}, str(path / "scorer_head.safetensors"))
-        (path / SCORER_MARKER).write_text(json.dumps({"kind": "dual", "train_layers": self.train_layers}))
+        head = {"scale": self.scale, "bias": self.bias, **({"late_scale": self.late_scale} if self.late else {})}
+        save_file({k: v.detach().reshape(1).cpu().contiguous() for k, v in head.items()},
+                  str(path / "scorer_head.safetensors"))
+        (path / SCORER_MARKER).write_text(json.dumps({"kind": "late" if self.late else "dual",
+                                                      "train_layers": self.train_layers}))
+
+
+def split_hidden(hidden: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(mean-pooled unit vector [B, d], unit token vectors [B, T, d], mask [B, T]) of an encoder's output."""
+    pooled = torch.nn.functional.normalize(mean_pool(hidden, mask), dim=-1)
+    return pooled, torch.nn.functional.normalize(hidden, dim=-1), mask
 
 
 def _encoder_layers(encoder):
@@ -330,16 +380,17 @@ def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None, head_see
                         f"model (`girl run --force reward`) or set reward.architecture={saved}")
     kind = kind or saved
     tok = load_tokenizer(path, padding_side="right")
-    if kind == "dual":
+    if kind in ("dual", "late"):
         from safetensors.torch import load_file
 
         encoder = _from_pretrained(AutoModel, path)
-        head = {"scale": 20.0, "bias": 0.0}
+        # late: the MaxSim term starts with the weight of the cosine, so both begin on one scale
+        head = {"scale": 20.0, "bias": 0.0, **({"late_scale": 20.0} if kind == "late" else {})}
         if marker is not None:  # a saved dual scorer: its head, and its frozen layers unless overridden
             head = {k: float(v) for k, v in load_file(str(Path(path) / "scorer_head.safetensors")).items()}
             if train_layers is None:
                 train_layers = marker.get("train_layers")
-        model = DualEncoderScorer(encoder, head["scale"], head["bias"], train_layers)
+        model = DualEncoderScorer(encoder, head["scale"], head["bias"], train_layers, head.get("late_scale"))
         return model.to(resolve_device(cfg)), tok
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(head_seed)
@@ -401,17 +452,19 @@ class TopLayersCache:
 
 @torch.no_grad()
 def encode_texts(model, tokenizer, texts: list[str], batch_size: int = 64, max_length: int = 256,
-                 progress: bool = False, cache: TopLayersCache | None = None) -> np.ndarray:
+                 progress: bool = False, cache: TopLayersCache | None = None, tokens: bool = False):
     """Mean-pooled, L2-normalised embeddings [N, d] (float32) of ``texts`` (paper Eq. 9, 12), without
     gradients. Texts of similar length share a batch (less padding); rows come back in the given order.
     ``cache``: see :class:`TopLayersCache` (the first call records, later calls with the same texts and
-    settings run only the top layers)."""
+    settings run only the top layers). ``tokens=True`` returns ``(embeddings, token_vectors)`` where
+    ``token_vectors[i]`` holds text i's unit-norm token states [T_i, d] (for :func:`maxsim`)."""
     from tqdm.auto import tqdm
 
     device = next(model.parameters()).device
     texts = list(texts)
     order = np.argsort([len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+    token_vectors: list = [None] * len(texts)
     recording, key = False, None
     if cache is not None and cache.enabled:
         key = (tuple(texts), batch_size, max_length)
@@ -427,11 +480,14 @@ def encode_texts(model, tokenizer, texts: list[str], batch_size: int = 64, max_l
                 hidden = cache.forward(model, batch, start, recording)
             else:
                 hidden = model(**batch).last_hidden_state
-            pooled = mean_pool(hidden, batch["attention_mask"])
-            out[idx] = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
+            pooled, unit, mask = split_hidden(hidden.float(), batch["attention_mask"])
+            out[idx] = pooled.cpu().numpy()
+            if tokens:
+                for row, i in enumerate(idx):
+                    token_vectors[i] = unit[row, mask[row].bool()].cpu()
     if recording and cache.enabled:
         cache.key = key
-    return out
+    return (out, token_vectors) if tokens else out
 
 
 def count_parameters(model) -> int:

@@ -2,26 +2,30 @@
 
 Read it top to bottom next to the paper, in the spirit of CleanRL's single-file ``ppo.py``:
 
-1. the small formulas of Sec. IV-C (Eq. 4, 5) and the options *beyond the paper* (whitening, GAE,
-   adaptive KL), each a few lines;
-2. the models: actor ``G^a`` (SFT weights + a fresh LoRA adapter), the frozen reference ``G`` (the same
-   model with its adapter switched off), the frozen reward model ``U`` and the critic ``U^c`` (a trainable
-   copy of ``U`` that sees the CV only: ``U^c(C, _)``);
-3. :func:`collect_rollout`: Alg. 1 lines 2-4 (sample CVs, generate JDs, score them, Eq. 3, 4, 5);
-4. :func:`ppo_update`: Alg. 1 lines 6-14 (epochs over shuffled minibatches, Eq. 6-7 and Eq. 8);
-5. checkpoints, the final comparison with GIRL-SFT, and :func:`run_ppo`, the stage function behind
-   ``girl ppo --profile P --run-dir DIR [--resume]``.
+1. the small formulas of Sec. IV-C (Eq. 4, 5) and the options *beyond the paper* (group baselines,
+   whitening, GAE, adaptive KL), each a few lines;
+2. the baselines: what Eq. 5 subtracts from the reward. One interface (:class:`Baseline`), three kinds:
+   the paper's critic ``U^c(C, _)`` (:class:`CriticBaseline`), a token-level value head with GAE
+   (:class:`TokenCriticBaseline`) and the group baselines RLOO / GRPO over k JDs of one CV
+   (:class:`GroupBaseline`);
+3. the models: actor ``G^a`` (SFT weights + a fresh LoRA adapter), the frozen reference ``G`` (the same
+   model with its adapter switched off) and the frozen reward model ``U``;
+4. :class:`PPOTrainer`, whose :meth:`PPOTrainer.iteration` is Algorithm 1's loop body, one line per step:
+   sample CVs -> rollout (generate, log-probs) -> score -> advantages -> update -> log -> checkpoint;
+5. checkpoints, the final comparison with GIRL-SFT (with bootstrap intervals), and :func:`run_ppo`, the
+   thin stage function behind ``girl ppo --profile P --run-dir DIR [--resume]``.
 
 The loss functions themselves live in :mod:`girl_lib.losses` (pure tensor code, unit-tested against
-hand-computed values).
+hand-computed values). Every logged metric is explained in ``docs/metrics.md``.
 
 Outputs, under ``<run_dir>/ppo/``::
 
-    metrics.jsonl   one row per iteration (reward, KL, losses, clip fraction, ...)
+    metrics.jsonl   one row per iteration (reward, oracle fit, KL, losses, clip fraction, ...)
     tensorboard/    the same rows as TensorBoard scalars, only when ``tensorboard`` is installed
     checkpoint/     the last checkpoint (actor adapter, critic, optimisers, RNG states, iteration)
     model/          GIRL: the final actor merged into full weights + tokenizer (load like sft/model)
-    metrics.json    GIRL vs GIRL-SFT on judge_eval CVs: RM reward, KL, oracle fit, reward-hacking guard
+    metrics.json    GIRL vs GIRL-SFT on judge_eval CVs: RM reward, KL, oracle fit, paired differences
+                    with 95% intervals, the reward model's agreement with the recruiter, hacking guard
     eval_generations.json  those JDs, sampled with the generate stage's judge settings: it copies them
     DONE
 
@@ -36,6 +40,7 @@ A run stopped after ``k`` iterations and resumed therefore matches an uninterrup
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import random
 import shutil
@@ -48,6 +53,8 @@ import numpy as np
 import torch
 
 from . import losses
+from .metrics import bootstrap_ci
+from .report import ppo_note
 from .runio import (GirlError, NonFiniteError, append_jsonl, atomic_dir, atomic_write_json, atomic_write_text,
                     check_finite, clear_done, mark_done, read_json, read_jsonl, require_stage, set_seed)
 
@@ -55,6 +62,10 @@ ScoreFn = Callable[[list, list], "torch.Tensor | Sequence[float]"]
 """``score_fn(cvs, jds) -> [B]``: the reward U(C, J) of each pair (default: the trained reward model)."""
 OracleFn = Callable[[str, str], float]
 """``oracle_fn(cv, jd) -> float``: the hidden recruiter's fit (default: :func:`girl_lib.data.oracle_fit`)."""
+BASELINES = ("critic", "gae", "rloo", "grpo")
+"""What Eq. 5 subtracts: the paper's critic, a token value head with GAE, or a group baseline."""
+POLICY_PAIR_MIN_GAP = 0.05
+"""Pairs of one CV's JDs whose noiseless fits differ by less than this are too close to call."""
 
 
 # =========================================================================== 1. Eq. 4, Eq. 5 and options
@@ -69,6 +80,45 @@ def compute_advantages(rewards: torch.Tensor, values: torch.Tensor) -> torch.Ten
     Raw, as in the paper; :func:`whiten` is a separate option (``ppo.whiten_advantages``).
     """
     return rewards - values
+
+
+def group_advantages(rewards: torch.Tensor, group_size: int, kind: str = "rloo", eps: float = 1e-6) -> torch.Tensor:
+    """*Beyond the paper*: the advantage of each of the k JDs sampled for one CV against the others ([B]).
+
+    Rows come in groups of ``k = group_size`` consecutive JDs of one CV.
+
+    - ``"rloo"`` (REINFORCE leave-one-out, Ahmadian et al. 2024): ``a_i = r_i - mean_{j != i} r_j``, the
+      reward minus the mean of the *other* k - 1 JDs of its CV (an unbiased baseline: it does not depend
+      on JD i);
+    - ``"grpo"`` (Shao et al. 2024): ``a_i = (r_i - mean_j r_j) / (std_j r_j + eps)`` over the group.
+
+    Either way the CV's own difficulty (how well any JD can fit it) cancels: only differences between
+    JDs of one CV remain, which is what the policy can change. Needs k >= 2.
+    """
+    k = int(group_size)
+    if k < 2 or rewards.numel() % k:
+        raise ValueError(f"group advantages need groups of k >= 2 rows; got {rewards.numel()} rows, k = {k}")
+    r = rewards.reshape(-1, k)
+    if kind == "rloo":
+        others = (r.sum(-1, keepdim=True) - r) / (k - 1)
+        return (r - others).reshape(-1)
+    if kind == "grpo":
+        return ((r - r.mean(-1, keepdim=True)) / (r.std(-1, unbiased=False, keepdim=True) + eps)).reshape(-1)
+    raise ValueError(f"unknown group baseline {kind!r}; choose rloo or grpo")
+
+
+def within_group_share(x: torch.Tensor, group_size: int) -> float | None:
+    """Share of the variance of ``x`` ([B], groups of ``group_size`` consecutive rows) that lies *within*
+    groups: 1 when every group has the same mean, 0 when rows of a group are equal. ``None`` for k < 2
+    or no variance. Logged for the advantages: the part that tells JDs of one CV apart."""
+    k = int(group_size)
+    if k < 2 or x.numel() % k or x.numel() < 2:
+        return None
+    x = x.detach().float().reshape(-1, k)
+    total = ((x - x.mean()) ** 2).sum()
+    if float(total) <= 0:
+        return None
+    return float(((x - x.mean(-1, keepdim=True)) ** 2).sum() / total)
 
 
 def whiten(x: torch.Tensor, mask: torch.Tensor | None = None, shift_mean: bool = True,
@@ -134,12 +184,23 @@ def update_kl_coef(kl_coef: float, kl: float, target: float, n_steps: int, horiz
     return kl_coef * (1.0 + error * n_steps / horizon)
 
 
-# =========================================================================== 2. the models
+# =========================================================================== 2. baselines (Eq. 5, Eq. 8)
 def disable_dropout(model: torch.nn.Module) -> None:
     """Set every dropout probability to 0 (the PPO ratio must be 1 before the first update)."""
     for module in model.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.0
+
+
+def critic_values(critic, tokenizer, cvs: list[str], max_length: int, grad: bool = False) -> torch.Tensor:
+    """``U^c(C, _)`` of Eq. 5: the critic scores the CV paired with an *empty* JD ([B]).
+
+    The input format is exactly the reward model's (CV, JD) sentence pair, so the critic starts from
+    ``U``'s weights and sees familiar inputs.
+    """
+    from .reward import score_batch
+
+    return score_batch(critic, tokenizer, list(cvs), [""] * len(cvs), max_length, grad=grad)
 
 
 class TokenValueHead(torch.nn.Module):
@@ -160,27 +221,116 @@ class TokenValueHead(torch.nn.Module):
         return self.linear(hidden.detach().float()).squeeze(-1)
 
 
-def critic_values(critic, tokenizer, cvs: list[str], max_length: int, grad: bool = False) -> torch.Tensor:
-    """``U^c(C, _)`` of Eq. 5: the critic scores the CV paired with an *empty* JD ([B]).
+class Baseline:
+    """What Eq. 5 subtracts from the reward, and how it learns (Eq. 8). The trainer calls only these:
 
-    The input format is exactly the reward model's (CV, JD) sentence pair, so the critic starts from
-    ``U``'s weights and sees familiar inputs.
+    - ``module``: the trainable part (``None``: nothing to learn, no critic optimiser);
+    - ``needs_hidden``: whether :meth:`values` and :meth:`loss` read the actor's hidden states;
+    - ``per_token``: rewards, values and advantages are [B, R] (token level) instead of [B];
+    - :meth:`values` -> the baseline of each rollout row; :meth:`advantages` -> (advantages, returns);
+    - :meth:`loss` -> the critic's loss on a minibatch (``None`` when there is nothing to learn).
     """
-    from .reward import score_batch
 
-    return score_batch(critic, tokenizer, list(cvs), [""] * len(cvs), max_length, grad=grad)
+    name = "baseline"
+    module: torch.nn.Module | None = None
+    needs_hidden = False
+    per_token = False
+
+    def values(self, cvs: list, hidden, mask) -> torch.Tensor:
+        raise NotImplementedError
+
+    def advantages(self, rewards, values, mask, group_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def loss(self, cvs: list, hidden, returns, mask) -> torch.Tensor | None:
+        return None
 
 
+class CriticBaseline(Baseline):
+    """The paper: a critic ``U^c(C, _)`` (a trainable copy of U that sees the CV only) predicts the
+    reward of a CV; Eq. 5 ``a = r - U^c(C, _)``, Eq. 8 trains it towards ``r``."""
+
+    name = "critic"
+
+    def __init__(self, critic, tokenizer, max_length: int):
+        self.module, self.tokenizer, self.max_length = critic, tokenizer, max_length
+
+    def values(self, cvs, hidden, mask):
+        return critic_values(self.module, self.tokenizer, cvs, self.max_length)
+
+    def advantages(self, rewards, values, mask, group_size):
+        return compute_advantages(rewards, values), rewards  # Eq. 5; Eq. 8's target is r
+
+    def loss(self, cvs, hidden, returns, mask):
+        return losses.critic_loss(critic_values(self.module, self.tokenizer, cvs, self.max_length, grad=True),
+                                  returns)  # Eq. 8
+
+
+class TokenCriticBaseline(Baseline):
+    """*Beyond the paper*: a value per JD token (:class:`TokenValueHead` on the actor's detached hidden
+    states), token-level rewards and GAE(gamma, lam)."""
+
+    name = "gae"
+    needs_hidden = True
+    per_token = True
+
+    def __init__(self, value_head: TokenValueHead, gamma: float, lam: float):
+        self.module, self.gamma, self.lam = value_head, gamma, lam
+
+    def values(self, cvs, hidden, mask):
+        return self.module(hidden) * mask
+
+    def advantages(self, rewards, values, mask, group_size):
+        return compute_gae(rewards, values, mask, self.gamma, self.lam)
+
+    def loss(self, cvs, hidden, returns, mask):
+        return losses.critic_loss(self.module(hidden), returns, mask)
+
+
+class GroupBaseline(Baseline):
+    """*Beyond the paper*: k JDs per CV, each judged against the others of its CV
+    (:func:`group_advantages`, ``rloo`` or ``grpo``). Nothing to learn; the logged "value" is the
+    group's mean reward."""
+
+    def __init__(self, kind: str):
+        self.name = kind
+
+    def values(self, cvs, hidden, mask):
+        return None  # filled in by advantages(): the group mean needs the rewards
+
+    def advantages(self, rewards, values, mask, group_size):
+        return group_advantages(rewards, group_size, self.name), rewards
+
+
+def make_baseline(cfg, run_dir: Path, ckpt_dir: Path, resumed: bool, hidden_size: int | None) -> Baseline:
+    """The baseline ``ppo.baseline`` names, with its trainable part loaded (from the checkpoint when
+    resuming, else the critic from the reward model / a zero value head)."""
+    p = cfg.ppo
+    if p.baseline in ("rloo", "grpo"):
+        return GroupBaseline(p.baseline)
+    if p.baseline == "gae":
+        head = TokenValueHead(hidden_size)
+        if resumed:
+            from safetensors.torch import load_file
+
+            head.load_state_dict(load_file(str(ckpt_dir / "critic" / "value_head.safetensors")))
+        return TokenCriticBaseline(head, p.gamma, p.lam)
+    from .models import load_sequence_scorer
+
+    critic, tok = load_sequence_scorer(str(ckpt_dir / "critic" if resumed else run_dir / "reward" / "model"), cfg)
+    disable_dropout(critic)
+    return CriticBaseline(critic, tok, cfg.reward.max_length)
+
+
+# =========================================================================== 3. the models
 @dataclass
 class Models:
-    """Everything Algorithm 1 touches. ``ref`` is ``None`` with LoRA (the reference is then ``actor`` with
-    its adapter disabled: one copy of the weights in memory)."""
+    """The policies Algorithm 1 samples from. ``ref`` is ``None`` with LoRA (the reference is then
+    ``actor`` with its adapter disabled: one copy of the weights in memory)."""
 
     actor: torch.nn.Module
     tokenizer: object
     ref: torch.nn.Module | None
-    critic: torch.nn.Module
-    critic_tokenizer: object | None
 
 
 def build_actor(sft_dir: Path, cfg, adapter_dir: Path | None = None):
@@ -223,13 +373,14 @@ def reference_policy(models: Models, actor_unwrapped):
             yield actor_unwrapped
 
 
-# =========================================================================== 3. rollout: Alg. 1 lines 2-4
+# =========================================================================== 4. the trainer: Algorithm 1
 @dataclass
 class Rollout:
-    """One batch of experience ``D`` (Alg. 1 lines 2-4). Token tensors are [B, R], the rest [B]
-    (advantages/returns/values are [B, R] with GAE)."""
+    """One batch of experience ``D`` (Alg. 1 lines 2-4): ``group_size`` consecutive rows per CV. Token
+    tensors are [B, R], the rest [B] (rewards/values/advantages/returns are [B, R] with GAE)."""
 
     cvs: list
+    group_size: int
     texts: list
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
@@ -239,13 +390,15 @@ class Rollout:
     old_logp: torch.Tensor
     ref_logp: torch.Tensor
     entropy: torch.Tensor
-    raw_scores: torch.Tensor  # U(C, J)
-    scores: torch.Tensor  # U(C, J) minus the missing-EOS penalty, if any (what enters Eq. 4)
-    kl: torch.Tensor
-    rewards: torch.Tensor
-    values: torch.Tensor
-    advantages: torch.Tensor
-    returns: torch.Tensor
+    hidden: torch.Tensor | None = None  # the actor's last hidden states (GAE only)
+    raw_scores: torch.Tensor | None = None  # U(C, J)
+    scores: torch.Tensor | None = None  # U(C, J) minus the missing-EOS penalty, if any (what enters Eq. 4)
+    kl: torch.Tensor | None = None
+    rewards: torch.Tensor | None = None
+    values: torch.Tensor | None = None
+    advantages: torch.Tensor | None = None
+    returns: torch.Tensor | None = None
+    oracle: list | None = None  # the hidden recruiter's fit of each JD (diagnostics only, never trained on)
 
     def __len__(self) -> int:
         return len(self.cvs)
@@ -255,126 +408,196 @@ def _as_tensor(scores, device) -> torch.Tensor:
     return torch.as_tensor(scores, dtype=torch.float32).detach().to(device).reshape(-1)
 
 
-@torch.no_grad()
-def collect_rollout(models: Models, actor_unwrapped, value_head, cvs: list[str], score_fn: ScoreFn, cfg,
-                    kl_coef: float, generator: torch.Generator, iteration: int = 0) -> Rollout:
-    """Alg. 1 lines 2-4 for the given CVs: generate, score, and compute Eq. 3, 4 and 5."""
-    from .generate import sample_batch
-
-    p = cfg.ppo
-    device = next(actor_unwrapped.parameters()).device
-    # Line 3, Sec. IV-C1: J^r = {G^a(C) | C in C^r}, sampled with temperature / top-p.
-    out = sample_batch(actor_unwrapped, models.tokenizer, cvs, p.max_new_tokens, p.temperature, p.top_p,
-                       generator)
-    ids, attn, P, mask = out["input_ids"], out["attention_mask"], out["prompt_len"], out["response_mask"]
-    mask = mask.to(torch.float32)
-    finished = out["finished"].to(device)
-
-    # log pi_old (the actor that sampled), its entropy and (GAE) the token values; then log pi_ref of the
-    # frozen SFT model G. In chunks of B_r rows: [B, R, vocab] logits of a whole rollout can be GBs.
-    old_logp, entropy, values_tok, ref_logp = [], [], [], []
-    for s in range(0, len(cvs), max(1, p.minibatch_size)):
-        rows = slice(s, s + max(1, p.minibatch_size))
-        logits, hidden = losses.response_logits(actor_unwrapped, ids[rows], attn[rows], P, p.temperature,
-                                                output_hidden_states=p.use_gae)
-        old_logp.append(losses.gather_logprobs(logits, ids[rows, P:]))
-        entropy.append(losses.entropy_from_logits(logits))
-        if p.use_gae:
-            values_tok.append(value_head(hidden))
-        del logits, hidden
-        with reference_policy(models, actor_unwrapped) as ref:
-            ref_logp.append(losses.logprobs_of(ref, ids[rows], attn[rows], P, p.temperature))
-    old_logp, entropy, ref_logp = torch.cat(old_logp), torch.cat(entropy), torch.cat(ref_logp)
-
-    # U(C, J) from the frozen reward model (or an injected scorer).
-    raw_scores = _as_tensor(score_fn(list(cvs), list(out["texts"])), device)
-    check_finite(raw_scores, f"reward-model score U(C, J) at iteration {iteration}")
-    scores = raw_scores
-    if p.missing_eos_penalty is not None:  # beyond the paper: a JD cut off at max_new_tokens is penalised
-        scores = raw_scores - p.missing_eos_penalty * (~finished).float()
-
-    kl = losses.kl_penalty(old_logp, ref_logp, mask, p.kl_estimator)  # Eq. 3
-    check_finite(kl, f"KL (Eq. 3) at iteration {iteration}")
-    if p.use_gae:  # beyond the paper: token-level rewards, per-token values, GAE
-        kl_tokens = losses.kl_per_token(old_logp, ref_logp, p.kl_estimator)
-        rewards = token_level_rewards(scores, kl_tokens, mask, kl_coef)
-        values = torch.cat(values_tok) * mask
-        advantages, returns = compute_gae(rewards, values, mask, p.gamma, p.lam)
-        if p.whiten_advantages:
-            advantages = whiten(advantages, mask)
-    else:  # the paper: one reward, one value, one advantage per JD
-        rewards = compute_rewards(scores, kl, kl_coef)  # Eq. 4
-        values = critic_values(models.critic, models.critic_tokenizer, cvs, cfg.reward.max_length)  # U^c(C,_)
-        advantages = compute_advantages(rewards, values)  # Eq. 5
-        returns = rewards  # Eq. 8's target for U^c(C, _)
-        if p.whiten_advantages:
-            advantages = whiten(advantages)
-    check_finite(values, f"critic value U^c(C, _) at iteration {iteration}")
-    check_finite(rewards, f"reward r (Eq. 4) at iteration {iteration}")
-    return Rollout(cvs=list(cvs), texts=list(out["texts"]), input_ids=ids, attention_mask=attn, prompt_len=P,
-                   response_mask=mask, finished=finished, old_logp=old_logp, ref_logp=ref_logp,
-                   entropy=entropy, raw_scores=raw_scores, scores=scores, kl=kl, rewards=rewards, values=values,
-                   advantages=advantages, returns=returns)
+def _group_slices(n_rows: int, group_size: int, rows_per_chunk: int) -> list[slice]:
+    """Consecutive slices of whole groups, about ``rows_per_chunk`` rows each (memory bound for logits)."""
+    step = max(group_size, (max(1, rows_per_chunk) // group_size) * group_size)
+    return [slice(s, min(s + step, n_rows)) for s in range(0, n_rows, step)]
 
 
-# =========================================================================== 4. update: Alg. 1 lines 6-14
-def ppo_update(models: Models, value_head, rollout: Rollout, actor_opt, critic_opt, accelerator, cfg,
-               generator: torch.Generator, iteration: int = 0) -> dict:
-    """Alg. 1 lines 6-14: ``epochs`` passes over shuffled minibatches; per minibatch one AdamW step on
-    the actor (Eq. 6-7, lr ``alpha_am``) and one on the critic (Eq. 8, lr ``alpha_cm``). Returns means of
-    the logged quantities."""
-    p = cfg.ppo
-    n = len(rollout)
-    P = rollout.prompt_len
-    actor_params = [q for q in models.actor.parameters() if q.requires_grad]
-    critic_module = value_head if p.use_gae else models.critic
-    critic_params = [q for q in critic_module.parameters() if q.requires_grad]
-    log = {"policy_loss": [], "value_loss": [], "clip_frac": [], "approx_kl": []}
-    for epoch in range(p.epochs):  # line 6
-        order = torch.randperm(n, generator=generator)  # line 7: shuffle D
-        for start in range(0, n, p.minibatch_size):  # lines 8-9: minibatches of size B_r
-            idx = order[start:start + p.minibatch_size].to(rollout.input_ids.device)
-            ids, attn, mask = rollout.input_ids[idx], rollout.attention_mask[idx], rollout.response_mask[idx]
-            old_logp, adv, ret = rollout.old_logp[idx], rollout.advantages[idx], rollout.returns[idx]
+class PPOTrainer:
+    """Algorithm 1's loop body, :meth:`iteration`, one method per step; everything it needs is built by
+    :meth:`build`. ``kl_coef`` is lambda of Eq. 4 (it moves with ``ppo.adaptive_kl``)."""
 
-            # Line 10, Eq. 6-7: the clipped surrogate, rho = pi_theta / pi_old per JD token.
-            logits, hidden = losses.response_logits(models.actor, ids, attn, P, p.temperature,
-                                                    output_hidden_states=p.use_gae)
-            logp = losses.gather_logprobs(logits, ids[:, P:])
+    def __init__(self, cfg, models: Models, actor_unwrapped, baseline: Baseline, score_fn: ScoreFn,
+                 oracle_fn: OracleFn | None, accelerator, actor_opt, critic_opt, kl_coef: float, cvs: list):
+        self.cfg, self.p, self.models, self.actor_unwrapped = cfg, cfg.ppo, models, actor_unwrapped
+        self.baseline, self.score_fn, self.oracle_fn = baseline, score_fn, oracle_fn
+        self.accelerator, self.actor_opt, self.critic_opt = accelerator, actor_opt, critic_opt
+        self.kl_coef, self.cvs = kl_coef, cvs
+        self.k = max(1, int(self.p.samples_per_cv))
+        self.device = accelerator.device
+
+    # ------------------------------------------------------------------ one iteration of Algorithm 1
+    def iteration(self, iteration: int) -> dict:
+        """Alg. 1 lines 2-14 once; returns the iteration's log row."""
+        t0 = time.time()
+        data_gen, sample_gen = _iteration_generators(self.p.seed, iteration, self.accelerator.process_index,
+                                                     self.device)
+        cvs = self.sample_cvs(data_gen)                   # line 2: C^r, this process's share
+        batch = self.rollout(cvs, sample_gen)             # line 3: J ~ G^a(C), k per CV; log pi_old, log pi_ref
+        self.score(batch, iteration)                      # U(C, J) (and the oracle's fit, for the log only)
+        self.compute_advantages(batch, iteration)         # line 4: Eq. 3 (KL), Eq. 4 (r), Eq. 5 (a)
+        stats = self.update(batch, data_gen, iteration)   # lines 6-14: Eq. 6-7 (actor), Eq. 8 (critic)
+        return self.log_row(iteration, batch, stats, time.time() - t0)
+
+    def sample_cvs(self, data_gen: torch.Generator) -> list[str]:
+        """Alg. 1 line 2: ``rollout_batch_size`` CVs without replacement (repeats only when the split is
+        smaller); each process takes every ``world``-th."""
+        n = self.p.rollout_batch_size
+        pick = torch.randperm(len(self.cvs), generator=data_gen)[:n]
+        if len(pick) < n:
+            pick = torch.cat([pick, torch.randint(len(self.cvs), (n - len(pick),), generator=data_gen)])
+        world, rank = self.accelerator.num_processes, self.accelerator.process_index
+        return [self.cvs[i] for i in pick[rank::world].tolist()]
+
+    @torch.no_grad()
+    def rollout(self, cvs: list[str], generator: torch.Generator) -> Rollout:
+        """Alg. 1 line 3, Sec. IV-C1: ``J ~ G^a(C)`` (k JDs per CV, each prompt read once), then the
+        sampled tokens' log-probs under the actor (``pi_old``) and the reference ``G`` (Eq. 3 needs both),
+        in chunks of whole groups: [B, R, vocab] logits of a whole rollout can be GBs."""
+        from .generate import sample_batch
+
+        p, k = self.p, self.k
+        out = sample_batch(self.actor_unwrapped, self.models.tokenizer, cvs, p.max_new_tokens, p.temperature,
+                           p.top_p, generator, repeats=k)
+        ids, attn, P = out["input_ids"], out["attention_mask"], out["prompt_len"]
+        old_logp, entropy, hidden, ref_logp = [], [], [], []
+        for rows in _group_slices(len(ids), k, p.minibatch_size):
+            logits, h = losses.grouped_response_logits(self.actor_unwrapped, ids[rows], attn[rows], P, k,
+                                                       p.temperature, output_hidden_states=self.baseline.needs_hidden)
+            old_logp.append(losses.gather_logprobs(logits, ids[rows, P:]))
+            entropy.append(losses.entropy_from_logits(logits))
+            hidden.append(h)
             del logits
-            policy_loss = losses.ppo_actor_loss(logp, old_logp, adv, mask, p.clip_eps)
-            check_finite(policy_loss, f"policy loss (Eq. 6) at iteration {iteration}, epoch {epoch}")
+            with reference_policy(self.models, self.actor_unwrapped) as ref:
+                ref_logits, _ = losses.grouped_response_logits(ref, ids[rows], attn[rows], P, k, p.temperature)
+                ref_logp.append(losses.gather_logprobs(ref_logits, ids[rows, P:]))
+                del ref_logits
+        return Rollout(cvs=[c for c in cvs for _ in range(k)], group_size=k, texts=list(out["texts"]),
+                       input_ids=ids, attention_mask=attn, prompt_len=P,
+                       response_mask=out["response_mask"].to(torch.float32),
+                       finished=out["finished"].to(self.device), old_logp=torch.cat(old_logp),
+                       ref_logp=torch.cat(ref_logp), entropy=torch.cat(entropy),
+                       hidden=torch.cat(hidden) if self.baseline.needs_hidden else None)
 
-            # Line 11, Eq. 8: (r_i - U^c(C_i, _))^2 (per token with GAE).
-            if p.use_gae:
-                values = value_head(hidden)
-                value_loss = losses.critic_loss(values, ret, mask)
-            else:
-                cvs = [rollout.cvs[i] for i in idx.tolist()]
-                values = critic_values(models.critic, models.critic_tokenizer, cvs, cfg.reward.max_length,
-                                       grad=True)
-                value_loss = losses.critic_loss(values, ret)
-            check_finite(value_loss, f"value loss (Eq. 8) at iteration {iteration}, epoch {epoch}")
+    def score(self, batch: Rollout, iteration: int) -> None:
+        """``U(C, J)`` from the frozen reward model (or an injected scorer); the oracle's fit is recorded
+        beside it for the log (how the hidden recruiter sees the same JDs), never used for training."""
+        batch.raw_scores = _as_tensor(self.score_fn(list(batch.cvs), list(batch.texts)), self.device)
+        check_finite(batch.raw_scores, f"reward-model score U(C, J) at iteration {iteration}")
+        batch.scores = batch.raw_scores
+        if self.p.missing_eos_penalty is not None:  # beyond the paper: a JD cut at max_new_tokens pays
+            batch.scores = batch.raw_scores - self.p.missing_eos_penalty * (~batch.finished).float()
+        if self.oracle_fn is not None:
+            batch.oracle = [float(self.oracle_fn(c, j)) for c, j in zip(batch.cvs, batch.texts)]
 
-            # Line 12: theta <- theta - alpha_am grad L_am (AdamW, with grad-norm clipping).
-            actor_opt.zero_grad(set_to_none=True)
-            accelerator.backward(policy_loss)
-            norm = accelerator.clip_grad_norm_(actor_params, p.max_grad_norm)
-            check_finite(norm, f"actor gradient norm at iteration {iteration}")
-            actor_opt.step()
-            # Line 13: phi <- phi - alpha_cm grad L_cm.
-            critic_opt.zero_grad(set_to_none=True)
-            accelerator.backward(value_loss)
-            norm = accelerator.clip_grad_norm_(critic_params, p.max_grad_norm)
-            check_finite(norm, f"critic gradient norm at iteration {iteration}")
-            critic_opt.step()
+    def compute_advantages(self, batch: Rollout, iteration: int) -> None:
+        """Alg. 1 line 4: Eq. 3 (KL to the reference), Eq. 4 (reward) and Eq. 5 (advantage, by the
+        configured baseline), optionally whitened."""
+        p, mask = self.p, batch.response_mask
+        batch.kl = losses.kl_penalty(batch.old_logp, batch.ref_logp, mask, p.kl_estimator, p.kl_reduction)  # Eq. 3
+        check_finite(batch.kl, f"KL (Eq. 3) at iteration {iteration}")
+        if self.baseline.per_token:  # beyond the paper: every token pays its KL, the last one gets U
+            kl_tokens = losses.kl_per_token(batch.old_logp, batch.ref_logp, p.kl_estimator)
+            batch.rewards = token_level_rewards(batch.scores, kl_tokens, mask, self.kl_coef)
+        else:
+            batch.rewards = compute_rewards(batch.scores, batch.kl, self.kl_coef)  # Eq. 4
+        values = self.baseline.values(batch.cvs, batch.hidden, mask)
+        batch.advantages, batch.returns = self.baseline.advantages(batch.rewards, values, mask, self.k)  # Eq. 5
+        if values is None:  # group baselines: log each JD's group mean reward as its "value"
+            values = batch.rewards.reshape(-1, self.k).mean(-1).repeat_interleave(self.k)
+        batch.values = values
+        if p.whiten_advantages:
+            batch.advantages = whiten(batch.advantages, mask if self.baseline.per_token else None)
+        check_finite(values, f"baseline value at iteration {iteration}")
+        check_finite(batch.rewards, f"reward r (Eq. 4) at iteration {iteration}")
 
-            stats = losses.ppo_actor_stats(logp.detach(), old_logp, mask, p.clip_eps)
-            log["policy_loss"].append(policy_loss.item())
-            log["value_loss"].append(value_loss.item())
-            log["clip_frac"].append(stats["clip_frac"])
-            log["approx_kl"].append(stats["approx_kl"])
-    return {k: float(np.mean(v)) for k, v in log.items()}
+    def update(self, batch: Rollout, generator: torch.Generator, iteration: int) -> dict:
+        """Alg. 1 lines 6-14: ``epochs`` passes over shuffled minibatches of whole groups; per minibatch one
+        AdamW step on the actor (Eq. 6-7, lr ``alpha_am``) and, if the baseline learns, one on it (Eq. 8,
+        lr ``alpha_cm``). Returns the means of the logged quantities."""
+        p, k, P = self.p, self.k, batch.prompt_len
+        actor_params = [q for q in self.models.actor.parameters() if q.requires_grad]
+        log = {"policy_loss": [], "value_loss": [], "clip_frac": [], "approx_kl": []}
+        n_groups = len(batch) // k
+        for epoch in range(p.epochs):  # line 6
+            order = torch.randperm(n_groups, generator=generator)  # line 7: shuffle D (whole groups)
+            per_step = max(1, p.minibatch_size // k)
+            for start in range(0, n_groups, per_step):  # lines 8-9: minibatches of B_r JDs
+                groups = order[start:start + per_step]
+                idx = (groups.unsqueeze(1) * k + torch.arange(k)).reshape(-1).to(batch.input_ids.device)
+                ids, attn, mask = batch.input_ids[idx], batch.attention_mask[idx], batch.response_mask[idx]
+                old_logp = batch.old_logp[idx]
+                # Line 10, Eq. 6-7: the clipped surrogate, rho = pi_theta / pi_old per JD token.
+                logits, hidden = losses.grouped_response_logits(self.models.actor, ids, attn, P, k, p.temperature,
+                                                                output_hidden_states=self.baseline.needs_hidden)
+                logp = losses.gather_logprobs(logits, ids[:, P:])
+                del logits
+                policy_loss = losses.ppo_actor_loss(logp, old_logp, batch.advantages[idx], mask, p.clip_eps)
+                check_finite(policy_loss, f"policy loss (Eq. 6) at iteration {iteration}, epoch {epoch}")
+                self._step(self.actor_opt, policy_loss, actor_params, "actor", iteration)  # line 12
+                # Line 11, Eq. 8: the baseline's own loss (the paper's (r - U^c(C, _))^2), if it learns.
+                value_loss = self.baseline.loss([batch.cvs[i] for i in idx.tolist()], hidden, batch.returns[idx],
+                                                mask)
+                if value_loss is not None:
+                    check_finite(value_loss, f"value loss (Eq. 8) at iteration {iteration}, epoch {epoch}")
+                    critic_params = [q for q in self.baseline.module.parameters() if q.requires_grad]
+                    self._step(self.critic_opt, value_loss, critic_params, "critic", iteration)  # line 13
+                stats = losses.ppo_actor_stats(logp.detach(), old_logp, mask, p.clip_eps)
+                log["policy_loss"].append(policy_loss.item())
+                log["value_loss"].append(value_loss.item() if value_loss is not None else 0.0)
+                log["clip_frac"].append(stats["clip_frac"])
+                log["approx_kl"].append(stats["approx_kl"])
+        return {key: float(np.mean(v)) for key, v in log.items()}
+
+    def _step(self, opt, loss, params, what: str, iteration: int) -> None:
+        """One AdamW step with gradient-norm clipping (Alg. 1 lines 12-13)."""
+        opt.zero_grad(set_to_none=True)
+        self.accelerator.backward(loss)
+        norm = self.accelerator.clip_grad_norm_(params, self.p.max_grad_norm)
+        check_finite(norm, f"{what} gradient norm at iteration {iteration}")
+        opt.step()
+
+    def log_row(self, iteration: int, batch: Rollout, stats: dict, seconds: float) -> dict:
+        """The iteration's line of ``metrics.jsonl`` (means over every process's rows; see docs/metrics.md)."""
+        mask, acc = batch.response_mask, self.accelerator
+        per_seq = lambda x: losses.masked_mean_per_seq(x, mask) if x.dim() == 2 else x  # noqa: E731
+        total_reward = batch.rewards.sum(-1) if batch.rewards.dim() == 2 else batch.rewards
+        row = {"iteration": iteration,
+               "reward": _gather_mean(acc, batch.raw_scores),  # U(C, J)
+               "kl": _gather_mean(acc, batch.kl),  # Eq. 3
+               "total_reward": _gather_mean(acc, total_reward),  # Eq. 4
+               "value": _gather_mean(acc, per_seq(batch.values)),
+               **stats,
+               "entropy": _gather_mean(acc, losses.masked_mean_per_seq(batch.entropy, mask)),
+               "response_len": _gather_mean(acc, mask.sum(-1)),
+               "finished_rate": _gather_mean(acc, batch.finished.float()),
+               "kl_coef": self.kl_coef}
+        share = within_group_share(per_seq(batch.advantages), self.k)
+        if share is not None:
+            row["adv_within_cv_share"] = share
+        if batch.oracle is not None:
+            row["oracle_fit"] = _gather_mean(acc, torch.tensor(batch.oracle))
+            agree, pairs = policy_pair_agreement(batch.raw_scores.tolist(), batch.oracle, self.k)
+            row["rm_oracle_agree"], row["rm_oracle_pairs"] = (int(_gather_sum(acc, torch.tensor(float(v))))
+                                                              for v in (agree, pairs))
+        row["seconds"] = seconds
+        return row
+
+
+def policy_pair_agreement(scores: Sequence[float], fits: Sequence[float], group_size: int,
+                          min_gap: float = POLICY_PAIR_MIN_GAP) -> tuple[int, int]:
+    """(agreeing pairs, pairs): over every pair of JDs of one CV (groups of ``group_size`` rows) whose
+    noiseless fits differ by at least ``min_gap``, how often U orders them as the hidden recruiter does
+    (a tie in U counts as disagreement). This is what PPO climbs: differences between JDs of one CV."""
+    agree = pairs = 0
+    for g in range(0, len(scores) - group_size + 1, group_size):
+        for i in range(g, g + group_size):
+            for j in range(i + 1, g + group_size):
+                if abs(fits[i] - fits[j]) >= min_gap:
+                    pairs += 1
+                    agree += int((scores[i] - scores[j]) * (fits[i] - fits[j]) > 0)
+    return agree, pairs
 
 
 # =========================================================================== 5. checkpoints
@@ -401,38 +624,46 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _all_finite(module: torch.nn.Module) -> bool:
-    return all(bool(torch.isfinite(q).all()) for q in module.parameters() if q.requires_grad)
+def _all_finite(module: torch.nn.Module | None) -> bool:
+    return module is None or all(bool(torch.isfinite(q).all()) for q in module.parameters() if q.requires_grad)
 
 
-def save_checkpoint(ckpt_dir: Path, models: Models, value_head, actor_opt, critic_opt, accelerator,
-                    iteration: int, kl_coef: float, cfg) -> None:
+CHECKPOINT_KEYS = ("use_lora", "baseline", "samples_per_cv")
+"""Settings a checkpoint must share with the run that resumes it (the saved parts differ otherwise)."""
+
+
+def save_checkpoint(ckpt_dir: Path, trainer: PPOTrainer, iteration: int) -> None:
     """Write ``ckpt_dir`` atomically (built under a temporary name, then renamed): actor adapter (or full
-    actor) and critic as safetensors via ``save_pretrained``, optimiser and RNG states with
-    ``torch.save`` (plain tensors, read back with ``weights_only=True``), and ``state.json``."""
-    accelerator.wait_for_everyone()
-    if not accelerator.is_main_process:
+    actor) and the baseline's trainable part as safetensors, optimiser and RNG states with ``torch.save``
+    (plain tensors, read back with ``weights_only=True``), and ``state.json``."""
+    acc, p = trainer.accelerator, trainer.p
+    acc.wait_for_everyone()
+    if not acc.is_main_process:
         return
-    actor = accelerator.unwrap_model(models.actor)
-    critic = accelerator.unwrap_model(value_head if cfg.ppo.use_gae else models.critic)
+    actor = acc.unwrap_model(trainer.models.actor)
+    baseline = trainer.baseline
+    critic = acc.unwrap_model(baseline.module) if baseline.module is not None else None
     if not (_all_finite(actor) and _all_finite(critic)):
         raise NonFiniteError(f"weights became NaN/inf by iteration {iteration}; the checkpoint is not "
                              f"overwritten (the last good one is kept). Lower the learning rates.")
     with atomic_dir(ckpt_dir) as tmp:
         actor.save_pretrained(tmp / "actor")
-        models.tokenizer.save_pretrained(tmp / "actor")
-        if cfg.ppo.use_gae:
+        trainer.models.tokenizer.save_pretrained(tmp / "actor")
+        if isinstance(baseline, TokenCriticBaseline):
             from safetensors.torch import save_file
 
             (tmp / "critic").mkdir()
             save_file(critic.state_dict(), str(tmp / "critic" / "value_head.safetensors"))
-        else:
+        elif isinstance(baseline, CriticBaseline):
             critic.save_pretrained(tmp / "critic")
-            models.critic_tokenizer.save_pretrained(tmp / "critic")
-        torch.save({"actor": actor_opt.state_dict(), "critic": critic_opt.state_dict()}, tmp / "optimizer.pt")
+            baseline.tokenizer.save_pretrained(tmp / "critic")
+        opt = {"actor": trainer.actor_opt.state_dict()}
+        if trainer.critic_opt is not None:
+            opt["critic"] = trainer.critic_opt.state_dict()
+        torch.save(opt, tmp / "optimizer.pt")
         torch.save(_rng_state(), tmp / "rng.pt")
-        atomic_write_json(tmp / "state.json", {"iteration": iteration, "kl_coef": kl_coef,
-                                               "use_lora": cfg.ppo.use_lora, "use_gae": cfg.ppo.use_gae})
+        atomic_write_json(tmp / "state.json", {"iteration": iteration, "kl_coef": trainer.kl_coef,
+                                               **{key: getattr(p, key) for key in CHECKPOINT_KEYS}})
 
 
 # =========================================================================== 6. GIRL vs GIRL-SFT
@@ -441,14 +672,41 @@ def _mean(x) -> float | None:
     return float(np.mean(x)) if x else None
 
 
+def paired_difference(before: Sequence[float], after: Sequence[float], n_boot: int = 2000,
+                      seed: int = 0) -> dict:
+    """``{"mean", "ci95": [lo, hi], "n"}`` of the paired differences ``after - before`` (one per CV): the
+    mean and its 95% percentile-bootstrap interval over CVs (rows resampled with replacement)."""
+    d = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
+    if len(d) == 0:
+        return {"mean": None, "ci95": [None, None], "n": 0}
+    ci = bootstrap_ci(d, np.mean, n=n_boot, seed=seed)
+    return {"mean": float(d.mean()), "ci95": [ci["low"], ci["high"]], "n": int(len(d))}
+
+
+def shown(diff: dict) -> int:
+    """+1 when a :func:`paired_difference`'s 95% interval lies above 0, -1 below, 0 when it covers 0."""
+    lo, hi = diff.get("ci95", [None, None])
+    if lo is None:
+        return 0
+    return 1 if lo > 0 else -1 if hi < 0 else 0
+
+
+def _sign_agreement(u_a, u_b, fit_a, fit_b) -> tuple[float | None, int]:
+    """(share of pairs where ``u_b - u_a`` and ``fit_b - fit_a`` have the same sign, number of pairs it is
+    taken over): only pairs whose fits differ count, a tie in ``u`` counts as disagreement; the share is
+    ``None`` when no fits differ."""
+    du, df = np.asarray(u_b, float) - np.asarray(u_a, float), np.asarray(fit_b, float) - np.asarray(fit_a, float)
+    decided = df != 0
+    share = float((np.sign(du) == np.sign(df))[decided].mean()) if decided.any() else None
+    return share, int(decided.sum())
+
+
 @torch.no_grad()
-def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_fn: ScoreFn,
-                         oracle_fn: OracleFn | None, cfg, batch_size: int | None = None,
-                         sampler: dict | None = None) -> dict:
-    """One JD per CV from GIRL (the actor) and GIRL-SFT (the reference), same sampling settings and the
-    same random streams; their mean RM reward ``U``, GIRL's KL to the reference (Eq. 3, the configured
-    estimator, on the sampled tokens) and the hidden recruiter's fit. Flags reward hacking: ``U`` up while
-    the oracle fit fell.
+def sample_girl_and_sft(models: Models, actor_unwrapped, cvs: list[str], cfg, batch_size: int | None = None,
+                        sampler: dict | None = None) -> tuple[dict, list[float], dict]:
+    """One JD per CV from GIRL (the actor) and GIRL-SFT (the reference), same settings and the same random
+    streams, and GIRL's KL to the reference on its own tokens (Eq. 3, the configured estimator and
+    reduction). Returns ``(rows, kls, sampler)`` with ``rows[model][i] = (text, n_tokens, finished)``.
 
     ``sampler`` (keys ``max_new_tokens``, ``temperature``, ``top_p``, ``batch_size``, ``seed``) samples
     exactly as :func:`girl_lib.generate.generate_jds` does with those settings (length-sorted batches,
@@ -466,13 +724,13 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
         shared = {"girl": torch.Generator(device=device).manual_seed(seed),
                   "sft": torch.Generator(device=device).manual_seed(seed)}
         streams = lambda idx: (shared["girl"], shared["sft"])  # noqa: E731
-        n_new, temperature, top_p = p.max_new_tokens, p.temperature, p.top_p
+        sampler = {"max_new_tokens": p.max_new_tokens, "temperature": p.temperature, "top_p": p.top_p}
     else:
         batches = length_batches(list(cvs), sampler["batch_size"])
         streams = lambda idx: (batch_generator(sampler["seed"], idx[0], device),  # noqa: E731
                                batch_generator(sampler["seed"], idx[0], device))
-        n_new, temperature, top_p = sampler["max_new_tokens"], sampler["temperature"], sampler["top_p"]
-    rows = {"girl": [None] * len(cvs), "sft": [None] * len(cvs)}  # per CV: (text, n_tokens, finished)
+    n_new, temperature, top_p = sampler["max_new_tokens"], sampler["temperature"], sampler["top_p"]
+    rows = {"girl": [None] * len(cvs), "sft": [None] * len(cvs)}
     kls = [0.0] * len(cvs)
     for idx in batches:
         chunk = [cvs[i] for i in idx]
@@ -480,93 +738,103 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
         out = sample_batch(actor_unwrapped, models.tokenizer, chunk, n_new, temperature, top_p, gen_girl)
         ids, attn, P, mask = out["input_ids"], out["attention_mask"], out["prompt_len"], out["response_mask"]
         # log-probs in minibatches: [B, R, vocab] logits of a whole generation batch can be GBs
-        parts = [slice(s, s + max(1, p.minibatch_size)) for s in range(0, len(chunk), max(1, p.minibatch_size))]
+        parts = _group_slices(len(chunk), 1, p.minibatch_size)
         logp = torch.cat([losses.logprobs_of(actor_unwrapped, ids[q], attn[q], P, temperature) for q in parts])
         with reference_policy(models, actor_unwrapped) as ref:
             ref_logp = torch.cat([losses.logprobs_of(ref, ids[q], attn[q], P, temperature) for q in parts])
             sft_out = sample_batch(ref, models.tokenizer, chunk, n_new, temperature, top_p, gen_sft)
-        kl = losses.kl_penalty(logp, ref_logp, mask.float(), p.kl_estimator).tolist()
+        kl = losses.kl_penalty(logp, ref_logp, mask.float(), p.kl_estimator, p.kl_reduction).tolist()
         for j, i in enumerate(idx):
             kls[i] = kl[j]
             for key, o in (("girl", out), ("sft", sft_out)):
                 rows[key][i] = (o["texts"][j], int(o["n_tokens"][j]), bool(o["finished"][j]))
+    return rows, kls, sampler
+
+
+def compare_with_sft(cvs: list[str], rows: dict, kls: list[float], score_fn: ScoreFn,
+                     oracle_fn: OracleFn | None, cfg) -> dict:
+    """The numbers of GIRL vs GIRL-SFT on the same CVs: mean RM reward ``U``, KL, oracle fit, lengths,
+    finished rates; the paired differences GIRL - GIRL-SFT of ``U`` and of the oracle's fit with 95%
+    bootstrap intervals over CVs (``reward_diff``, ``oracle_fit_diff``); how often ``U`` orders the two
+    JDs of a CV as the recruiter does (``rm_oracle_agreement``); and the reward-hacking flag: ``U`` shown
+    to rise while the oracle's fit is shown to fall (each "shown" = its interval excludes 0)."""
     jds = {k: [r[0] for r in v] for k, v in rows.items()}
-    lengths = {k: [r[1] for r in v] for k, v in rows.items()}
-    done = {k: [float(r[2]) for r in v] for k, v in rows.items()}
     scores = {k: _as_tensor(score_fn(list(cvs), v), "cpu").tolist() if cvs else [] for k, v in jds.items()}
-    oracle = {k: ([float(oracle_fn(c, j)) for c, j in zip(cvs, v)] if oracle_fn else [None]) for k, v in jds.items()}
+    oracle = {k: [float(oracle_fn(c, j)) for c, j in zip(cvs, v)] for k, v in jds.items()} if oracle_fn else None
+    seed = cfg.ppo.seed
     res = {
         "n_eval": len(cvs),
         "reward_sft": _mean(scores["sft"]), "reward_girl": _mean(scores["girl"]),
-        "kl_girl": _mean(kls), "kl_estimator": p.kl_estimator,
-        "oracle_fit_sft": _mean(oracle["sft"]), "oracle_fit_girl": _mean(oracle["girl"]),
-        "response_len_sft": _mean(lengths["sft"]), "response_len_girl": _mean(lengths["girl"]),
-        "finished_rate_sft": _mean(done["sft"]), "finished_rate_girl": _mean(done["girl"]),
+        "kl_girl": _mean(kls), "kl_estimator": cfg.ppo.kl_estimator, "kl_reduction": cfg.ppo.kl_reduction,
+        "oracle_fit_sft": _mean(oracle["sft"]) if oracle else None,
+        "oracle_fit_girl": _mean(oracle["girl"]) if oracle else None,
+        "response_len_sft": _mean([r[1] for r in rows["sft"]]), "response_len_girl": _mean([r[1] for r in rows["girl"]]),
+        "finished_rate_sft": _mean([float(r[2]) for r in rows["sft"]]),
+        "finished_rate_girl": _mean([float(r[2]) for r in rows["girl"]]),
+        "reward_diff": paired_difference(scores["sft"], scores["girl"], seed=seed),
         "examples": [{"cv": c, "jd_sft": s, "jd_girl": g} for c, s, g in zip(cvs[:3], jds["sft"], jds["girl"])],
-        "sampler": sampler or {"max_new_tokens": n_new, "temperature": temperature, "top_p": top_p},
-        "generations": {k: [{"jd": t, "n_tokens": n, "finished": f} for t, n, f in v] for k, v in rows.items()},
     }
-    # Does U rank the policy's own samples as the recruiter does? Per CV, the sign of U(GIRL) - U(SFT)
-    # against the sign of the oracle's difference (CVs where the oracle sees no difference are left out).
-    # Held-out preference pairs mostly pit a matched JD against another occupation's; these two JDs are
-    # both for the CV's occupation, where U can be far less reliable, and PPO can only climb what U sees.
-    res["rm_oracle_agreement"], res["rm_oracle_n"] = (
-        _sign_agreement(scores["sft"], scores["girl"], oracle["sft"], oracle["girl"]) if oracle_fn else (None, 0))
-    # A change counts only when the paired per-CV difference exceeds one standard error (no noise flags).
-    up = _clear_change(scores["sft"], scores["girl"]) > 0
-    if res["oracle_fit_girl"] is None:
-        res["reward_hacking_warning"] = False
-        res["note"] = "No oracle recruiter available: the reward-hacking guard could not run."
-    else:
-        oracle_change = _clear_change(oracle["sft"], oracle["girl"])  # -1 fell, 0 within noise, +1 rose
-        fell = oracle_change < 0
-        res["reward_hacking_warning"] = bool(up and fell)
-        if up and fell:
-            res["note"] = (f"Reward hacking suspected: the reward model's score rose "
-                           f"({res['reward_sft']:.3f} -> {res['reward_girl']:.3f}) while the hidden recruiter's "
-                           f"fit fell ({res['oracle_fit_sft']:.3f} -> {res['oracle_fit_girl']:.3f}); GIRL "
-                           f"exploits U rather than matching better. Raise ppo.kl_coef or train U longer.")
-        elif up and oracle_change > 0:
-            res["note"] = ("The reward model's score and the hidden recruiter's fit both rose clearly: no "
-                           "sign of reward hacking.")
-        elif up:
-            mean, se = _paired_difference(oracle["sft"], oracle["girl"])
-            res["note"] = (f"The reward model's score rose clearly; the hidden recruiter's fit moved by "
-                           f"{mean:+.3f} (standard error {se:.3f}), within one standard error, so no clear "
-                           f"sign of reward hacking, nor of a better match.")
-        else:
-            mean, se = _paired_difference(scores["sft"], scores["girl"])
-            res["note"] = (f"The reward model's score did not clearly rise over GIRL-SFT: the mean paired "
-                           f"difference is {mean:+.3f} with a standard error of {se:.3f} over "
-                           f"{len(scores['sft'])} CVs (a clear change must exceed one standard error).")
+    res["reward_hacking_warning"] = False
+    res["rm_oracle_agreement"], res["rm_oracle_n"] = None, 0
+    if oracle:
+        res["oracle_fit_diff"] = paired_difference(oracle["sft"], oracle["girl"], seed=seed + 1)
+        # Does U rank the policy's two JDs of a CV as the recruiter does? Both are for the CV's occupation,
+        # where U can be far less reliable than on held-out pairs, and PPO can only climb what U sees.
+        res["rm_oracle_agreement"], res["rm_oracle_n"] = _sign_agreement(scores["sft"], scores["girl"],
+                                                                         oracle["sft"], oracle["girl"])
+        res["reward_hacking_warning"] = bool(shown(res["reward_diff"]) > 0 and shown(res["oracle_fit_diff"]) < 0)
     return res
 
 
+def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_fn: ScoreFn,
+                         oracle_fn: OracleFn | None, cfg, batch_size: int | None = None,
+                         sampler: dict | None = None) -> dict:
+    """:func:`sample_girl_and_sft` then :func:`compare_with_sft`; the JDs are returned under
+    ``"generations"`` and the settings they were sampled with under ``"sampler"``."""
+    rows, kls, sampler = sample_girl_and_sft(models, actor_unwrapped, cvs, cfg, batch_size, sampler)
+    res = compare_with_sft(cvs, rows, kls, score_fn, oracle_fn, cfg)
+    res["sampler"] = sampler
+    res["generations"] = {k: [{"jd": t, "n_tokens": n, "finished": f} for t, n, f in v] for k, v in rows.items()}
+    return res
+
+
+@torch.no_grad()
+def compare_baselines(cfg, run_dir, cvs: Sequence[str], k: int = 4, seed: int = 0, score_fn: ScoreFn | None = None,
+                      oracle_fn: OracleFn | None = None) -> dict:
+    """Eq. 5 against a group baseline *on the same samples*: k JDs per CV from GIRL-SFT (PPO's first
+    rollout: the actor still equals the reference, so the KL is 0 and r = U), their advantages under the
+    paper's critic (``U^c(C, _)``, the untrained copy of U that PPO starts from) and under RLOO.
+
+    Returns per-row lists (``cv``, ``jd``, ``reward``, ``value``, ``adv_eq5``, ``adv_rloo``, ``oracle_fit``)
+    and the summaries: ``within_share_eq5`` / ``within_share_rloo`` (:func:`within_group_share`: how much
+    of each advantage tells one CV's JDs apart), ``value_vs_cv_mean_corr`` (does the critic's value track
+    the CV's mean reward?) and ``rm_oracle`` (:func:`policy_pair_agreement` on these JDs)."""
+    from .generate import sample_batch
+    from .models import load_generator, load_sequence_scorer
+
+    run_dir, p = Path(run_dir), cfg.ppo
+    model, tok = load_generator(str(run_dir / "sft" / "model"), cfg)
+    device = next(model.parameters()).device
+    out = sample_batch(model, tok, list(cvs), p.max_new_tokens, p.temperature, p.top_p,
+                       torch.Generator(device=device).manual_seed(seed), repeats=k)
+    rows = [c for c in cvs for _ in range(k)]
+    reward = _as_tensor((score_fn or _default_score_fn(run_dir, cfg, device))(rows, out["texts"]), "cpu")
+    critic, ctok = load_sequence_scorer(str(run_dir / "reward" / "model"), cfg)
+    value = critic_values(critic.eval(), ctok, rows, cfg.reward.max_length).float().cpu()
+    adv_eq5, adv_rloo = compute_advantages(reward, value), group_advantages(reward, k, "rloo")
+    if oracle_fn is None:
+        from .data import oracle_fit as oracle_fn
+    fits = [float(oracle_fn(c, j)) for c, j in zip(rows, out["texts"])]
+    cv_mean, cv_value = reward.reshape(-1, k).mean(-1).numpy(), value.reshape(-1, k)[:, 0].numpy()
+    corr = float(np.corrcoef(cv_mean, cv_value)[0, 1]) if len(cvs) > 2 and cv_value.std() > 0 else None
+    agree, pairs = policy_pair_agreement(reward.tolist(), fits, k)
+    return {"cv": rows, "jd": list(out["texts"]), "reward": reward.tolist(), "value": value.tolist(),
+            "adv_eq5": adv_eq5.tolist(), "adv_rloo": adv_rloo.tolist(), "oracle_fit": fits, "k": k,
+            "within_share_eq5": within_group_share(adv_eq5, k), "within_share_rloo": within_group_share(adv_rloo, k),
+            "value_vs_cv_mean_corr": corr, "rm_oracle": {"agree": agree, "pairs": pairs}}
+
+
 # =========================================================================== 7. the stage
-def _paired_difference(before, after) -> tuple[float, float]:
-    """Mean of the paired differences ``after - before`` and its standard error (0 for one pair)."""
-    d = np.asarray(after, dtype=float) - np.asarray(before, dtype=float)
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else 0.0
-
-
-def _sign_agreement(u_a, u_b, fit_a, fit_b) -> tuple[float | None, int]:
-    """(share of pairs where ``u_b - u_a`` and ``fit_b - fit_a`` have the same sign, number of pairs it is
-    taken over): only pairs whose fits differ count, a tie in ``u`` counts as disagreement; the share is
-    ``None`` when no fits differ."""
-    du, df = np.asarray(u_b, float) - np.asarray(u_a, float), np.asarray(fit_b, float) - np.asarray(fit_a, float)
-    decided = df != 0
-    share = float((np.sign(du) == np.sign(df))[decided].mean()) if decided.any() else None
-    return share, int(decided.sum())
-
-
-def _clear_change(before, after) -> int:
-    """+1 / -1 when the mean paired difference ``after - before`` is beyond one standard error, else 0."""
-    if not before or not after or len(before) != len(after):
-        return 0
-    mean, se = _paired_difference(before, after)
-    return int(np.sign(mean)) if abs(mean) > se else 0
-
-
 def _default_score_fn(run_dir: Path, cfg, device) -> ScoreFn:
     """U(C, J) from the frozen reward model at ``run_dir/reward/model``, in chunks."""
     from .models import load_sequence_scorer
@@ -604,7 +872,92 @@ def _tensorboard(log_dir: Path, enabled: bool):
 
 
 def _gather_mean(accelerator, x: torch.Tensor) -> float:
-    return float(accelerator.gather(x.detach().float().reshape(-1)).mean())
+    return float(accelerator.gather(x.detach().float().reshape(-1).to(accelerator.device)).mean())
+
+
+def _gather_sum(accelerator, x: torch.Tensor) -> float:
+    return float(accelerator.gather(x.detach().float().reshape(-1).to(accelerator.device)).sum())
+
+
+def check_ppo_config(p) -> None:
+    """Refuse settings PPO cannot run with, before any work (a message naming the field and the fix)."""
+    if p.temperature <= 0:
+        raise GirlError("ppo.temperature must be > 0: PPO needs sampled JDs and their probabilities")
+    if p.kl_estimator not in losses.KL_ESTIMATORS:
+        raise GirlError(f"ppo.kl_estimator={p.kl_estimator!r}; choose one of {', '.join(losses.KL_ESTIMATORS)}")
+    if p.kl_reduction not in losses.KL_REDUCTIONS:
+        raise GirlError(f"ppo.kl_reduction={p.kl_reduction!r}; choose one of {', '.join(losses.KL_REDUCTIONS)}")
+    if p.baseline not in BASELINES:
+        raise GirlError(f"ppo.baseline={p.baseline!r}; choose one of {', '.join(BASELINES)}")
+    k = int(p.samples_per_cv)
+    if k < 1 or (p.baseline in ("rloo", "grpo") and k < 2):
+        raise GirlError(f"ppo.samples_per_cv={p.samples_per_cv}: must be >= 1, and >= 2 with ppo.baseline="
+                        f"{p.baseline!r} (a group baseline compares the JDs of one CV)")
+    if p.minibatch_size % k:
+        raise GirlError(f"ppo.minibatch_size={p.minibatch_size} must be a multiple of ppo.samples_per_cv={k} "
+                        f"(a minibatch holds whole groups of one CV's JDs)")
+
+
+def _resume_state(ckpt_dir: Path, p, resume: bool) -> dict | None:
+    if not (resume and (ckpt_dir / "state.json").exists()):
+        return None
+    state = read_json(ckpt_dir / "state.json")
+    made = {key: state.get(key) for key in CHECKPOINT_KEYS}
+    want = {key: getattr(p, key) for key in CHECKPOINT_KEYS}
+    if made != want:
+        raise GirlError(f"the checkpoint in {ckpt_dir} was made with {made}, this run asks for {want}; resume with "
+                        f"the same settings or drop --resume (the checkpoint is then replaced)")
+    return state
+
+
+def _reset_outputs(out_dir: Path, start_iter: int, fresh: bool) -> None:
+    """A fresh run starts with no log, checkpoint or result; a resumed one drops log rows after its
+    checkpoint (they are redone)."""
+    metrics_path = out_dir / "metrics.jsonl"
+    if fresh:
+        for old in (metrics_path, out_dir / "metrics.json", out_dir / "eval_generations.json"):
+            if old.exists():
+                old.unlink()
+        for old in (out_dir / "checkpoint", out_dir / "model"):
+            if old.exists():
+                shutil.rmtree(old)
+    else:
+        kept = [r for r in read_jsonl(metrics_path) if r["iteration"] <= start_iter]
+        atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+
+
+def build_trainer(cfg, run_dir: Path, ckpt_dir: Path, state: dict | None, cvs: list, score_fn: ScoreFn | None,
+                  oracle_fn: OracleFn | None, accelerator) -> PPOTrainer:
+    """Sec. IV-C's models (actor from G, the baseline from U or fresh; G and U frozen), their optimisers
+    (restored from the checkpoint when resuming) and the trainer around them."""
+    p, device = cfg.ppo, accelerator.device
+    set_seed(p.seed)
+    actor, tok, ref = build_actor(run_dir / "sft" / "model", cfg, adapter_dir=(ckpt_dir / "actor") if state else None)
+    baseline = make_baseline(cfg, run_dir, ckpt_dir, state is not None, getattr(actor.config, "hidden_size", None))
+    actor = actor.to(device)
+    ref = ref.to(device) if ref is not None else None
+    if score_fn is None:
+        score_fn = _default_score_fn(run_dir, cfg, device)
+    actor_opt = torch.optim.AdamW([q for q in actor.parameters() if q.requires_grad], lr=p.actor_lr)  # alpha_am
+    critic_opt = None
+    if baseline.module is not None:
+        baseline.module = baseline.module.to(device)
+        critic_opt = torch.optim.AdamW([q for q in baseline.module.parameters() if q.requires_grad],
+                                       lr=p.critic_lr)  # alpha_cm
+    if state:
+        opt_state = torch.load(ckpt_dir / "optimizer.pt", map_location="cpu", weights_only=True)
+        actor_opt.load_state_dict(opt_state["actor"])
+        if critic_opt is not None:
+            critic_opt.load_state_dict(opt_state["critic"])
+        _set_rng_state(torch.load(ckpt_dir / "rng.pt", map_location="cpu", weights_only=True))
+    if baseline.module is not None:
+        actor, baseline.module, actor_opt, critic_opt = accelerator.prepare(actor, baseline.module, actor_opt,
+                                                                            critic_opt)
+    else:
+        actor, actor_opt = accelerator.prepare(actor, actor_opt)
+    models = Models(actor=actor, tokenizer=tok, ref=ref)
+    return PPOTrainer(cfg, models, accelerator.unwrap_model(actor), baseline, score_fn, oracle_fn, accelerator,
+                      actor_opt, critic_opt, state["kl_coef"] if state else p.kl_coef, cvs)
 
 
 def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = None,
@@ -626,18 +979,13 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
     from accelerate import Accelerator
     from tqdm.auto import tqdm
 
-    from .models import load_sequence_scorer
-
     t_start = time.time()
     run_dir = Path(run_dir)
     p = cfg.ppo
     is_stage = out_dir is None
     out_dir = Path(out_dir) if out_dir is not None else run_dir / "ppo"
     ckpt_dir, metrics_path = out_dir / "checkpoint", out_dir / "metrics.jsonl"
-    if p.temperature <= 0:
-        raise GirlError("ppo.temperature must be > 0: PPO needs sampled JDs and their probabilities")
-    if p.kl_estimator not in losses.KL_ESTIMATORS:
-        raise GirlError(f"ppo.kl_estimator={p.kl_estimator!r}; choose one of {', '.join(losses.KL_ESTIMATORS)}")
+    check_ppo_config(p)
     require_stage(run_dir, "sft", "ppo")
     require_stage(run_dir, "reward", "ppo")
     if is_stage:
@@ -660,152 +1008,57 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
     if not cvs:
         raise GirlError("the RL split has no CVs; rebuild the data with a larger data.scale")
     if oracle_fn is None:
-        try:
-            from .data import oracle_fit as oracle_fn
-        except ImportError:
-            oracle_fn = None
+        from .data import oracle_fit as oracle_fn
 
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    device = accelerator.device
-    world, rank = accelerator.num_processes, accelerator.process_index
-    if p.rollout_batch_size % world:
+    if p.rollout_batch_size % accelerator.num_processes:
         raise GirlError(f"ppo.rollout_batch_size={p.rollout_batch_size} must be divisible by the number of "
-                        f"processes ({world})")
-
-    # ---- resume point
-    state = None
-    if resume and (ckpt_dir / "state.json").exists():
-        state = read_json(ckpt_dir / "state.json")
-        if state.get("use_lora") != p.use_lora or state.get("use_gae") != p.use_gae:
-            raise GirlError(f"the checkpoint in {ckpt_dir} was made with use_lora={state.get('use_lora')}, "
-                            f"use_gae={state.get('use_gae')}; resume with the same settings or drop --resume")
+                        f"processes ({accelerator.num_processes})")
+    state = _resume_state(ckpt_dir, p, resume)
     start_iter = state["iteration"] if state else 0
-    kl_coef = state["kl_coef"] if state else p.kl_coef
-    if state is None and accelerator.is_main_process:  # a fresh run: no stale log, checkpoint or result
-        for old in (metrics_path, out_dir / "metrics.json", out_dir / "eval_generations.json"):
-            if old.exists():
-                old.unlink()
-        for old in (ckpt_dir, out_dir / "model"):
-            if old.exists():
-                shutil.rmtree(old)
-    elif accelerator.is_main_process:  # drop rows logged after the checkpoint (they are redone)
-        kept = [r for r in read_jsonl(metrics_path) if r["iteration"] <= start_iter]
-        atomic_write_text(metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
-
-    # ---- models (Sec. IV-C: actor from G, critic from U; G and U frozen)
-    set_seed(p.seed)
-    actor, tok, ref = build_actor(run_dir / "sft" / "model", cfg,
-                                  adapter_dir=(ckpt_dir / "actor") if state else None)
-    hidden_size = actor.config.hidden_size if hasattr(actor, "config") else None
-    value_head, critic, critic_tok = None, None, None
-    if p.use_gae:
-        value_head = TokenValueHead(hidden_size)
-        if state:
-            from safetensors.torch import load_file
-
-            value_head.load_state_dict(load_file(str(ckpt_dir / "critic" / "value_head.safetensors")))
-        critic_module = value_head
-    else:
-        critic, critic_tok = load_sequence_scorer(str(ckpt_dir / "critic" if state else run_dir / "reward" / "model"),
-                                                  cfg)
-        disable_dropout(critic)
-        critic_module = critic
-    actor, critic_module = actor.to(device), critic_module.to(device)
-    if ref is not None:
-        ref = ref.to(device)
-    if score_fn is None:
-        score_fn = _default_score_fn(run_dir, cfg, device)
-
-    actor_opt = torch.optim.AdamW([q for q in actor.parameters() if q.requires_grad], lr=p.actor_lr)  # alpha_am
-    critic_opt = torch.optim.AdamW([q for q in critic_module.parameters() if q.requires_grad], lr=p.critic_lr)
-    if state:
-        opt_state = torch.load(ckpt_dir / "optimizer.pt", map_location="cpu", weights_only=True)
-        actor_opt.load_state_dict(opt_state["actor"])
-        critic_opt.load_state_dict(opt_state["critic"])
-        _set_rng_state(torch.load(ckpt_dir / "rng.pt", map_location="cpu", weights_only=True))
-    actor, critic_module, actor_opt, critic_opt = accelerator.prepare(actor, critic_module, actor_opt, critic_opt)
-    if p.use_gae:
-        value_head = critic_module
-    else:
-        critic = critic_module
-    models = Models(actor=actor, tokenizer=tok, ref=ref, critic=critic, critic_tokenizer=critic_tok)
-    actor_unwrapped = accelerator.unwrap_model(actor)
-    head_unwrapped = accelerator.unwrap_model(value_head) if p.use_gae else None
+    if accelerator.is_main_process:
+        _reset_outputs(out_dir, start_iter, fresh=state is None)
+    trainer = build_trainer(cfg, run_dir, ckpt_dir, state, cvs, score_fn, oracle_fn, accelerator)
 
     # ---- Algorithm 1, line 1: for iteration = 1, 2, ...
     last = p.iterations if stop_after is None else min(p.iterations, stop_after)
-    bar = tqdm(total=p.iterations, initial=start_iter, desc="ppo",
-               disable=not (progress and accelerator.is_main_process))
+    bar = tqdm(total=p.iterations, initial=start_iter, desc="ppo", disable=not (progress and accelerator.is_main_process))
     tb = _tensorboard(out_dir / "tensorboard", accelerator.is_main_process)
     for iteration in range(start_iter + 1, last + 1):
-        t0 = time.time()
-        data_gen, sample_gen = _iteration_generators(p.seed, iteration, rank, device)
-        # Line 2: sample C^r from the RL CVs (without replacement; each process takes its share).
-        pick = torch.randperm(len(cvs), generator=data_gen)[:p.rollout_batch_size]
-        if len(pick) < p.rollout_batch_size:  # fewer CVs than the batch: draw again (with repeats)
-            extra = torch.randint(len(cvs), (p.rollout_batch_size - len(pick),), generator=data_gen)
-            pick = torch.cat([pick, extra])
-        batch_cvs = [cvs[i] for i in pick[rank::world].tolist()]
-        # Lines 3-4: generate, score, Eq. 3-5.
-        rollout = collect_rollout(models, actor_unwrapped, head_unwrapped, batch_cvs, score_fn, cfg, kl_coef,
-                                  sample_gen, iteration)
-        # Lines 5-15: PPO epochs over minibatches.
-        stats = ppo_update(models, value_head, rollout, actor_opt, critic_opt, accelerator, cfg, data_gen,
-                           iteration)
-
-        mask = rollout.response_mask
-        total_reward = rollout.rewards.sum(-1) if rollout.rewards.dim() == 2 else rollout.rewards
-        row = {"iteration": iteration,
-               "reward": _gather_mean(accelerator, rollout.raw_scores),  # U(C, J)
-               "kl": _gather_mean(accelerator, rollout.kl),  # Eq. 3
-               "total_reward": _gather_mean(accelerator, total_reward),  # Eq. 4
-               "value": _gather_mean(accelerator, losses.masked_mean_per_seq(rollout.values, mask)
-                                     if rollout.values.dim() == 2 else rollout.values),
-               **stats,
-               "entropy": _gather_mean(accelerator, losses.masked_mean_per_seq(rollout.entropy, mask)),
-               "response_len": _gather_mean(accelerator, mask.sum(-1)),
-               "finished_rate": _gather_mean(accelerator, rollout.finished.float()),
-               "kl_coef": kl_coef,
-               "seconds": time.time() - t0}
+        row = trainer.iteration(iteration)  # rollout -> score -> advantages -> update
         if p.adaptive_kl:  # beyond the paper
-            kl_coef = update_kl_coef(kl_coef, row["kl"], p.target_kl, p.rollout_batch_size, p.kl_horizon)
-        if accelerator.is_main_process:
+            trainer.kl_coef = update_kl_coef(trainer.kl_coef, row["kl"], p.target_kl, p.rollout_batch_size,
+                                             p.kl_horizon)
+        if accelerator.is_main_process:  # log
             append_jsonl(metrics_path, [row])
-            if tb is not None:
-                for key, value in row.items():
-                    if key != "iteration":
-                        tb.add_scalar(f"ppo/{key}", value, iteration)
+            for key, value in (row.items() if tb is not None else ()):
+                if key != "iteration":
+                    tb.add_scalar(f"ppo/{key}", value, iteration)
         bar.update(1)
         bar.set_postfix(reward=f"{row['reward']:.3f}", kl=f"{row['kl']:.4f}")
-        if iteration % p.checkpoint_every == 0 or iteration == last:
-            save_checkpoint(ckpt_dir, models, value_head, actor_opt, critic_opt, accelerator, iteration, kl_coef, cfg)
+        if iteration % p.checkpoint_every == 0 or iteration == last:  # checkpoint
+            save_checkpoint(ckpt_dir, trainer, iteration)
     bar.close()
     if tb is not None:
         tb.close()
-
     if last < p.iterations:  # stopped early on purpose (stop_after): the checkpoint is the result
         return {"stopped_at": last, "iterations": p.iterations, "checkpoint": str(ckpt_dir)}
 
     # ---- the end: GIRL vs GIRL-SFT, the merged model, DONE
     metrics = {}
     if accelerator.is_main_process:
-        metrics = evaluate_against_sft(models, actor_unwrapped, eval_cvs, score_fn, oracle_fn, cfg,
-                                       sampler=sampler)
+        metrics = evaluate_against_sft(trainer.models, trainer.actor_unwrapped, eval_cvs, trainer.score_fn,
+                                       oracle_fn, cfg, sampler=sampler)
         generations = metrics.pop("generations")
         if is_stage and eval_ids is not None:  # the generate stage copies these instead of sampling again
-            atomic_write_json(out_dir / "eval_generations.json",
-                              {"sampler": sampler, "cv_ids": eval_ids, **generations})
-        history = read_jsonl(metrics_path)
-        metrics.update({"iterations": p.iterations, "kl_coef": p.kl_coef, "kl_coef_final": kl_coef,
-                        "seconds": time.time() - t_start,
-                        "train_reward_first": history[0]["reward"] if history else None,
-                        "train_reward_last": history[-1]["reward"] if history else None,
-                        "train_kl_last": history[-1]["kl"] if history else None})
+            atomic_write_json(out_dir / "eval_generations.json", {"sampler": sampler, "cv_ids": eval_ids, **generations})
+        metrics.update(training_summary(read_jsonl(metrics_path), p, trainer.kl_coef, time.time() - t_start))
+        metrics["note"] = ppo_note(metrics)
         if save_model:
-            final = actor_unwrapped.merge_and_unload() if p.use_lora else actor_unwrapped
+            final = trainer.actor_unwrapped.merge_and_unload() if p.use_lora else trainer.actor_unwrapped
             with atomic_dir(out_dir / "model") as tmp:
                 final.save_pretrained(tmp)
-                tok.save_pretrained(tmp)
+                trainer.models.tokenizer.save_pretrained(tmp)
         atomic_write_json(out_dir / "metrics.json", metrics)
         if is_stage:
             mark_done(run_dir, "ppo", {"reward_girl": metrics["reward_girl"], "reward_sft": metrics["reward_sft"]})
@@ -813,17 +1066,37 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
     return metrics
 
 
+def training_summary(history: list[dict], p, kl_coef_final: float, seconds: float) -> dict:
+    """What the training log adds to ``metrics.json``: settings, first/last rewards, and the reward model's
+    agreement with the recruiter on the policy's own JDs (``rm_policy_agreement``: pairs of one CV's JDs,
+    pooled over every iteration; ``rm_sft_agreement``: the first iteration only, where the policy still is
+    GIRL-SFT)."""
+    out = {"iterations": p.iterations, "kl_coef": p.kl_coef, "kl_coef_final": kl_coef_final, "seconds": seconds,
+           "baseline": p.baseline, "samples_per_cv": p.samples_per_cv,
+           "jds_trained_on": p.iterations * p.rollout_batch_size * p.samples_per_cv,
+           "train_reward_first": history[0]["reward"] if history else None,
+           "train_reward_last": history[-1]["reward"] if history else None,
+           "train_kl_last": history[-1]["kl"] if history else None}
+    rows = [r for r in history if r.get("rm_oracle_pairs")]
+    pairs = sum(r["rm_oracle_pairs"] for r in rows)
+    out["rm_policy_agreement"] = {"value": sum(r["rm_oracle_agree"] for r in rows) / pairs if pairs else None,
+                                  "n": pairs}
+    first = history[0] if history and history[0].get("rm_oracle_pairs") else None
+    out["rm_sft_agreement"] = ({"value": first["rm_oracle_agree"] / first["rm_oracle_pairs"],
+                                "n": first["rm_oracle_pairs"]} if first else {"value": None, "n": 0})
+    return out
+
+
 def reward_kl_tradeoff(cfg, run_dir, kl_coefs: Sequence[float] = (0.0, 0.05, 0.2, 1.0), out_root=None,
                        **inject) -> list[dict]:
     """Run PPO once per KL coefficient ``lambda`` (Eq. 4) and return one row per run: the final RM reward
-    and KL to the reference of GIRL on the eval CVs (the reward-KL trade-off the notebook plots).
+    and KL to the reference of GIRL on the eval CVs, with the paired reward difference's 95% interval
+    (the reward-KL trade-off the notebook plots with error bars).
 
     Each run writes ``out_root/kl_<lambda>/`` (default ``run_dir/ppo_tradeoff``) and saves no merged
     model. ``inject`` is passed to :func:`run_ppo` (``cvs``, ``eval_cvs``, ``score_fn``, ``oracle_fn``,
     ``progress``).
     """
-    import copy
-
     out_root = Path(out_root) if out_root is not None else Path(run_dir) / "ppo_tradeoff"
     rows = []
     for coef in kl_coefs:
@@ -832,5 +1105,5 @@ def reward_kl_tradeoff(cfg, run_dir, kl_coefs: Sequence[float] = (0.0, 0.05, 0.2
         m = run_ppo(c, run_dir, out_dir=out_root / f"kl_{coef:g}", save_model=False, **inject)
         rows.append({"kl_coef": float(coef), **{k: m.get(k) for k in (
             "reward_girl", "reward_sft", "kl_girl", "oracle_fit_girl", "oracle_fit_sft", "train_reward_last",
-            "train_kl_last", "reward_hacking_warning")}})
+            "train_kl_last", "reward_hacking_warning", "reward_diff", "oracle_fit_diff")}})
     return rows

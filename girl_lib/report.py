@@ -12,6 +12,8 @@ from .runio import atomic_write_json, atomic_write_text, read_json, read_jsonl
 
 PAPER_TABLE_II_GIRL_VS_SFT = {"win": 0.45, "tie": 0.25, "lose": 0.26, "adv": 0.19}
 PAIR_KEYS = ("GIRL_vs_GIRL-SFT", "GIRL-SFT_vs_base", "GIRL_vs_base")
+PPO_DICT_KEYS = ("reward_diff", "oracle_fit_diff", "rm_policy_agreement", "rm_sft_agreement")
+"""The structured entries of ``ppo/metrics.json`` that ``results.json["ppo"]`` carries (the rest: scalars)."""
 
 
 def _load(run_dir: Path, stage: str, name: str = "metrics.json"):
@@ -35,10 +37,13 @@ def collect_results(cfg, run_dir) -> dict:
     if rm:
         res["reward_model"] = {k: rm.get(k) for k in ("pairwise_accuracy", "auc", "oracle_agreement",
                                                       "oracle_pairwise_accuracy", "parameters", "architecture",
-                                                      "pairwise_accuracy_before", "steps", "seconds")}
+                                                      "pairwise_accuracy_before", "steps", "seconds",
+                                                      "same_occupation_oracle_agreement", "same_occupation_n",
+                                                      "accuracy_by_kind", "n_by_kind")}
     ppo = _load(run_dir, "ppo")
     if ppo:
-        res["ppo"] = {k: v for k, v in ppo.items() if isinstance(v, (int, float, str, bool)) or v is None}
+        res["ppo"] = {k: v for k, v in ppo.items()
+                      if isinstance(v, (int, float, str, bool)) or v is None or k in PPO_DICT_KEYS}
     judge = _load(run_dir, "judge")
     if judge:
         res["judge"] = {pair: {k: rep.get(k) for k in ("win", "tie", "lose", "adv", "adv_ci", "backend",
@@ -61,34 +66,49 @@ def check_targets(res: dict) -> list[dict]:
     """The issues' targets, each with the measured value and met / missed."""
     out = []
 
-    def target(name, value, ok):
-        out.append({"target": name, "value": value, "met": bool(ok) if value is not None else None})
+    def target(name, value, ok, ci95=None):
+        row = {"target": name, "value": value, "met": bool(ok) if value is not None and ok is not None else None}
+        if ci95 is not None:
+            row["ci95"] = list(ci95)
+        out.append(row)
+
+    def comparison(name, value, ci95):
+        """Met only when the 95% interval lies above 0; ``met=None`` with no interval (nothing shown)."""
+        ok = None if ci95 is None or ci95[0] is None else ci95[0] > 0
+        target(name, value, ok, ci95)
 
     rm = res.get("reward_model", {})
-    target("reward model pairwise accuracy >= 0.85", rm.get("pairwise_accuracy"),
-           (rm.get("pairwise_accuracy") or 0) >= 0.85)
+    target("reward model pairwise accuracy within 0.03 of the noiseless oracle's", rm.get("pairwise_accuracy"),
+           (rm.get("pairwise_accuracy") or 0) >= (rm.get("oracle_pairwise_accuracy") or 1) - 0.03)
+    target("reward model same-occupation agreement with the oracle >= 0.85",
+           rm.get("same_occupation_oracle_agreement"), (rm.get("same_occupation_oracle_agreement") or 0) >= 0.85)
     sft = res.get("sft", {})
     target("SFT format compliance >= 0.90", sft.get("format_compliance_after"),
            (sft.get("format_compliance_after") or 0) >= 0.9)
     ppo = res.get("ppo", {})
-    if "reward_girl" in ppo:
-        target("GIRL mean RM reward > GIRL-SFT", ppo["reward_girl"] - ppo["reward_sft"],
-               ppo["reward_girl"] > ppo["reward_sft"])
-    if "oracle_fit_girl" in ppo:
-        target("GIRL oracle fit not below GIRL-SFT", ppo["oracle_fit_girl"] - ppo["oracle_fit_sft"],
-               ppo["oracle_fit_girl"] >= ppo["oracle_fit_sft"])
+    pol = ppo.get("rm_policy_agreement") or {}
+    if pol.get("value") is not None:
+        target(f"reward model agrees with the oracle on the policy's own JD pairs >= 0.70 (n = {pol['n']})",
+               pol["value"], pol["value"] >= 0.7 and pol["n"] >= 150)
+    for key in ("finished_rate_sft", "finished_rate_girl"):
+        if ppo.get(key) is not None:
+            target(f"{key} >= 0.90", ppo[key], ppo[key] >= 0.9)
+    for key, name in (("reward_diff", "GIRL - GIRL-SFT reward-model score > 0"),
+                      ("oracle_fit_diff", "GIRL - GIRL-SFT oracle fit > 0")):
+        if (ppo.get(key) or {}).get("mean") is not None:
+            comparison(name, ppo[key]["mean"], ppo[key]["ci95"])
     judge = res.get("judge", {})
     if "GIRL_vs_GIRL-SFT" in judge:
-        target("judge advantage GIRL vs GIRL-SFT > 0", judge["GIRL_vs_GIRL-SFT"]["adv"],
-               judge["GIRL_vs_GIRL-SFT"]["adv"] > 0)
+        comparison("judge advantage GIRL vs GIRL-SFT > 0", judge["GIRL_vs_GIRL-SFT"]["adv"],
+                   judge["GIRL_vs_GIRL-SFT"].get("adv_ci"))
     for table in ("recommend", "recommend_cold_start"):
         for pred, rows in res.get(table, {}).items():
             if all(m in rows for m in ("Base", "GIRL-SFT", "GIRL")):
-                a = [round(rows[m]["auc"], 4) for m in ("Base", "GIRL-SFT", "GIRL")]  # no float-noise wins
-                target(f"{table} {pred}: AUC GIRL > GIRL-SFT > Base", a, a[2] > a[1] > a[0])
+                a = [round(rows[m]["auc"], 4) for m in ("Base", "GIRL-SFT", "GIRL")]
+                comparison(f"{table} {pred}: AUC GIRL > GIRL-SFT > Base", a, None)  # no interval yet
     t = res.get("timing_s", {})
     if res.get("profile") == "cpu" and "total" in t:
-        target("cpu main job <= 30 min on 2 cores", round(t["total"] / 60, 1), t["total"] <= 1800)
+        target("cpu main job <= 40 min on 2 cores", round(t["total"] / 60, 1), t["total"] <= 2400)
     return out
 
 
@@ -100,6 +120,21 @@ def _fmt(v, nd=4):
     if isinstance(v, (list, tuple)):
         return ", ".join(_fmt(x, nd) for x in v)
     return str(v)
+
+
+def _ci_text(ci) -> str:
+    return f" [{_fmt(ci[0], 3)}, {_fmt(ci[1], 3)}]" if ci and ci[0] is not None else ""
+
+
+def _verdict(t: dict) -> str:
+    """``yes`` / ``**no**`` for thresholds; for comparisons ``shown`` only when the 95% interval excludes
+    0, else ``not shown`` (with the reason)."""
+    if "ci95" in t or t["met"] is None and isinstance(t["value"], list):
+        if t["met"] is None:
+            return "not shown (no interval)"
+        return "shown" if t["met"] else "**not shown** (interval includes 0)" if t["ci95"][1] >= 0 else \
+            "**no** (interval below 0)"
+    return {True: "yes", False: "**no**", None: "—"}[t["met"]]
 
 
 def render_markdown(res: dict, run_dir: Path) -> str:
@@ -130,7 +165,13 @@ def render_markdown(res: dict, run_dir: Path) -> str:
                   f"accuracy: {_fmt(r.get('pairwise_accuracy_before'), 3)} before training → "
                   f"{_fmt(r.get('pairwise_accuracy'), 3)} after, AUC {_fmt(r.get('auc'), 3)}, agreement with the "
                   f"oracle recruiter {_fmt(r.get('oracle_agreement'), 3)}; the noiseless oracle itself gets "
-                  f"{_fmt(r.get('oracle_pairwise_accuracy'), 3)} on the same pairs", ""]
+                  f"{_fmt(r.get('oracle_pairwise_accuracy'), 3)} on the same pairs"]
+        if r.get("same_occupation_oracle_agreement") is not None:
+            kinds = ", ".join(f"{k} {_fmt(v, 2)} (n = {r['n_by_kind'][k]})" for k, v in r["accuracy_by_kind"].items())
+            lines += [f"- accuracy by where the rejected JD came from: {kinds}; on same-occupation pairs it orders "
+                      f"{_fmt(r['same_occupation_oracle_agreement'], 3)} as the noiseless recruiter does "
+                      f"(n = {r['same_occupation_n']})"]
+        lines.append("")
     if "ppo" in res:
         p = res["ppo"]
         lines += ["## Step 3 — PPO", "",
@@ -140,6 +181,15 @@ def render_markdown(res: dict, run_dir: Path) -> str:
                   ""]
         if p.get("note"):
             lines += [f"> {p['note']}", ""]
+        if p.get("baseline"):
+            lines += [f"Training: {p.get('iterations')} iterations, {p.get('jds_trained_on')} sampled JDs "
+                      f"({p.get('samples_per_cv')} per CV), baseline `{p['baseline']}`, lambda {p.get('kl_coef')} "
+                      f"on the {p.get('kl_reduction', 'mean')} of the per-token KL.", ""]
+        pol = p.get("rm_policy_agreement") or {}
+        if pol.get("value") is not None:
+            lines += [f"On {pol['n']} pairs of the policy's own JDs for one CV (sampled during training, noiseless "
+                      f"fits at least 0.05 apart), the reward model orders {_fmt(pol['value'], 2)} of them as the "
+                      f"hidden recruiter does (0.5 = chance).", ""]
         if p.get("rm_oracle_agreement") is not None:
             n = f" of the {p['rm_oracle_n']}" if p.get("rm_oracle_n") else ""
             lines += [f"On the CVs{n} where the hidden recruiter prefers one of the two JDs (GIRL's or GIRL-SFT's), "
@@ -178,8 +228,7 @@ def render_markdown(res: dict, run_dir: Path) -> str:
     if res.get("targets"):
         lines += ["## Targets", "", "| target | value | met |", "|---|---|---|"]
         for t in res["targets"]:
-            met = {True: "yes", False: "**no**", None: "—"}[t["met"]]
-            lines.append(f"| {t['target']} | {_fmt(t['value'], 3)} | {met} |")
+            lines.append(f"| {t['target']} | {_fmt(t['value'], 3)}{_ci_text(t.get('ci95'))} | {_verdict(t)} |")
         lines += ["", "Where a target is missed, the notebooks (03, 05, 06) discuss why on this data and these "
                   "model sizes.", ""]
     if "timing_s" in res:
@@ -224,3 +273,30 @@ def write_report(cfg, run_dir) -> dict:
     atomic_write_json(run_dir / "results.json", res)
     atomic_write_text(run_dir / "report.md", render_markdown(res, run_dir))
     return res
+
+
+def _interval(d: dict) -> str:
+    lo, hi = d["ci95"]
+    return f"{d['mean']:+.3f} (95% CI [{lo:+.3f}, {hi:+.3f}], {d['n']} CVs)"
+
+
+def ppo_note(m: dict) -> str:
+    """One paragraph on PPO's result from ``ppo/metrics.json``: what the paired differences GIRL - GIRL-SFT
+    show (a change is *shown* only when its 95% interval excludes 0) and whether reward hacking is
+    suspected (U shown to rise while the recruiter's fit is shown to fall)."""
+    rd, od = m.get("reward_diff"), m.get("oracle_fit_diff")
+    if not rd or rd.get("mean") is None:
+        return "No evaluation CVs: nothing to compare."
+
+    def verdict(d):
+        lo, hi = d["ci95"]
+        return "rose (shown)" if lo > 0 else "fell (shown)" if hi < 0 else "did not move measurably (not shown)"
+
+    text = f"The reward model's score of GIRL vs GIRL-SFT {verdict(rd)}: {_interval(rd)}."
+    if not od or od.get("mean") is None:
+        return text + " No oracle recruiter was available, so the reward-hacking guard could not run."
+    text += f" The hidden recruiter's fit {verdict(od)}: {_interval(od)}."
+    if m.get("reward_hacking_warning"):
+        text += (" Reward hacking suspected: GIRL exploits U rather than matching better. Raise ppo.kl_coef "
+                 "or improve the reward model.")
+    return text

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .losses import pairwise_ranking_loss
+from .models import maxsim
 from .runio import (GirlError, atomic_dir, atomic_write_json, check_finite, mark_done, require_stage,
                     set_seed)
 
@@ -52,7 +53,7 @@ def score_batch(model, tokenizer, cvs, jds, max_length: int = 384, grad: bool = 
     truncated first); a dual encoder embeds CV and JD separately, each up to ``max_length`` tokens."""
     device = next(model.parameters()).device
     with torch.set_grad_enabled(grad):
-        if _is_dual(model):
+        if _is_dual(model):  # both dual kinds (with or without the late-interaction term)
             return model.score(_encode(tokenizer, cvs, None, max_length, device),
                                _encode(tokenizer, jds, None, max_length, device)).float()
         return model(**_encode(tokenizer, cvs, jds, max_length, device)).logits[:, 0].float()
@@ -69,9 +70,17 @@ def preference_scores(model, tokenizer, cvs, chosen, rejected, max_length: int) 
         # Each distinct text is embedded once: rows that share a CV (or a matched JD) share its embedding.
         cv_texts, cv_pos = _distinct(list(cvs))
         jd_texts, jd_pos = _distinct(list(chosen) + list(rejected))
-        c = m.embed(_encode(tokenizer, cv_texts, None, max_length, device))[torch.tensor(cv_pos, device=device)]
-        j = m.embed(_encode(tokenizer, jd_texts, None, max_length, device))[torch.tensor(jd_pos, device=device)]
-        scores = m.head(c.repeat(2, 1), j)
+        cv_pos, jd_pos = torch.tensor(cv_pos, device=device), torch.tensor(jd_pos, device=device)
+        if m.late:  # token states too, for the MaxSim of each (CV, JD) pair
+            c, c_tok, c_mask = m.embed_tokens(_encode(tokenizer, cv_texts, None, max_length, device))
+            j, j_tok, j_mask = m.embed_tokens(_encode(tokenizer, jd_texts, None, max_length, device))
+            rows = cv_pos.repeat(2)
+            late = maxsim(c_tok[rows], c_mask[rows], j_tok[jd_pos], j_mask[jd_pos])
+            scores = m.head(c[rows], j[jd_pos], late)
+        else:
+            c = m.embed(_encode(tokenizer, cv_texts, None, max_length, device))[cv_pos]
+            j = m.embed(_encode(tokenizer, jd_texts, None, max_length, device))[jd_pos]
+            scores = m.head(c.repeat(2, 1), j)
     else:
         scores = model(**_encode(tokenizer, list(cvs) + list(cvs), list(chosen) + list(rejected), max_length,
                                  device)).logits[:, 0]
@@ -122,11 +131,16 @@ def held_out_scores(model, tokenizer, pairs: dict, max_length: int, batch_size: 
         m = getattr(model, "module", model)
         n = len(pairs["cv"])
         texts, pos = _distinct(list(pairs["cv"]) + list(pairs["chosen"]) + list(pairs["rejected"]))
-        emb = torch.from_numpy(encode_texts(m.encoder, tokenizer, texts, batch_size, max_length, cache=cache))
-        emb = emb[torch.tensor(pos)]  # rows: the pairs' CVs, then their chosen JDs, then their rejected JDs
+        emb = encode_texts(m.encoder, tokenizer, texts, batch_size, max_length, cache=cache, tokens=m.late)
+        emb, token_vectors = emb if m.late else (emb, None)
+        emb = torch.from_numpy(emb)[torch.tensor(pos)]  # rows: the CVs, then the chosen JDs, then the rejected
         with torch.no_grad():
             c, chosen, rejected = emb[:n], emb[n:2 * n], emb[2 * n:]
-            out = m.head(c, chosen).float().numpy(), m.head(c, rejected).float().numpy()
+            late_c = late_r = None
+            if m.late:
+                late_c = _maxsim_rows(token_vectors, pos[:n], pos[n:2 * n])
+                late_r = _maxsim_rows(token_vectors, pos[:n], pos[2 * n:])
+            out = m.head(c, chosen, late_c).float().numpy(), m.head(c, rejected, late_r).float().numpy()
         model.train(was_training)
         return out
     chosen, rejected = [], []
@@ -139,6 +153,21 @@ def held_out_scores(model, tokenizer, pairs: dict, max_length: int, batch_size: 
             rejected += r.float().tolist()
     model.train(was_training)
     return np.array(chosen), np.array(rejected)
+
+
+def _maxsim_rows(token_vectors: list, cv_pos: list[int], jd_pos: list[int], batch_size: int = 64) -> torch.Tensor:
+    """:func:`girl_lib.models.maxsim` of the (CV, JD) pairs ``(token_vectors[cv_pos[i]],
+    token_vectors[jd_pos[i]])``, padded per batch of pairs; [N]."""
+    from torch.nn.utils.rnn import pad_sequence
+
+    out = []
+    for s in range(0, len(cv_pos), batch_size):
+        cvs = [token_vectors[i] for i in cv_pos[s:s + batch_size]]
+        jds = [token_vectors[i] for i in jd_pos[s:s + batch_size]]
+        mask = lambda xs: pad_sequence([torch.ones(len(x)) for x in xs], batch_first=True)  # noqa: E731
+        out.append(maxsim(pad_sequence(cvs, batch_first=True), mask(cvs), pad_sequence(jds, batch_first=True),
+                          mask(jds)))
+    return torch.cat(out) if out else torch.zeros(0)
 
 
 def check_reward_split(split, name: str = "reward") -> None:
@@ -159,6 +188,24 @@ def pairwise_metrics(chosen: np.ndarray, rejected: np.ndarray) -> dict:
     return {"pairwise_accuracy": float((chosen > rejected).mean()),
             "auc": float(roc_auc_score(labels, np.r_[chosen, rejected])),
             "margin_mean": float((chosen - rejected).mean())}
+
+
+def accuracy_by_kind(chosen, rejected, fit_chosen, fit_rejected, kinds) -> dict:
+    """Held-out results by where the rejected JD came from (``same`` occupation, ``related``, ``random``):
+    ``accuracy_by_kind[kind]`` (U ranks the logged choice first), ``n_by_kind[kind]`` and
+    ``same_occupation_oracle_agreement``: on same-occupation pairs whose noiseless fits differ, the share
+    where U orders the two JDs as the noiseless recruiter does (``same_occupation_n`` such pairs). Empty
+    when the split has no ``rejected_kind`` column."""
+    if kinds is None:
+        return {}
+    kinds = np.asarray(kinds)
+    right = np.asarray(chosen) > np.asarray(rejected)
+    agree = right == (np.asarray(fit_chosen) > np.asarray(fit_rejected))
+    same = (kinds == "same") & (np.asarray(fit_chosen) != np.asarray(fit_rejected))
+    return {"accuracy_by_kind": {str(k): float(right[kinds == k].mean()) for k in sorted(set(kinds.tolist()))},
+            "n_by_kind": {str(k): int((kinds == k).sum()) for k in sorted(set(kinds.tolist()))},
+            "same_occupation_oracle_agreement": float(agree[same].mean()) if same.any() else None,
+            "same_occupation_n": int(same.sum())}
 
 
 def cv_groups(cvs) -> list[list[int]]:
@@ -251,6 +298,7 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
     metrics["oracle_agreement"] = float(((chosen > rejected) == (fit_c > fit_r))[decided].mean()) \
         if decided.any() else None
     metrics["oracle_pairwise_accuracy"] = float((fit_c > fit_r).mean())
+    metrics.update(accuracy_by_kind(chosen, rejected, fit_c, fit_r, held_out.get("rejected_kind")))
     metrics.update({"pairwise_accuracy_before": before["pairwise_accuracy"], "auc_before": before["auc"],
                     "architecture": rcfg.architecture, "train_layers": rcfg.train_layers,
                     "n_train": len(train), "n_eval": n_eval, "steps": rcfg.max_steps,

@@ -40,6 +40,27 @@ def build_sft_example(tokenizer, cv: str, jd: str, max_length: int | None = None
     return {"input_ids": full_ids, "labels": labels, "n_prompt": n_prompt}
 
 
+def fit_cv_to_length(tokenizer, cv: str, jd: str, max_length: int | None) -> str:
+    """The CV, shortened from its end just enough that prompt + JD + end-of-turn fit ``max_length`` tokens.
+
+    SFT must see every JD whole, its requirements and its end-of-turn token included (a JD cut at the
+    end teaches the model never to stop); the CV's last lines (education, skills) are what goes, and the
+    model still sees its beginning. Raises when even an empty CV would not leave room for the JD."""
+    cv = validate_cv(cv)
+    if max_length is None:
+        return cv
+    for _ in range(8):  # tokens and text do not map one to one at the cut: a few passes settle it
+        excess = len(build_sft_example(tokenizer, cv, jd)["input_ids"]) - max_length
+        if excess <= 0:
+            return cv
+        ids = tokenizer(cv, add_special_tokens=False)["input_ids"]
+        if excess + 1 >= len(ids):
+            break
+        cv = tokenizer.decode(ids[:len(ids) - excess - 1], skip_special_tokens=True).strip()
+    raise GirlError(f"an SFT row's JD alone does not fit sft.max_length={max_length} tokens; raise "
+                    f"sft.max_length (the JD is never truncated)")
+
+
 @torch.no_grad()
 def jd_perplexity(model, tokenizer, cvs, jds, max_length: int = 512, batch_size: int = 8) -> float:
     """exp(mean NLL of the JD tokens given the prompt): Eq. 1 averaged over held-out pairs."""
@@ -144,7 +165,8 @@ def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
 
     s = cfg.sft
     on_gpu = next(model.parameters()).device.type == "cuda"
-    rows = [prompt_completion(tokenizer, validate_cv(c), j) for c, j in zip(train_rows["cv"], train_rows["jd"])]
+    rows = [prompt_completion(tokenizer, fit_cv_to_length(tokenizer, c, j, s.max_length), j)
+            for c, j in zip(train_rows["cv"], train_rows["jd"])]
     args = TRLSFTConfig(
         output_dir=str(output_dir), max_steps=s.max_steps, per_device_train_batch_size=s.batch_size,
         gradient_accumulation_steps=s.grad_accum, learning_rate=s.learning_rate, warmup_steps=s.warmup_ratio,

@@ -703,16 +703,16 @@ to the SFT model.
         md(r"""
 ## 1. Algorithm 1, line by line
 
-| Alg. 1 | what happens | code (`girl_lib/ppo.py`) |
+| Alg. 1 | what happens | code (`girl_lib/ppo.py`, `PPOTrainer.iteration`) |
 |---|---|---|
-| 1 | for iteration = 1, 2, ... | loop in `run_ppo` |
-| 2 | sample CVs $\mathcal{C}^r$ from the RL split | `torch.randperm` over the `rl` CVs |
-| 3 | generate JDs $\mathcal{J}^r = \{\mathcal{G}^a(C)\}$ | `collect_rollout` → `generate.sample_batch` |
-| 4 | rewards $r_i$ (Eq. 3-4) and advantages $a_i$ (Eq. 5) | `losses.kl_penalty`, `compute_rewards`, `compute_advantages` |
-| 6-9 | epochs × shuffled minibatches of size $B_r$ | `ppo_update` |
+| 1 | for iteration = 1, 2, ... | the loop in `run_ppo` (then log, checkpoint) |
+| 2 | sample CVs $\mathcal{C}^r$ from the RL split | `sample_cvs` |
+| 3 | generate JDs $\mathcal{J}^r = \{\mathcal{G}^a(C)\}$ ($k$ per CV) | `rollout` → `generate.sample_batch(..., repeats=k)` |
+| 4 | rewards $r_i$ (Eq. 3-4) and advantages $a_i$ (Eq. 5) | `score`, `compute_advantages` (the `Baseline`: critic, GAE, RLOO or GRPO) |
+| 6-9 | epochs × shuffled minibatches of size $B_r$ | `update` |
 | 10 | actor loss $\mathcal{L}_{am}$ (Eq. 6-7) | `losses.ppo_actor_loss` |
-| 11 | critic loss $\mathcal{L}_{cm}$ (Eq. 8) | `losses.critic_loss` |
-| 12-13 | AdamW steps with $\alpha_{am}$, $\alpha_{cm}$ | `actor_opt.step()`, `critic_opt.step()` |
+| 11 | critic loss $\mathcal{L}_{cm}$ (Eq. 8) | `Baseline.loss` → `losses.critic_loss` (none for group baselines) |
+| 12-13 | AdamW steps with $\alpha_{am}$, $\alpha_{cm}$ | `PPOTrainer._step` |
 
 The equations, as the paper prints them (with two corrections noted below):
 
@@ -885,7 +885,7 @@ or train the reward model longer, and compare the λ sweep above. The paper repo
 only the downstream judge (notebook 05) and recommendation (notebook 06) results.
 """),
         *footer([
-            "Switch on GAE: `run_ppo(get_profile(PROFILE, {\"ppo.use_gae\": True}), RUN_DIR, out_dir=RUN_DIR / \"ppo_gae\", "
+            "Switch on GAE: `run_ppo(get_profile(PROFILE, {\"ppo.baseline\": \"gae\"}), RUN_DIR, out_dir=RUN_DIR / \"ppo_gae\", "
             "save_model=False)`, then plot its `metrics.jsonl` against the main run. GAE gives token-level "
             "advantages: does the value loss behave differently?",
             "Try the unbiased `k3` estimator (`{\"ppo.kl_estimator\": \"k3\"}`) or `k1`. Compare the KL curves and "

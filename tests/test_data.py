@@ -419,3 +419,21 @@ def test_100k_rows_build():
     d = build_dataset(cfg)
     print(f"\n{sum(len(v) for v in d.values())} rows in {time.time() - start:.1f}s")
     assert sum(len(v) for v in d.values()) >= 100_000
+
+
+def test_reward_split_negatives_are_mostly_the_cvs_own_occupation():
+    """Platform-like feedback: most rejected JDs are jobs of the seeker's own occupation (the rest related
+    or any), and stats.json reports the mix."""
+    from girl_lib.config import get_profile
+    from girl_lib.data import to_dataset_dict, world_stats
+    from girl_lib.world.splits import REJECTED_MIX, build_splits
+
+    data_cfg = get_profile("cpu").data
+    data_cfg.scale = 0.01
+    rows = build_splits(data_cfg)["reward"]
+    kinds = [r["rejected_kind"] for r in rows]
+    share = {k: kinds.count(k) / len(kinds) for k in set(kinds)}
+    assert share["same"] >= 0.6 and share.get("related", 0) > 0.05 and share.get("random", 0) > 0.05, share
+    assert abs(share["same"] - dict(REJECTED_MIX)["same"]) < 0.06
+    mix = world_stats(to_dataset_dict({"reward": rows}))["splits"]["reward"]["rejected_mix"]
+    assert mix == pytest.approx(share)

@@ -64,6 +64,66 @@ def test_gae_hand_computed_and_reduces_to_eq5():
     assert a.item() == pytest.approx(1.25) and r.item() == pytest.approx(1.5)
 
 
+def test_group_advantages_hand_computed():
+    r = torch.tensor([1.0, 2.0, 6.0, 0.0, 0.0, 3.0])  # two CVs, k = 3
+    # RLOO: r_i minus the mean of the other two of its CV
+    assert torch.allclose(ppo.group_advantages(r, 3, "rloo"),
+                          torch.tensor([1 - 4.0, 2 - 3.5, 6 - 1.5, 0 - 1.5, 0 - 1.5, 3 - 0.0]))
+    # GRPO: (r - group mean) / group std (population std)
+    m1, s1 = 3.0, math.sqrt(((1 - 3) ** 2 + (2 - 3) ** 2 + (6 - 3) ** 2) / 3)
+    m2, s2 = 1.0, math.sqrt((1 + 1 + 4) / 3)
+    want = torch.tensor([(1 - m1) / s1, (2 - m1) / s1, (6 - m1) / s1, (0 - m2) / s2, (0 - m2) / s2, (3 - m2) / s2])
+    assert torch.allclose(ppo.group_advantages(r, 3, "grpo"), want, atol=1e-5)
+    # a CV's own offset cancels: adding 100 to every JD of CV 2 changes nothing
+    assert torch.allclose(ppo.group_advantages(r + torch.tensor([0, 0, 0, 100.0, 100, 100]), 3, "rloo"),
+                          ppo.group_advantages(r, 3, "rloo"))
+    with pytest.raises(ValueError):
+        ppo.group_advantages(r, 4, "rloo")  # 6 rows do not form groups of 4
+    with pytest.raises(ValueError):
+        ppo.group_advantages(r, 1, "rloo")  # one JD per CV: nothing to compare with
+
+
+def test_within_group_share():
+    # groups [1, 3] and [5, 7]: total variance about 4 = 5 (sum of squares 20 / 4); within: (1+1+1+1)/4 = 1
+    assert ppo.within_group_share(torch.tensor([1.0, 3.0, 5.0, 7.0]), 2) == pytest.approx(4 / 20)
+    assert ppo.within_group_share(torch.tensor([1.0, 1.0, 5.0, 5.0]), 2) == pytest.approx(0.0)
+    assert ppo.within_group_share(torch.tensor([1.0, 5.0, 1.0, 5.0]), 2) == pytest.approx(1.0)
+    assert ppo.within_group_share(torch.tensor([1.0, 5.0]), 1) is None
+
+
+def test_summed_kl_hand_computed():
+    logp_a = torch.tensor([[-1.0, -2.0, -3.0], [-0.5, -0.5, 0.0]])
+    logp_r = torch.tensor([[-1.5, -1.0, -3.0], [-1.0, -9.0, 0.0]])
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    # k1 per token: log rho = logp_a - logp_r -> [0.5, -1.0, 0.0] and [0.5, (masked)]
+    assert torch.allclose(losses.kl_penalty(logp_a, logp_r, mask, "k1", "sum"), torch.tensor([-0.5, 0.5]))
+    assert torch.allclose(losses.kl_penalty(logp_a, logp_r, mask, "k1", "mean"), torch.tensor([-0.5 / 3, 0.5]))
+    # paper estimator rho - 1 - log rho per token, summed over the JD
+    t = lambda x: math.exp(x) - 1 - x  # noqa: E731
+    assert losses.kl_penalty(logp_a, logp_r, mask, "paper", "sum")[0].item() == pytest.approx(t(0.5) + t(-1.0) + t(0.0))
+    # Eq. 4 with the summed KL: lambda prices every token
+    r = ppo.compute_rewards(torch.tensor([2.0, 2.0]), losses.kl_penalty(logp_a, logp_r, mask, "k1", "sum"), 0.5)
+    assert torch.allclose(r, torch.tensor([2.25, 1.75]))
+    with pytest.raises(ValueError):
+        losses.kl_penalty(logp_a, logp_r, mask, "k1", "median")
+
+
+def test_policy_pair_agreement_known_values():
+    # one CV, k = 3: fits 0.1, 0.5, 0.52 -> pairs (0,1), (0,2) decided; (1,2) within 0.05, left out
+    assert ppo.policy_pair_agreement([0.0, 1.0, -1.0], [0.1, 0.5, 0.52], 3) == (1, 2)
+    # two CVs, k = 2: U agrees on the first, ties on the second (a tie is a disagreement)
+    assert ppo.policy_pair_agreement([0.0, 1.0, 2.0, 2.0], [0.2, 0.9, 0.9, 0.1], 2) == (1, 2)
+
+
+def test_paired_difference_interval():
+    before, after = [0.0] * 40, [1.0 + 0.1 * (i % 3) for i in range(40)]
+    d = ppo.paired_difference(before, after)
+    assert d["n"] == 40 and d["mean"] == pytest.approx(1.0 + 0.1 * 39 / 40, abs=1e-9)
+    assert 1.0 <= d["ci95"][0] < d["mean"] < d["ci95"][1] <= 1.2 and ppo.shown(d) == 1
+    noisy = ppo.paired_difference([0.0] * 40, [(-1) ** i for i in range(40)])
+    assert noisy["ci95"][0] < 0 < noisy["ci95"][1] and ppo.shown(noisy) == 0
+
+
 def test_adaptive_kl_moves_towards_target():
     assert ppo.update_kl_coef(0.1, kl=1.0, target=0.1, n_steps=100, horizon=1000) == pytest.approx(0.1 * 1.02)
     assert ppo.update_kl_coef(0.1, kl=0.0, target=0.1, n_steps=100, horizon=1000) == pytest.approx(0.1 * 0.98)
@@ -182,6 +242,61 @@ def test_ppo_learns_toy_reward_with_bounded_kl(run_dir):
     assert diff > 0
 
 
+def test_grouped_forward_equals_plain_forward_and_gradients(base_run):
+    """k JDs of one CV share the prompt's forward: same logits, hidden states and gradients as k plain
+    rows (so PPO's group rollouts and updates compute exactly what the paper's per-JD ones would)."""
+    from girl_lib.generate import sample_batch
+    from girl_lib.models import load_generator
+
+    model, tok = load_generator(str(base_run / "sft" / "model"))
+    cvs = ["CV a: python, 3 years", "CV bbb: nurse in Boston with 10 years of care"]
+    out = sample_batch(model, tok, cvs, 10, 1.0, 1.0, torch.Generator().manual_seed(0), repeats=3)
+    ids, attn, P, mask = out["input_ids"], out["attention_mask"], out["prompt_len"], out["response_mask"].bool()
+    # the sampler's shared prefill gives the same JDs as six independent rows
+    plain = sample_batch(model, tok, [c for c in cvs for _ in range(3)], 10, 1.0, 1.0,
+                         torch.Generator().manual_seed(0))
+    assert plain["texts"] == out["texts"] and torch.equal(plain["input_ids"], ids)
+    l1, h1 = losses.response_logits(model, ids, attn, P, 0.7, output_hidden_states=True)
+    l2, h2 = losses.grouped_response_logits(model, ids, attn, P, 3, 0.7, output_hidden_states=True)
+    assert (l1 - l2).abs()[mask].max() < 1e-4 and (h1 - h2).abs()[mask].max() < 1e-4
+    grads = []
+    for fn in (lambda: losses.response_logits(model, ids, attn, P)[0],
+               lambda: losses.grouped_response_logits(model, ids, attn, P, 3)[0]):
+        model.zero_grad(set_to_none=True)
+        (losses.gather_logprobs(fn(), ids[:, P:]) * mask).sum().backward()
+        grads.append([q.grad.clone() for q in model.parameters() if q.grad is not None])
+    assert len(grads[0]) == len(grads[1]) > 0
+    assert max((a - b).abs().max().item() for a, b in zip(*grads)) < 1e-3 * max(a.abs().max().item() for a in grads[0])
+    with pytest.raises(ValueError, match="share their prompt"):
+        losses.grouped_response_logits(model, ids[[0, 1, 3, 2, 4, 5]], attn, P, 3)
+
+
+def test_group_baseline_learns_faster_than_eq5_on_cv_offsets(base_run, tmp_path):
+    """The blank-JD bandit plus a large per-CV offset in U (some CVs are simply easier to fit): Eq. 5 with
+    a critic that learns at the paper's pace (alpha_cm = 2e-5) sees mostly the offsets; RLOO over k = 4 JDs per CV cancels them. Same CVs, same
+    number of JDs, same seeds: RLOO's blank rate must end clearly higher."""
+    offset = {cv: 10.0 * (i % 4) for i, cv in enumerate(CVS)}
+
+    def offset_blank(cvs, jds):
+        return torch.tensor([offset[c] + float(not j.strip()) for c, j in zip(cvs, jds)])
+
+    final = {}
+    for name, fields in {"rloo": {"baseline": "rloo", "samples_per_cv": 4, "rollout_batch_size": 4},
+                         "critic": {"baseline": "critic", "samples_per_cv": 1, "rollout_batch_size": 16}}.items():
+        run = tmp_path / name
+        shutil.copytree(base_run, run)
+        cfg = small_cfg(iterations=4, minibatch_size=16, epochs=2, max_new_tokens=1, use_lora=False,
+                        actor_lr=1e-3, critic_lr=2e-5, kl_estimator="k3", n_eval=32, checkpoint_every=10,
+                        **fields)
+        m = ppo.run_ppo(cfg, run, cvs=CVS, eval_cvs=CVS * 2, score_fn=offset_blank, oracle_fn=None, progress=False)
+        rows = read_jsonl(run / "ppo" / "metrics.jsonl")
+        assert len(rows) == 4 and all(math.isfinite(r["policy_loss"]) for r in rows)
+        final[name] = m["reward_girl"] - m["reward_sft"]  # the offsets cancel: the change of the blank rate
+        if name == "rloo":
+            assert rows[0]["adv_within_cv_share"] == pytest.approx(1.0)  # RLOO: all of it is within a CV
+    assert final["rloo"] > final["critic"] + 0.2, final  # seen here: +0.62 against +0.34
+
+
 # --------------------------------------------------------------------------- checkpoints and resume
 def _final_weights(run_dir):
     from safetensors.torch import load_file
@@ -197,9 +312,11 @@ def _strip(rows):
     {},
     # full fine-tuning instead of LoRA, and every option beyond the paper at once: GAE with a token
     # value head, k1 KL, adaptive lambda, whitening, missing-EOS penalty
-    {"use_lora": False, "use_gae": True, "gamma": 0.99, "lam": 0.9, "kl_estimator": "k1", "adaptive_kl": True,
+    {"use_lora": False, "baseline": "gae", "gamma": 0.99, "lam": 0.9, "kl_estimator": "k1", "adaptive_kl": True,
      "kl_horizon": 50, "whiten_advantages": True, "missing_eos_penalty": 0.5},
-], ids=["paper", "all-options"])
+    # k = 2 JDs per CV with RLOO, the summed KL and LoRA (grouped forward through a PEFT model)
+    {"baseline": "rloo", "samples_per_cv": 2, "kl_reduction": "sum", "use_lora": True},
+], ids=["paper", "all-options", "rloo"])
 def test_resume_matches_uninterrupted_run(base_run, tmp_path, options):
     runs = {}
     for name in ("straight", "resumed"):
@@ -364,3 +481,19 @@ def test_sign_agreement_known_values():
     assert share == pytest.approx(1 / 3) and n == 3
     assert ppo._sign_agreement([1.0], [0.0], [0.5], [0.2]) == (1.0, 1)
     assert ppo._sign_agreement([1.0], [2.0], [0.5], [0.5]) == (None, 0)
+
+
+def test_compare_baselines_on_the_same_samples(run_dir):
+    """Eq. 5 and RLOO on one set of k JDs per CV: Eq. 5's advantage is r - U^c(C, _) row by row, RLOO's
+    sums to 0 within each CV, and all of RLOO's variance lies within CVs."""
+    cfg = small_cfg(max_new_tokens=6)
+    res = ppo.compare_baselines(cfg, run_dir, CVS[:3], k=4, score_fn=length_score,
+                                oracle_fn=lambda cv, jd: len(jd) / 10)
+    assert len(res["jd"]) == 12 and res["cv"][:4] == [CVS[0]] * 4
+    r, v = torch.tensor(res["reward"]), torch.tensor(res["value"])
+    assert torch.allclose(torch.tensor(res["adv_eq5"]), r - v, atol=1e-6)
+    assert torch.allclose(torch.tensor(res["adv_rloo"]).reshape(3, 4).sum(-1), torch.zeros(3), atol=1e-5)
+    assert res["within_share_rloo"] in (None, pytest.approx(1.0))
+    assert res["rm_oracle"]["pairs"] <= 3 * 6
+    # U^c(C, _) does not depend on the JD: one value per CV
+    assert torch.allclose(v.reshape(3, 4), v.reshape(3, 4)[:, :1].expand(3, 4))

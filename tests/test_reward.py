@@ -2,6 +2,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 from datasets import Dataset
 
 from girl_lib.config import RewardConfig
@@ -208,3 +209,64 @@ def test_run_reward_dual_top_layers_scores_held_out_pairs_through_the_cache(tiny
     chosen, rejected = held_out_scores(model, tok, held, cfg.reward.max_length)
     np.testing.assert_allclose(m["eval_scores"]["chosen"], chosen, atol=1e-4)
     np.testing.assert_allclose(m["eval_scores"]["rejected"], rejected, atol=1e-4)
+
+
+def test_maxsim_hand_computed():
+    from girl_lib.models import maxsim
+
+    cv = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]])  # last CV token is padding
+    cv_mask = torch.tensor([[1, 1, 0]])
+    s = 2 ** -0.5
+    jd = torch.tensor([[[1.0, 0.0], [s, s], [-1.0, 0.0]]])
+    jd_mask = torch.tensor([[1, 1, 1]])
+    # best CV match per JD token: 1, s (either CV token), 0 (the padding's 9s must not count)
+    assert maxsim(cv, cv_mask, jd, jd_mask).item() == pytest.approx((1 + s + 0) / 3)
+    jd_mask = torch.tensor([[1, 1, 0]])  # a padded JD token is left out of the mean
+    assert maxsim(cv, cv_mask, jd, jd_mask).item() == pytest.approx((1 + s) / 2)
+
+
+def test_late_scorer_adds_maxsim_and_round_trips(tmp_path):
+    from girl_lib.models import SCORER_KINDS, load_sequence_scorer, maxsim, scorer_kind, split_hidden
+    from girl_lib.reward import _encode, held_out_scores, preference_scores, score_batch
+
+    assert "late" in SCORER_KINDS
+    model, tok = load_sequence_scorer("tiny", kind="late")
+    model.eval()
+    cvs, jds = ["python engineer in Boston", "nurse, ICU"], ["python developer wanted", "welder"]
+    with torch.no_grad():
+        c, c_tok, c_mask = split_hidden(model.encoder(**_encode(tok, cvs, None, 64, "cpu")).last_hidden_state,
+                                        _encode(tok, cvs, None, 64, "cpu")["attention_mask"])
+        j, j_tok, j_mask = split_hidden(model.encoder(**_encode(tok, jds, None, 64, "cpu")).last_hidden_state,
+                                        _encode(tok, jds, None, 64, "cpu")["attention_mask"])
+        want = 20.0 * (c * j).sum(-1) + 0.0 + 20.0 * maxsim(c_tok, c_mask, j_tok, j_mask)
+    got = score_batch(model, tok, cvs, jds, 64)
+    assert torch.allclose(got, want, atol=1e-5)
+    # training batches and the held-out pass give the same scores as pair-by-pair scoring
+    with torch.no_grad():
+        ch, rj = preference_scores(model, tok, cvs, jds, jds[::-1], 64)
+    assert torch.allclose(ch, got, atol=1e-5) and torch.allclose(rj, score_batch(model, tok, cvs, jds[::-1], 64), atol=1e-5)
+    hc, hr = held_out_scores(model, tok, {"cv": cvs, "chosen": jds, "rejected": jds[::-1]}, 64)
+    assert np.allclose(hc, got.numpy(), atol=1e-5) and np.allclose(hr, rj.numpy(), atol=1e-5)
+    with torch.no_grad():
+        model.late_scale.fill_(3.0)
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    assert scorer_kind(str(tmp_path)) == "late"
+    again, _ = load_sequence_scorer(str(tmp_path))
+    assert again.late and again.late_scale.item() == pytest.approx(3.0)
+    assert torch.allclose(score_batch(again, tok, cvs, jds, 64), score_batch(model, tok, cvs, jds, 64), atol=1e-5)
+
+
+def test_minilm_late_scorer_prefers_the_jd_naming_the_cvs_skills():
+    """Same occupation, same layout: the JD whose requirements name the CV's tools scores above one naming
+    another bookkeeper's tools (zero-shot all-MiniLM-L6-v2, before any training)."""
+    from girl_lib.models import load_sequence_scorer
+    from girl_lib.reward import score_batch
+
+    model, tok = load_sequence_scorer("minilm", kind="late")
+    cv = ("Bookkeeper, 4 years. Reconciled accounts in Xero and QuickBooks; ran payroll in Gusto; "
+          "built monthly reports in Excel. Skills: Xero, QuickBooks, Gusto, Excel")
+    mine = ("Bookkeeper\nRequirements:\n- Xero or QuickBooks bookkeeping\n- Payroll in Gusto\n- Excel reporting")
+    other = ("Bookkeeper\nRequirements:\n- SAP and Oracle ERP ledgers\n- Tax filing with TurboTax\n- Tableau dashboards")
+    scores = score_batch(model, tok, [cv, cv], [mine, other], 256)
+    assert scores[0] > scores[1]

@@ -6,7 +6,7 @@ import torch
 
 from girl_lib.config import apply_overrides
 from girl_lib.losses import sft_loss
-from girl_lib.runio import NonFiniteError, is_done, read_json
+from girl_lib.runio import GirlError, NonFiniteError, is_done, read_json
 from girl_lib.sft import build_sft_example, jd_only_nll, make_trainer, run_sft
 
 CV = "Junior data analyst in Berlin. Built Tableau dashboards for the sales team. Skills: SQL, Excel."
@@ -85,3 +85,32 @@ def test_cpu_training_is_fp32_without_checkpointing(tiny_cfg, tiny_generator):
     assert not trainer.args.bf16 and not trainer.args.fp16
     assert not trainer.args.gradient_checkpointing
     tok.padding_side = "left"
+
+
+def test_cpu_sft_rows_keep_the_whole_jd_and_its_eos():
+    """With the cpu profile's tokenizer and max_length, every SFT row of the cpu world keeps its JD and
+    the end-of-turn token (the JD is never cut); a CV too long for the budget loses its own tail instead."""
+    from girl_lib.config import get_profile
+    from girl_lib.models import load_tokenizer, resolve_generator
+    from girl_lib.sft import build_sft_example, fit_cv_to_length
+    from girl_lib.world.splits import build_splits
+
+    cfg = get_profile("cpu")
+    tok = load_tokenizer(resolve_generator("smollm2"))
+    rows = build_splits(cfg.data)["sft"][:300]
+    for row in rows:
+        cv = fit_cv_to_length(tok, row["cv"], row["jd"], cfg.sft.max_length)
+        ex = build_sft_example(tok, cv, row["jd"], cfg.sft.max_length)
+        jd_ids = tok(row["jd"].strip(), add_special_tokens=False)["input_ids"]
+        assert len(ex["input_ids"]) <= cfg.sft.max_length
+        assert ex["input_ids"][-1] == tok.eos_token_id and ex["labels"][-1] == tok.eos_token_id
+        assert sum(lab != -100 for lab in ex["labels"]) >= len(jd_ids)  # the whole JD carries the loss
+    # a budget that cannot hold this CV: the CV is shortened, the JD and EOS stay
+    row = rows[0]
+    full = len(build_sft_example(tok, row["cv"], row["jd"])["input_ids"])
+    short_cv = fit_cv_to_length(tok, row["cv"], row["jd"], full - 40)
+    ex = build_sft_example(tok, short_cv, row["jd"])
+    assert len(ex["input_ids"]) <= full - 40 and ex["input_ids"][-1] == tok.eos_token_id
+    assert row["cv"].startswith(short_cv[:50]) and len(short_cv) < len(row["cv"])
+    with pytest.raises(GirlError, match="sft.max_length"):
+        fit_cv_to_length(tok, row["cv"], row["jd"], 30)

@@ -187,12 +187,19 @@ def build_sft(world, n_rows, rng):
     return _rows_per_seeker(world, n_rows, 2, rng, make_rows)
 
 
+REJECTED_MIX = (("same", 0.7), ("related", 0.15), ("random", 0.15))
+"""Where the rejected JDs of the ``reward`` split come from. On a job platform most feedback is about jobs
+the seeker applied to, which are mostly in their own occupation: such a pair turns on skills, seniority,
+pay and city, not on the occupation. Each row draws its kind first and then searches only that kind, so
+the mix holds (searching all kinds at once returns other occupations' jobs more often: they are rejected
+more readily)."""
+
+
 def build_reward(world, n_rows, rng):
-    """Preference pairs of the same CV: a matched job (chosen) and a mismatched one (rejected, paper Eq. 2).
-    Three in four rejected jobs are hard (same or related occupation), one in four is any job."""
+    """Preference pairs of the same CV: a matched job (chosen) and a mismatched one (rejected, paper Eq. 2);
+    the rejected jobs' occupations follow :data:`REJECTED_MIX`."""
     market = Market(world, max(300, n_rows // 4), rng)
     stamp = Stamper("reward")
-    hard = (("same", 0.6), ("related", 0.4))
 
     def make_rows(seeker, count):
         rows, seen, positives = [], set(), []
@@ -204,8 +211,8 @@ def build_reward(world, n_rows, rng):
         if not positives:
             return rows
         for i in range(count):
-            kinds = hard if rng.random() < 0.75 else (("random", 1.0),)
-            found = market.search(seeker, rng, want=0, exclude=seen, kinds=kinds)
+            kind = rng.choices([k for k, _ in REJECTED_MIX], weights=[w for _, w in REJECTED_MIX], k=1)[0]
+            found = market.search(seeker, rng, want=0, exclude=seen, kinds=((kind, 1.0),))
             if found is None:
                 continue
             job, kind = found

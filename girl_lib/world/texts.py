@@ -4,8 +4,9 @@ A CV shows a person through past titles, employers, tools and achievements ("Bui
 the sales team"); a JD asks for skills, years and education ("Requirements: - Data visualisation
 (Tableau/Power BI)"). Several templates, synonyms and section orders keep the texts from being one
 template. Lengths are kept small because a small LLM must generate JDs on 2 CPU cores:
-CVs ``CV_WORDS`` (90-170 words), JDs ``JD_WORDS`` (60-110 words); the renderers add or drop bullets
-until a text fits.
+CVs ``CV_WORDS`` (90-170 words), JDs ``JD_WORDS`` (45-90 words, ~110 SmolLM2 tokens: short enough that a
+generator's whole JD, requirements and end-of-turn included, fits its token budget); the renderers add or
+drop bullets until a text fits.
 
 Every JD has the sections ``JD_SECTIONS`` (``Responsibilities:``, ``Requirements:``), optionally preceded
 by ``About us:``; :func:`jd_format_ok` checks a (generated) text for them.
@@ -21,7 +22,7 @@ JD_SECTIONS = ("Responsibilities:", "Requirements:")
 """The two sections every JD must have, exactly titled (format-compliance metric)."""
 CV_WORDS = (90, 170)
 """Allowed CV length in words (inclusive)."""
-JD_WORDS = (60, 110)
+JD_WORDS = (45, 90)
 """Allowed JD length in words (inclusive)."""
 
 _HEADER = re.compile(r"^\s*[A-Z][A-Za-z &/'-]{1,40}:\s*$")
@@ -200,7 +201,7 @@ def _years_line(job, rng) -> str:
 
 
 def render_jd(job, rng) -> str:
-    """The JD of ``job`` (a :class:`~girl_lib.world.people.Job`), 60-110 words."""
+    """The JD of ``job`` (a :class:`~girl_lib.world.people.Job`), ``JD_WORDS`` words."""
     occ = T.OCCUPATIONS[T.OCC_INDEX[job.occupation]]
     company = rng.choice((f"{job.company} · {job.descriptor}", f"Company: {job.company} ({job.descriptor})",
                           f"{job.company}, a {job.descriptor}"))
@@ -232,7 +233,7 @@ def render_jd(job, rng) -> str:
         lines += [bullet + r for r in reqs]
         return "\n".join(lines)
 
-    n_duties, with_about = 3, True
+    n_duties, with_about = 2, True
     text = assemble(n_duties, with_about)
     while word_count(text) < JD_WORDS[0] and n_duties < len(duties):
         n_duties += 1
