@@ -17,9 +17,12 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
+import math
 import os
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 PROFILE_NAMES = ("tiny", "cpu", "colab")
 
@@ -44,9 +47,9 @@ class ModelConfig:
     """Backbone of the reward model U(C, J); the paper wants it smaller than the generator."""
     encoder: str = "minilm"
     """Frozen text encoder of the two-tower recommender (paper Eq. 9, 12)."""
-    device: str = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
     """``"auto"`` picks CUDA when present, else CPU. ``"cpu"`` forces CPU."""
-    dtype: str = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """``"auto"``: float32 on CPU (bf16 is 15-80x slower on CPUs), bf16 on GPUs that support it,
     else fp16. Or ``"float32"``, ``"bfloat16"``, ``"float16"``."""
 
@@ -55,7 +58,7 @@ class ModelConfig:
 class DataConfig:
     """The synthetic recruiting world and its splits (paper Table I analogue)."""
 
-    source: str = "synthetic"
+    source: Literal["synthetic", "rjdb", "jsonl", "csv"] = "synthetic"
     """``"synthetic"`` (embedded world), ``"rjdb"`` (RJDB JSONL) or ``"jsonl"``/``"csv"`` (generic)."""
     path: str | None = None
     """Input file for non-synthetic sources."""
@@ -108,7 +111,7 @@ class SFTConfig:
 class RewardConfig:
     """Step 2, reward model U(C, J) (paper Sec. IV-B, Eq. 2)."""
 
-    architecture: str = "cross"
+    architecture: Literal["cross", "dual", "late"] = "cross"
     """``"cross"``: a cross-encoder reads the (CV, JD) pair as one sequence and a fresh linear head scores
     it (the paper's design). ``"dual"``: U = scale * cos(E(C), E(J)) + bias with one shared sentence
     encoder E, mean-pooled (:class:`girl_lib.models.DualEncoderScorer`); it starts from the encoder's
@@ -163,7 +166,7 @@ class PPOConfig:
     max_grad_norm: float = 1.0
     whiten_advantages: bool = False
     """*beyond the paper*: normalise advantages per batch."""
-    baseline: str = "critic"
+    baseline: Literal["critic", "gae", "rloo", "grpo"] = "critic"
     """What Eq. 5 subtracts from the reward: ``"critic"`` (the paper: ``U^c(C, _)``, a trainable copy of U
     that sees the CV only, trained by Eq. 8); ``"gae"`` (*beyond the paper*: token-level rewards and
     GAE(gamma, lam) with a value head on the actor's states); ``"rloo"`` / ``"grpo"`` (*beyond the paper*:
@@ -176,9 +179,9 @@ class PPOConfig:
     """GAE's discount (``baseline="gae"``)."""
     lam: float = 0.95
     """GAE's lambda (``baseline="gae"``)."""
-    kl_estimator: str = "paper"
+    kl_estimator: Literal["paper", "k1", "k3"] = "paper"
     """``"paper"`` (Eq. 3, rho - 1 - log rho, i.e. k3 of p_ref/p_actor's reverse), ``"k1"`` or ``"k3"``."""
-    kl_reduction: str = "mean"
+    kl_reduction: Literal["mean", "sum"] = "mean"
     """``"mean"`` (Eq. 3: the per-token terms averaged over the JD) or ``"sum"`` (*beyond the paper*, TRL /
     InstructGPT: summed over the JD, so lambda prices every token)."""
     adaptive_kl: bool = False
@@ -192,6 +195,10 @@ class PPOConfig:
     checkpoint_every: int = 4
     n_eval: int = 64
     """``judge_eval`` CVs used to compare GIRL with GIRL-SFT after training."""
+    eval_samples: int = 1
+    """JDs per eval CV and model for GIRL vs GIRL-SFT. The first is the one the judge reads (sampled as the
+    generate stage samples); the others (one prompt forward per CV) only tighten the intervals of
+    ``reward_diff`` and ``oracle_fit_diff``: the per-CV means differ less by the luck of one draw."""
     seed: int = 0
 
 
@@ -219,7 +226,7 @@ class GenerateConfig:
 class JudgeConfig:
     """Pairwise evaluation (paper Sec. VI-B, Fig. 4, Table II)."""
 
-    backend: str = "rubric"
+    backend: Literal["rubric", "openai", "hf"] = "rubric"
     """``"rubric"`` (offline, oracle-based, *not an LLM*), ``"openai"`` (any OpenAI-compatible server),
     or ``"hf"`` (a local chat model)."""
     base_url: str | None = None
@@ -342,7 +349,8 @@ def _cpu() -> Profile:
     # lora_dropout 0: the Bernoulli masks of 210 LoRA inputs took 17% of a CPU step (torch profiler).
     # max_length 512: the longest prompt + JD of the cpu world is ~505 tokens, so no JD loses its tail or its
     # end-of-turn token (batches pad to their own longest row, so the cap costs nothing by itself).
-    p.sft = SFTConfig(max_steps=24, batch_size=4, learning_rate=1e-3, max_length=512, n_eval=12, n_format=12,
+    # max_steps 48: at 24 steps only 74% of sampled JDs (T = 0.7) ended before the cap; at 48, 92%.
+    p.sft = SFTConfig(max_steps=48, batch_size=4, learning_rate=1e-3, max_length=512, n_eval=12, n_format=12,
                       lora_dropout=0.0)
     # n_eval 300: on 150 held-out pairs the accuracy's standard error is ~0.03; the same trained model
     # scored 0.827 on the first 150 pairs and 0.885 on 400 other unused ones.
@@ -359,10 +367,13 @@ def _cpu() -> Profile:
     # CV's own difficulty cancels and the four share one prompt forward; lambda prices the KL summed over
     # the JD; the policy samples at the temperature users get (generate.temperature), so RL shapes the JDs
     # that are judged. Sizes and measured times: docs/experiments.md.
-    p.ppo = PPOConfig(iterations=8, rollout_batch_size=8, samples_per_cv=4, baseline="rloo", minibatch_size=4,
-                      epochs=1,
-                      actor_lr=5e-4, kl_coef=0.05, kl_reduction="sum", temperature=0.7, max_new_tokens=176, n_eval=48,
-                      checkpoint_every=2, whiten_advantages=True)
+    # missing_eos_penalty: U's score rises with a JD's length, and without it the policy learnt to run every
+    # JD into the token cap within four iterations. eval_samples: two more JDs per eval CV and model narrow
+    # the intervals of the GIRL - GIRL-SFT differences.
+    p.ppo = PPOConfig(iterations=12, rollout_batch_size=8, samples_per_cv=4, baseline="rloo", minibatch_size=4,
+                      epochs=1, actor_lr=5e-4, kl_coef=0.05, kl_reduction="sum", temperature=0.7,
+                      missing_eos_penalty=1.0, max_new_tokens=176, n_eval=48, eval_samples=3, checkpoint_every=2,
+                      whiten_advantages=True)
     p.generate = GenerateConfig(max_new_tokens=176, batch_size=32, n_samples=1, n_judge=48,
                                 rec_models=("sft", "girl"))
     return p
@@ -387,6 +398,71 @@ def _colab() -> Profile:
 _FACTORIES = {"tiny": _tiny, "cpu": _cpu, "colab": _colab}
 
 
+class ConfigError(ValueError):
+    """A profile field set to a value it cannot take (raised before any work is done)."""
+
+
+POSITIVE_INTS = ("sft.max_steps", "sft.batch_size", "sft.grad_accum", "sft.max_length", "sft.n_eval",
+                 "reward.max_steps", "reward.batch_size", "reward.max_length", "reward.n_eval",
+                 "ppo.iterations", "ppo.rollout_batch_size", "ppo.minibatch_size", "ppo.epochs", "ppo.max_new_tokens",
+                 "ppo.samples_per_cv", "ppo.eval_samples", "ppo.checkpoint_every", "ppo.n_eval",
+                 "generate.max_new_tokens", "generate.batch_size", "generate.n_samples", "generate.n_judge",
+                 "recommend.epochs", "recommend.batch_size", "recommend.hidden_dim", "recommend.proj_dim",
+                 "recommend.n_generated", "judge.n_bootstrap", "data.min_rows", "data.n_judge_eval",
+                 "data.rec_rows_per_seeker")
+"""Fields that must be integers >= 1."""
+POSITIVE_FLOATS = ("data.scale", "sft.learning_rate", "reward.learning_rate", "ppo.actor_lr", "ppo.critic_lr",
+                   "ppo.clip_eps", "ppo.temperature", "ppo.max_grad_norm", "ppo.target_kl", "recommend.learning_rate")
+"""Fields that must be finite numbers > 0."""
+NON_NEGATIVE_FLOATS = ("ppo.kl_coef", "generate.temperature", "sft.warmup_ratio", "recommend.weight_decay",
+                       "recommend.dropout")
+"""Fields that must be finite numbers >= 0 (``generate.temperature = 0``: greedy decoding)."""
+UNIT_INTERVAL = ("ppo.top_p", "generate.top_p")
+"""Fields in (0, 1]."""
+MODEL_KEYS = ("base", "sft", "girl")
+
+
+def validate_profile(profile: "Profile") -> "Profile":
+    """Check every field's type and range; raise :class:`ConfigError` naming the field, the value and what
+    is allowed. ``Literal`` fields must be one of their choices."""
+    for section in dataclasses.fields(profile):
+        sub = getattr(profile, section.name)
+        if not dataclasses.is_dataclass(sub):
+            continue
+        hints = typing.get_type_hints(type(sub))
+        for f in dataclasses.fields(sub):
+            choices = typing.get_args(hints[f.name]) if typing.get_origin(hints[f.name]) is Literal else None
+            value = getattr(sub, f.name)
+            if choices and value not in choices:
+                raise ConfigError(f"{section.name}.{f.name}={value!r} is not allowed; choose one of "
+                                  f"{', '.join(map(repr, choices))}")
+
+    def get(key):
+        sec, name = key.split(".")
+        return getattr(getattr(profile, sec), name)
+
+    for key in POSITIVE_INTS:
+        v = get(key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ConfigError(f"{key}={v!r}: must be a whole number >= 1")
+    for key in POSITIVE_FLOATS + NON_NEGATIVE_FLOATS + UNIT_INTERVAL:
+        v = get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ConfigError(f"{key}={v!r}: must be a finite number")
+        if key in POSITIVE_FLOATS and v <= 0:
+            raise ConfigError(f"{key}={v!r}: must be > 0")
+        if key in NON_NEGATIVE_FLOATS and v < 0:
+            raise ConfigError(f"{key}={v!r}: must be >= 0" + (" (0 = greedy decoding)" if "temperature" in key else ""))
+        if key in UNIT_INTERVAL and not 0 < v <= 1:
+            raise ConfigError(f"{key}={v!r}: must be in (0, 1]")
+    for key in ("generate.models", "generate.rec_models"):
+        v = get(key)
+        bad = [m for m in v if m not in MODEL_KEYS] if isinstance(v, (tuple, list)) else [v]
+        if bad or not v:
+            raise ConfigError(f"{key}={v!r}: must be a non-empty list of {', '.join(MODEL_KEYS)}")
+    return profile
+
+
 def _coerce(value: str, current):
     """Parse an override string into the type of the field's current value."""
     if isinstance(current, bool):
@@ -405,8 +481,12 @@ def _coerce(value: str, current):
         try:
             parsed = ast.literal_eval(value)
         except (ValueError, SyntaxError):
+            if isinstance(current, tuple):  # a bare word or "a,b": the tuple of its comma-separated parts
+                return tuple(part.strip() for part in value.split(",") if part.strip())
             return value  # a plain string for an Optional[str] field
-        return tuple(parsed) if isinstance(current, tuple) else parsed
+        if isinstance(current, tuple):
+            return tuple(parsed) if isinstance(parsed, (tuple, list)) else (parsed,)
+        return parsed
     return value
 
 
@@ -428,8 +508,14 @@ def apply_overrides(profile: Profile, overrides: list[str] | dict | None) -> Pro
         if not dataclasses.is_dataclass(target) or name not in {f.name for f in dataclasses.fields(target)}:
             raise KeyError(f"unknown config field {key!r}; see girl_lib/config.py for the fields")
         current = getattr(target, name)
-        setattr(target, name, _coerce(value, current) if isinstance(value, str) else value)
-    return profile
+        if dataclasses.is_dataclass(current):
+            raise ConfigError(f"{key!r} is a whole section; set one of its fields instead, e.g. "
+                              f"{key}.{dataclasses.fields(current)[0].name}=...")
+        try:
+            setattr(target, name, _coerce(value, current) if isinstance(value, str) else value)
+        except ValueError as err:
+            raise ConfigError(f"{key}={value!r}: {err}") from None
+    return validate_profile(profile)
 
 
 def get_profile(name: str | None = None, overrides: list[str] | dict | None = None) -> Profile:
@@ -437,7 +523,7 @@ def get_profile(name: str | None = None, overrides: list[str] | dict | None = No
     name = name or os.environ.get("GIRL_PROFILE", "cpu")
     if name not in _FACTORIES:
         raise ValueError(f"unknown profile {name!r}: choose one of {', '.join(PROFILE_NAMES)}")
-    return apply_overrides(_FACTORIES[name](), overrides)
+    return apply_overrides(_FACTORIES[name](), overrides)  # validated, with or without overrides
 
 
 def profile_to_dict(profile: Profile) -> dict:

@@ -751,37 +751,79 @@ def sample_girl_and_sft(models: Models, actor_unwrapped, cvs: list[str], cfg, ba
     return rows, kls, sampler
 
 
+@torch.no_grad()
+def extra_samples(models: Models, actor_unwrapped, cvs: list[str], sampler: dict, k: int, seed: int,
+                  batch_size: int = 8) -> dict:
+    """``k`` more JDs per CV from GIRL and from GIRL-SFT (same settings as ``sampler``; paired random streams,
+    one prompt forward per CV): ``{"girl": [[(text, n_tokens, finished), ...] per CV], "sft": [...]}``."""
+    from .generate import sample_batch
+
+    out = {"girl": [], "sft": []}
+    if k < 1:
+        return {key: [[] for _ in cvs] for key in out}
+    device = next(actor_unwrapped.parameters()).device
+    for s in range(0, len(cvs), batch_size):
+        chunk = cvs[s:s + batch_size]
+        for key in out:
+            gen = torch.Generator(device=device).manual_seed(seed * 1_000_003 + 7_777 + s)
+            with (reference_policy(models, actor_unwrapped) if key == "sft" else contextlib.nullcontext(actor_unwrapped)) as m:
+                o = sample_batch(m, models.tokenizer, chunk, sampler["max_new_tokens"], sampler["temperature"],
+                                 sampler["top_p"], gen, repeats=k)
+            rows = list(zip(o["texts"], o["n_tokens"].tolist(), o["finished"].tolist()))
+            out[key] += [rows[j * k:(j + 1) * k] for j in range(len(chunk))]
+    return out
+
+
 def compare_with_sft(cvs: list[str], rows: dict, kls: list[float], score_fn: ScoreFn,
-                     oracle_fn: OracleFn | None, cfg) -> dict:
+                     oracle_fn: OracleFn | None, cfg, extra: dict | None = None) -> dict:
     """The numbers of GIRL vs GIRL-SFT on the same CVs: mean RM reward ``U``, KL, oracle fit, lengths,
     finished rates; the paired differences GIRL - GIRL-SFT of ``U`` and of the oracle's fit with 95%
-    bootstrap intervals over CVs (``reward_diff``, ``oracle_fit_diff``); how often ``U`` orders the two
-    JDs of a CV as the recruiter does (``rm_oracle_agreement``); and the reward-hacking flag: ``U`` shown
-    to rise while the oracle's fit is shown to fall (each "shown" = its interval excludes 0)."""
-    jds = {k: [r[0] for r in v] for k, v in rows.items()}
-    scores = {k: _as_tensor(score_fn(list(cvs), v), "cpu").tolist() if cvs else [] for k, v in jds.items()}
-    oracle = {k: [float(oracle_fn(c, j)) for c, j in zip(cvs, v)] for k, v in jds.items()} if oracle_fn else None
+    bootstrap intervals over CVs (``reward_diff``, ``oracle_fit_diff``; per CV the mean over its JDs when
+    ``extra`` (:func:`extra_samples`) adds more); how often ``U`` orders the first two JDs of a CV as the
+    recruiter does (``rm_oracle_agreement``); and the reward-hacking flag: ``U`` shown to rise while the
+    oracle's fit is shown to fall (each "shown" = its interval excludes 0)."""
+    extra = extra or {key: [[] for _ in cvs] for key in rows}
+    every = {key: [[rows[key][i]] + list(extra[key][i]) for i in range(len(cvs))] for key in rows}  # per CV
+    flat_cvs = {key: [c for c, r in zip(cvs, every[key]) for _ in r] for key in rows}
+    flat = {key: [x for r in every[key] for x in r] for key in rows}
+
+    def per_cv(values, key):  # flat values back to per-CV means
+        out, s = [], 0
+        for r in every[key]:
+            out.append(float(np.mean(values[s:s + len(r)])))
+            s += len(r)
+        return out
+
+    scores = {key: _as_tensor(score_fn(flat_cvs[key], [x[0] for x in flat[key]]), "cpu").tolist() if cvs else []
+              for key in rows}
+    oracle = ({key: [float(oracle_fn(c, x[0])) for c, x in zip(flat_cvs[key], flat[key])] for key in rows}
+              if oracle_fn else None)
+    cv_scores = {key: per_cv(scores[key], key) for key in rows}
+    first = {key: [scores[key][sum(len(r) for r in every[key][:i])] for i in range(len(cvs))] for key in rows}
     seed = cfg.ppo.seed
     res = {
-        "n_eval": len(cvs),
+        "n_eval": len(cvs), "eval_samples": len(every["girl"][0]) if cvs else 0,
         "reward_sft": _mean(scores["sft"]), "reward_girl": _mean(scores["girl"]),
         "kl_girl": _mean(kls), "kl_estimator": cfg.ppo.kl_estimator, "kl_reduction": cfg.ppo.kl_reduction,
         "oracle_fit_sft": _mean(oracle["sft"]) if oracle else None,
         "oracle_fit_girl": _mean(oracle["girl"]) if oracle else None,
-        "response_len_sft": _mean([r[1] for r in rows["sft"]]), "response_len_girl": _mean([r[1] for r in rows["girl"]]),
-        "finished_rate_sft": _mean([float(r[2]) for r in rows["sft"]]),
-        "finished_rate_girl": _mean([float(r[2]) for r in rows["girl"]]),
-        "reward_diff": paired_difference(scores["sft"], scores["girl"], seed=seed),
-        "examples": [{"cv": c, "jd_sft": s, "jd_girl": g} for c, s, g in zip(cvs[:3], jds["sft"], jds["girl"])],
+        "response_len_sft": _mean([x[1] for x in flat["sft"]]), "response_len_girl": _mean([x[1] for x in flat["girl"]]),
+        "finished_rate_sft": _mean([float(x[2]) for x in flat["sft"]]),
+        "finished_rate_girl": _mean([float(x[2]) for x in flat["girl"]]),
+        "reward_diff": paired_difference(cv_scores["sft"], cv_scores["girl"], seed=seed),
+        "examples": [{"cv": c, "jd_sft": s[0], "jd_girl": g[0]} for c, s, g in zip(cvs[:3], rows["sft"], rows["girl"])],
     }
     res["reward_hacking_warning"] = False
     res["rm_oracle_agreement"], res["rm_oracle_n"] = None, 0
     if oracle:
-        res["oracle_fit_diff"] = paired_difference(oracle["sft"], oracle["girl"], seed=seed + 1)
+        res["oracle_fit_diff"] = paired_difference(per_cv(oracle["sft"], "sft"), per_cv(oracle["girl"], "girl"),
+                                                   seed=seed + 1)
+        oracle_first = {key: [oracle[key][sum(len(r) for r in every[key][:i])] for i in range(len(cvs))]
+                        for key in rows}
         # Does U rank the policy's two JDs of a CV as the recruiter does? Both are for the CV's occupation,
         # where U can be far less reliable than on held-out pairs, and PPO can only climb what U sees.
-        res["rm_oracle_agreement"], res["rm_oracle_n"] = _sign_agreement(scores["sft"], scores["girl"],
-                                                                         oracle["sft"], oracle["girl"])
+        res["rm_oracle_agreement"], res["rm_oracle_n"] = _sign_agreement(first["sft"], first["girl"],
+                                                                         oracle_first["sft"], oracle_first["girl"])
         res["reward_hacking_warning"] = bool(shown(res["reward_diff"]) > 0 and shown(res["oracle_fit_diff"]) < 0)
     return res
 
@@ -789,10 +831,12 @@ def compare_with_sft(cvs: list[str], rows: dict, kls: list[float], score_fn: Sco
 def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_fn: ScoreFn,
                          oracle_fn: OracleFn | None, cfg, batch_size: int | None = None,
                          sampler: dict | None = None) -> dict:
-    """:func:`sample_girl_and_sft` then :func:`compare_with_sft`; the JDs are returned under
-    ``"generations"`` and the settings they were sampled with under ``"sampler"``."""
+    """:func:`sample_girl_and_sft` (and :func:`extra_samples` with ``ppo.eval_samples`` > 1) then
+    :func:`compare_with_sft`; the first JD of each CV is returned under ``"generations"`` and the settings
+    they were sampled with under ``"sampler"``."""
     rows, kls, sampler = sample_girl_and_sft(models, actor_unwrapped, cvs, cfg, batch_size, sampler)
-    res = compare_with_sft(cvs, rows, kls, score_fn, oracle_fn, cfg)
+    extra = extra_samples(models, actor_unwrapped, cvs, sampler, cfg.ppo.eval_samples - 1, cfg.ppo.seed)
+    res = compare_with_sft(cvs, rows, kls, score_fn, oracle_fn, cfg, extra)
     res["sampler"] = sampler
     res["generations"] = {k: [{"jd": t, "n_tokens": n, "finished": f} for t, n, f in v] for k, v in rows.items()}
     return res

@@ -300,3 +300,54 @@ def ppo_note(m: dict) -> str:
         text += (" Reward hacking suspected: GIRL exploits U rather than matching better. Raise ppo.kl_coef "
                  "or improve the reward model.")
     return text
+
+
+def render_status(res: dict) -> str:
+    """The README's status paragraph, generated from ``results.json`` (no number typed in by hand): what the
+    run shows and does not show, each comparison with its 95% interval."""
+    out = []
+    t = res.get("timing_s", {})
+    if "total" in t:
+        stages = ", ".join(f"{k} {v / 60:.1f}" for k, v in t.items() if k != "total")
+        out.append(f"- *Time.* {t['total'] / 60:.1f} min on this machine ({stages} min).")
+    s, r = res.get("sft", {}), res.get("reward_model", {})
+    if s:
+        out.append(f"- *SFT.* JD perplexity {_fmt(s.get('jd_perplexity_before'), 1)} → {_fmt(s.get('jd_perplexity_after'), 2)}, "
+                   f"format compliance {_fmt(s.get('format_compliance_before'), 2)} → {_fmt(s.get('format_compliance_after'), 2)}.")
+    if r:
+        out.append(f"- *Reward model* ({r.get('architecture')}): held-out pairwise accuracy {_fmt(r.get('pairwise_accuracy'), 3)} "
+                   f"(the noiseless recruiter: {_fmt(r.get('oracle_pairwise_accuracy'), 3)}); on same-occupation pairs it "
+                   f"orders {_fmt(r.get('same_occupation_oracle_agreement'), 3)} as the noiseless recruiter does "
+                   f"(n = {r.get('same_occupation_n')}).")
+    p = res.get("ppo", {})
+    if p.get("reward_diff"):
+        pol = p.get("rm_policy_agreement") or {}
+        line = (f"- *PPO* ({p.get('iterations')} iterations, {p.get('jds_trained_on')} sampled JDs, baseline "
+                f"`{p.get('baseline')}`): GIRL − GIRL-SFT over {p['reward_diff']['n']} held-out CVs, reward-model "
+                f"score {_diff_text(p['reward_diff'])}")
+        if p.get("oracle_fit_diff"):
+            line += f", hidden recruiter's fit {_diff_text(p['oracle_fit_diff'])}"
+        line += (f"; JDs that end before the token cap: GIRL-SFT {_fmt(p.get('finished_rate_sft'), 2)}, "
+                 f"GIRL {_fmt(p.get('finished_rate_girl'), 2)}.")
+        if pol.get("value") is not None:
+            line += (f" On {pol['n']} pairs of the policy's own JDs for one CV the reward model agrees with the "
+                     f"recruiter {_fmt(pol['value'], 2)} of the time (0.5 = chance).")
+        out.append(line)
+    j = res.get("judge", {}).get("GIRL_vs_GIRL-SFT")
+    if j:
+        ci = j.get("adv_ci") or [None, None]
+        shown_ = ci[0] is not None and (ci[0] > 0 or ci[1] < 0)
+        out.append(f"- *Judge* ({j.get('backend')}): GIRL vs GIRL-SFT advantage {_fmt(j['adv'], 2)}, 95% CI "
+                   f"[{_fmt(ci[0], 2)}, {_fmt(ci[1], 2)}] over {j.get('n')} CVs: {'shown' if shown_ else 'not shown'}.")
+    for pred, rows in res.get("recommend", {}).items():
+        if all(m in rows for m in ("Base", "GIRL-SFT", "GIRL")):
+            out.append(f"- *Recommendation* ({pred}, test AUC Base / GIRL-SFT / GIRL): "
+                           f"{' / '.join(_fmt(rows[m]['auc'], 4) for m in ('Base', 'GIRL-SFT', 'GIRL'))}; no interval "
+                           f"yet, so no ordering is shown.")
+    return "\n".join(out)
+
+
+def _diff_text(d: dict) -> str:
+    lo, hi = d["ci95"]
+    verdict = "shown" if lo > 0 or hi < 0 else "not shown"
+    return f"{d['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}] ({verdict})"

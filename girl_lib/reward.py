@@ -208,6 +208,34 @@ def accuracy_by_kind(chosen, rejected, fit_chosen, fit_rejected, kinds) -> dict:
             "same_occupation_n": int(same.sum())}
 
 
+FACTORS = {"skills": ("cov", "nice"), "level": ("under", "over"), "education": ("edu_short",),
+           "salary": ("over_budget", "short_pay"), "city": ("away",)}
+"""What can decide a pair, by the hidden fit's terms (:mod:`girl_lib.world.fit`) that express it."""
+
+
+def deciding_factors(cv: str, jd_a: str, jd_b: str) -> list[str]:
+    """The :data:`FACTORS` on which two JDs for one CV differ, as the oracle recruiter reads the texts
+    (e.g. ``["skills", "salary"]``): what a reward model must see to order the pair."""
+    from .world.fit import fit_terms
+    from .world.oracle import _cv_facts, _jd_facts
+
+    seeker = _cv_facts(cv)
+    a, b = fit_terms(seeker, _jd_facts(jd_a)), fit_terms(seeker, _jd_facts(jd_b))
+    return [name for name, terms in FACTORS.items()
+            if any(abs(getattr(a, t) - getattr(b, t)) > 1e-9 for t in terms)]
+
+
+def accuracy_by_factor(pairs: dict, chosen_scores, rejected_scores) -> dict:
+    """Pairwise accuracy over the held-out pairs on which each factor differs (a pair may count for several):
+    ``{factor: {"accuracy", "n"}}``; ``pairs`` has columns ``cv``, ``chosen``, ``rejected``."""
+    right = np.asarray(chosen_scores) > np.asarray(rejected_scores)
+    hits: dict[str, list] = {name: [] for name in FACTORS}
+    for i, (cv, a, b) in enumerate(zip(pairs["cv"], pairs["chosen"], pairs["rejected"])):
+        for name in deciding_factors(cv, a, b):
+            hits[name].append(bool(right[i]))
+    return {name: {"accuracy": float(np.mean(v)) if v else None, "n": len(v)} for name, v in hits.items()}
+
+
 def cv_groups(cvs) -> list[list[int]]:
     """Row indices grouped by CV text, in order of first appearance."""
     groups: dict[str, list[int]] = {}
@@ -299,6 +327,10 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
         if decided.any() else None
     metrics["oracle_pairwise_accuracy"] = float((fit_c > fit_r).mean())
     metrics.update(accuracy_by_kind(chosen, rejected, fit_c, fit_r, held_out.get("rejected_kind")))
+    if "rejected_kind" in held_out:  # what decides the same-occupation pairs, and how U does on each
+        same = [i for i, k in enumerate(held_out["rejected_kind"]) if k == "same"]
+        metrics["same_occupation_by_factor"] = accuracy_by_factor(
+            {c: [held_out[c][i] for i in same] for c in ("cv", "chosen", "rejected")}, chosen[same], rejected[same])
     metrics.update({"pairwise_accuracy_before": before["pairwise_accuracy"], "auc_before": before["auc"],
                     "architecture": rcfg.architecture, "train_layers": rcfg.train_layers,
                     "n_train": len(train), "n_eval": n_eval, "steps": rcfg.max_steps,
@@ -312,3 +344,27 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
     atomic_write_json(run_dir / "reward" / "metrics.json", metrics)
     mark_done(run_dir, "reward", {"pairwise_accuracy": metrics["pairwise_accuracy"]})
     return metrics
+
+
+def compare_architectures(cfg, run_dir, architectures=("dual", "late"), out_root=None, progress: bool = False) -> list[dict]:
+    """Train one reward model per ``reward.architecture`` on the same data, split and budget, each in its
+    own run dir under ``out_root`` (default ``run_dir/reward_compare``; the data stage is copied there), and
+    return one row of held-out results per design: the side-by-side table of notebook 02."""
+    import copy
+    import shutil
+
+    require_stage(run_dir, "data", "reward comparison")
+    out_root = Path(out_root) if out_root is not None else Path(run_dir) / "reward_compare"
+    rows = []
+    for arch in architectures:
+        side = out_root / arch
+        if not (side / "data").exists():
+            shutil.copytree(Path(run_dir) / "data", side / "data")
+        c = copy.deepcopy(cfg)
+        c.reward.architecture = arch
+        m = run_reward(c, side, progress=progress)
+        rows.append({"architecture": arch, **{k: m.get(k) for k in (
+            "pairwise_accuracy_before", "pairwise_accuracy", "auc", "oracle_agreement",
+            "same_occupation_oracle_agreement", "oracle_pairwise_accuracy", "seconds")}})
+    return rows
+

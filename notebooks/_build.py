@@ -283,6 +283,19 @@ table.insert(2, "ours / paper", table["rows"] / table["paper_rows"])
 print(f"source: {stats['source']}, seed {stats['seed']}, scale {stats['scale']}")
 table.round(3)
 '''),
+        md("""
+**Where the reward split's rejected JDs come from.** On a job platform most feedback is about jobs the
+seeker applied to, mostly in their own occupation. So are most mismatched JDs here: the CV's own
+occupation (`same`: the pair then turns on skills, seniority, pay or city), a `related` one that shares
+skills, or any (`random`). The reward model of notebook 02 must learn the hard, same-occupation kind.
+"""),
+        code('''
+mix = stats["splits"]["reward"].get("rejected_mix")
+if mix:
+    display(pd.Series(mix, name="share of rejected JDs").round(3).to_frame())
+else:
+    print("this data source records no kind of rejected JD")
+'''),
         md("One matched (CV, JD) pair of the SFT split, the kind of pair the generator learns from in notebook 01:"),
         code('''
 row = ds["sft"][0]
@@ -502,7 +515,8 @@ the recruiter and scores JDs the generator writes.
                         "import torch\n"
                         "from girl_lib.data import load_data, oracle_fit\n"
                         "from girl_lib.losses import pairwise_ranking_loss\n"
-                        "from girl_lib.reward import pairwise_metrics")),
+                        "from girl_lib.reward import pairwise_metrics\n"
+                        "from girl_lib.runio import atomic_write_json")),
         md(r"""
 ## 1. Eq. 2 and its missing minus sign
 
@@ -545,19 +559,18 @@ print("as printed it would move U(C, J+) by", (-chosen.grad).numpy().round(3), "
   occupation. What it must still learn are the *same-occupation* mismatches (seniority, location, salary),
   where cosine is at chance.
 
-On two CPU cores a MiniLM step over 8 pairs takes seconds, so in a few minutes the cross-encoder barely
-leaves chance (measured: 40 steps of 8 pairs at ≤ 384 tokens, lr 1e-4, 7.4 s a step, scored 0.61 on the
-same 300 held-out pairs after 7 minutes, training loss still 0.68); the dual encoder is the one that fits
-the `cpu` budget. `reward.train_layers` (dual only)
-trains just the top k transformer layers; the `cpu` profile trains the top 2 of 6, which makes a step
-~40% cheaper (no backward pass through the lower layers) and buys twice the steps in the same time; on
-the same 300 held-out pairs that scored 0.863 against 0.837 for all layers at half the steps.
-`reward.group_by_cv` (on in `cpu`) keeps each CV's rows in one batch (one matched JD against several
-mismatched ones): the dual encoder embeds each distinct text of a batch once, so a step embeds ~15 texts
-instead of 24 and 80 steps took 115 s instead of 201 s (0.877 against 0.863 on the same pairs, a
-difference within one standard error of ~0.02). The held-out pass after training replays only the two
-trained layers from states recorded on the pass before training (`girl_lib.models.TopLayersCache`). The
-critic of step 3 is a copy of whichever $\mathcal{U}$ was trained.
+- **late** (beyond the paper): the dual encoder plus a late-interaction term, ColBERT's MaxSim:
+  $\mathcal{U} = s\cos + s_\ell \cdot \frac{1}{|J|}\sum_{t \in J}\max_{u \in C}\cos(h_t, h_u) + b$, each JD
+  token's best match among the CV's tokens, a soft *coverage* of the JD by the CV
+  (`girl_lib.models.maxsim`). Two JDs of one occupation differ in a few skill and number tokens, which a
+  mean-pooled cosine blurs.
+
+On two CPU cores a MiniLM step over 8 pairs takes seconds, so in minutes the cross-encoder barely leaves
+chance; the dual encoder is the one that fits the `cpu` budget. `reward.train_layers` (dual, late) trains
+just the top k transformer layers, `reward.group_by_cv` keeps each CV's rows in one batch so each
+distinct text is embedded once, and the held-out pass after training replays only the trained layers
+(`girl_lib.models.TopLayersCache`). The measurements behind these settings are in
+`docs/experiments.md`. The critic of step 3 is a copy of whichever $\mathcal{U}$ was trained.
 """),
         code('''
 rm = read_json(RUN_DIR / "reward" / "metrics.json")
@@ -635,6 +648,43 @@ if aligned and "rejected_kind" in held:
                                                                            accuracy=("correct", "mean"))
     display(by_kind.round(3))
 '''),
+        md("""
+## 7. Within one occupation: what decides a pair, and does U see it?
+
+A job platform's feedback is mostly about jobs of the seeker's own occupation (70% of the rejected JDs
+here, `data/stats.json`). Such a pair turns on skills, seniority, education, pay or city. For each
+held-out same-occupation pair, the oracle's parser says which of these differ; the table shows how often
+$U$ ranks the logged choice first on pairs where each factor differs (a pair may count for several), and
+how often it orders same-occupation pairs as the *noiseless* recruiter does.
+"""),
+        code('''
+print(f"same-occupation pairs: U agrees with the noiseless recruiter on "
+      f"{rm.get('same_occupation_oracle_agreement', float('nan')):.3f} of {rm.get('same_occupation_n')} "
+      f"(target >= 0.85)")
+if rm.get("same_occupation_by_factor"):
+    display(pd.DataFrame(rm["same_occupation_by_factor"]).T.round(3))
+'''),
+        md("""
+**Side by side.** The same data, split and budget, two designs of $U$ (`reward.compare_architectures`,
+one run dir each under `RUN_DIR/reward_compare/`, cached in `rows.json`). On `cpu` this trains two
+more reward models (a few minutes); set `GIRL_RUN_RM_COMPARE=1` to run it there.
+"""),
+        code('''
+from girl_lib.reward import compare_architectures
+
+cmp_path = RUN_DIR / "reward_compare" / "rows.json"
+run_compare = PROFILE == "tiny" or os.environ.get("GIRL_RUN_RM_COMPARE") == "1"
+if cmp_path.exists():
+    cmp_rows = read_json(cmp_path)
+elif run_compare:
+    cmp_rows = compare_architectures(cfg, RUN_DIR, ("dual", "late"))
+    atomic_write_json(cmp_path, cmp_rows)
+else:
+    cmp_rows = []
+    print("skipped on this profile (set GIRL_RUN_RM_COMPARE=1)")
+if cmp_rows:
+    display(pd.DataFrame(cmp_rows).set_index("architecture").round(3))
+'''),
         code('''
 if aligned:
     i = int(worst.index[0])
@@ -699,6 +749,7 @@ to the SFT model.
         code(setup_cell("ppo", "builds what PPO needs that is not there yet (data, SFT, reward model)",
                         "import torch\n"
                         "from girl_lib import losses, ppo\n"
+                        "from girl_lib.data import load_data\n"
                         "from girl_lib.runio import atomic_write_json")),
         md(r"""
 ## 1. Algorithm 1, line by line
@@ -782,20 +833,72 @@ The clip plot shows what Eq. 7 does: with a positive advantage, raising a token'
 $1+\\epsilon$ times its old value earns nothing more; with a negative advantage, lowering it beyond
 $1-\\epsilon$ earns nothing more. So one batch of experience cannot push the policy far.
 
-## 3. The training run: curves from `ppo/metrics.jsonl`
+## 3. Beyond the paper: k JDs per CV, a group baseline, and a KL that bites
 
-One row per iteration (`docs/metrics.md` explains each key). Healthy PPO: `reward` rises, `kl` stays small
-(≲ 0.5), `clip_frac` ≲ 0.2, `value_loss` falls, `entropy` declines slowly.
+Eq. 5 subtracts the critic's guess $\mathcal{U}^c(C, \_)$ for the CV. If that guess is poor, most of $a_i$ is
+"this CV is easy / hard", which the policy cannot change. Sampling $k$ JDs for the same CV gives a better
+baseline for free: the other JDs of that CV.
+
+$$a_i^{\text{RLOO}} = r_i - \frac{1}{k-1}\sum_{j \ne i} r_j \qquad a_i^{\text{GRPO}} = \frac{r_i - \text{mean}_j\, r_j}{\text{std}_j\, r_j}$$
+
+(RLOO: Ahmadian et al. 2024; GRPO: Shao et al. 2024.) The CV's own offset cancels; all that is left
+tells one CV's JDs apart. The $k$ JDs also share one prompt forward when sampling and training
+(`generate.sample_batch(..., repeats=k)`, `losses.grouped_response_logits`). And the KL: Eq. 3 *averages*
+the per-token terms over the JD, so with $\lambda = 0.05$ the penalty is tiny against the reward's spread;
+`ppo.kl_reduction="sum"` sums them (TRL, InstructGPT), so $\lambda$ prices every token.
+"""),
+        code('''
+r = torch.tensor([1.0, 2.0, 6.0, 0.0, 0.0, 3.0])            # rewards of 2 CVs x k = 3 JDs
+rloo = ppo.group_advantages(r, 3, "rloo")
+print("RLOO:", rloo.numpy().round(3), " by hand, first JD: 1 - (2 + 6) / 2 =", 1 - (2 + 6) / 2)
+assert torch.allclose(rloo[0], torch.tensor(1 - (2 + 6) / 2))
+offset = r + torch.tensor([0, 0, 0, 100.0, 100, 100])        # CV 2 is simply easier: +100 for any JD
+assert torch.allclose(ppo.group_advantages(offset, 3, "rloo"), rloo)   # ... and nothing changes
+print("GRPO:", ppo.group_advantages(r, 3, "grpo").numpy().round(3))
+print("share of RLOO's variance within CVs:", ppo.within_group_share(rloo, 3),
+      "| of Eq. 5 with a constant critic:", round(ppo.within_group_share(offset - 5.0, 3), 3))
+kl_mean = losses.kl_penalty(logp_actor, logp_ref, mask, "paper", "mean")
+kl_sum = losses.kl_penalty(logp_actor, logp_ref, mask, "paper", "sum")
+print("KL per JD, mean over tokens (Eq. 3):", kl_mean.numpy().round(4), "| summed:", kl_sum.numpy().round(4))
+assert torch.allclose(kl_sum, kl_mean * mask.sum(1))
+'''),
+        md("""
+**On the same samples.** `ppo.compare_baselines` draws $k$ JDs per CV from GIRL-SFT (PPO's first rollout),
+scores them, and forms both advantages: Eq. 5 with the critic PPO would start from (a copy of $\mathcal{U}$
+reading the CV with an empty JD) and RLOO. Does the critic's value track the CV's mean reward? How much of
+each advantage tells one CV's JDs apart? And does $\mathcal{U}$ order those JDs as the hidden recruiter
+does?
+"""),
+        code('''
+probe = list(load_data(RUN_DIR)["rl"]["cv"])[:4 if PROFILE == "tiny" else 8]
+cmp = ppo.compare_baselines(cfg, RUN_DIR, probe, k=4)
+print(f"critic value vs the CV's mean reward: correlation {cmp['value_vs_cv_mean_corr']}")
+print(f"share of the advantage's variance within CVs: Eq. 5 {cmp['within_share_eq5']:.2f}, "
+      f"RLOO {cmp['within_share_rloo']:.2f}")
+rmo = cmp["rm_oracle"]
+print(f"U orders {rmo['agree']} of {rmo['pairs']} pairs of one CV's JDs as the recruiter does (fits >= 0.05 apart)")
+pd.DataFrame({k: cmp[k] for k in ("reward", "value", "adv_eq5", "adv_rloo", "oracle_fit")},
+             index=pd.Index([i // 4 for i in range(len(cmp["reward"]))], name="CV")).round(3)
+'''),
+        md("""
+## 4. The training run: curves from `ppo/metrics.jsonl`
+
+One row per iteration (`docs/metrics.md` explains each key). Healthy PPO: `reward` rises, `kl` grows
+slowly, `clip_frac` ≲ 0.2, `finished_rate` stays high, `entropy` declines slowly. `oracle_fit` is the
+hidden recruiter's view of the same JDs, logged but never trained on: if it does not move with
+`reward`, PPO is climbing something the recruiter does not reward.
 """),
         code('''
 rows = read_jsonl(RUN_DIR / "ppo" / "metrics.jsonl")
-_ = plots.ppo_curves(rows, keys=("reward", "kl", "total_reward"))
-_ = plots.ppo_curves(rows, keys=("clip_frac", "value_loss", "entropy"))
-pd.DataFrame(rows).set_index("iteration")[["reward", "kl", "total_reward", "value", "policy_loss", "value_loss",
-                                           "clip_frac", "approx_kl", "entropy", "response_len", "finished_rate"]].round(4)
+_ = plots.ppo_curves(rows, keys=("reward", "oracle_fit", "kl") if "oracle_fit" in rows[0] else ("reward", "kl"))
+_ = plots.ppo_curves(rows, keys=("clip_frac", "finished_rate", "entropy"))
+cols = [c for c in ("reward", "oracle_fit", "kl", "total_reward", "value", "policy_loss", "value_loss", "clip_frac",
+                    "approx_kl", "entropy", "response_len", "finished_rate", "rm_oracle_agree", "rm_oracle_pairs")
+        if c in rows[0]]
+pd.DataFrame(rows).set_index("iteration")[cols].round(4)
 '''),
         md("""
-## 4. GIRL vs GIRL-SFT, and the reward-hacking check
+## 5. GIRL vs GIRL-SFT, and the reward-hacking check
 
 After training, `run_ppo` samples one JD per held-out `judge_eval` CV from GIRL (the actor) and from
 GIRL-SFT (the reference) with the same random streams, and scores both with the reward model **and with
@@ -813,6 +916,12 @@ display(pd.DataFrame({"GIRL-SFT": [pm["reward_sft"], pm["oracle_fit_sft"], 0.0, 
                       "GIRL": [pm["reward_girl"], pm["oracle_fit_girl"], pm["kl_girl"], pm["response_len_girl"], pm["finished_rate_girl"]]},
                      index=["mean RM reward U", "mean oracle fit", f"KL to reference ({pm['kl_estimator']})",
                             "mean JD tokens", "share ending with EOS"]).round(4))
+for key, what in (("reward_diff", "reward-model score U"), ("oracle_fit_diff", "hidden recruiter's fit")):
+    d = pm.get(key)
+    if d and d.get("mean") is not None:
+        lo, hi = d["ci95"]
+        verdict = "shown" if lo > 0 or hi < 0 else "not shown (the interval includes 0)"
+        print(f"GIRL - GIRL-SFT, {what}: {d['mean']:+.3f}, 95% CI [{lo:+.3f}, {hi:+.3f}] over {d['n']} CVs -> {verdict}")
 print("reward-hacking warning:", pm["reward_hacking_warning"])
 print(pm["note"])
 '''),
@@ -823,6 +932,10 @@ written for the CV's own occupation, so the question that matters for PPO is nar
 $\\mathcal{U}$ prefer the same one of the two JDs as the hidden recruiter?
 """),
         code('''
+pol = pm.get("rm_policy_agreement") or {}
+if pol.get("value") is not None:
+    print(f"during training, on {pol['n']} pairs of one CV's JDs, U agreed with the recruiter on {pol['value']:.2f} "
+          f"(first iteration, still GIRL-SFT: {pm['rm_sft_agreement']['value']:.2f} of {pm['rm_sft_agreement']['n']})")
 agree = pm.get("rm_oracle_agreement")
 if agree is None:
     print("no oracle recruiter for this data: the agreement cannot be measured")
@@ -847,7 +960,7 @@ ex = pm["examples"][0]
 HTML(plots.side_by_side_html({"CV (held out)": ex["cv"], "GIRL-SFT": ex["jd_sft"], "GIRL": ex["jd_girl"]}))
 '''),
         md(r"""
-## 5. The reward-KL trade-off (λ of Eq. 4)
+## 6. The reward-KL trade-off (λ of Eq. 4)
 
 λ prices the distance from the SFT model. With λ = 0 the actor may drift anywhere the reward model
 pays; a large λ pins it to the reference. `ppo.reward_kl_tradeoff` trains one short PPO run per λ (in
@@ -875,8 +988,8 @@ if trade:
         md("""
 **Reading these results honestly.** On `tiny` the actor is a random model and the reward model is a
 random BERT: rewards barely move, the KL grows from 0 only because the actor's weights change at all,
-and the trade-off points sit on top of each other. The reward-hacking flag needs each change to exceed
-one standard error of the paired per-CV differences, so on `tiny` it usually stays quiet. None of it says anything about GIRL. On `cpu` the
+and the trade-off points sit on top of each other. The reward-hacking flag needs both changes to be
+*shown* (95% intervals over CVs that exclude 0), so on `tiny` it usually stays quiet. None of it says anything about GIRL. On `cpu` the
 reward model has learnt real preferences and the few PPO iterations of the profile (`ppo.iterations`)
 should raise the mean reward over GIRL-SFT while the KL stays small; whether the *oracle* fit rises too is the honest test, and
 `report.md` lists it as a target. Small models with a small reward model are prone to reward hacking

@@ -28,9 +28,16 @@ def main(run_dir: str) -> None:
     head = (f"### Results of the main job (`{results['profile']}` profile, measured {when} on "
             f"{os.cpu_count()} CPU cores, {platform.machine()}; wall time "
             f"{total / 60:.1f} min)\n\n" if total else "### Results of the main job\n\n")
+    sys.path.insert(0, str(ROOT))
+    from girl_lib.report import render_status
+
+    status = (f"**Status of the `{results['profile']}` main job ({when}), generated from its results.json.** A "
+              f"comparison is *shown* only when its 95% interval excludes 0.\n\n{render_status(results)}")
     readme = (ROOT / "README.md").read_text()
     new = re.sub(r"<!-- RESULTS:START -->.*<!-- RESULTS:END -->",
                  lambda _: f"<!-- RESULTS:START -->\n{head}{body.strip()}\n<!-- RESULTS:END -->", readme, flags=re.S)
+    new = re.sub(r"<!-- STATUS:START -->.*<!-- STATUS:END -->",
+                 lambda _: f"<!-- STATUS:START -->\n{status}\n<!-- STATUS:END -->", new, flags=re.S)
     (ROOT / "README.md").write_text(new)
     print("README.md updated from", run / "report.md")
 

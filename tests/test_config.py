@@ -59,3 +59,41 @@ def test_tiny_is_smaller_than_cpu():
     assert tiny.data.scale < cpu.data.scale
     assert tiny.ppo.iterations <= cpu.ppo.iterations
     assert dataclasses.asdict(tiny) != dataclasses.asdict(cpu)
+
+
+@pytest.mark.parametrize("override, field", [
+    ("reward.architecture=banana", "reward.architecture"), ("ppo.kl_estimator=nope", "ppo.kl_estimator"),
+    ("judge.backend=carrier-pigeon", "judge.backend"), ("ppo.iterations=-1", "ppo.iterations"),
+    ("generate.top_p=1.5", "generate.top_p"), ("generate.temperature=-1", "generate.temperature"),
+    ("sft.batch_size=0", "sft.batch_size"), ("sft.learning_rate=nan", "sft.learning_rate"),
+    ("data.scale=-1", "data.scale"), ("ppo.baseline=critics", "ppo.baseline"),
+    ("generate.models=('base', 'gpt')", "generate.models"), ("ppo=1", "ppo"),
+])
+def test_bad_values_are_refused_naming_the_field(override, field):
+    from girl_lib.config import ConfigError
+
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        get_profile("tiny", [override])
+
+
+def test_every_profile_validates_and_tuples_take_bare_words():
+    from girl_lib.config import PROFILE_NAMES
+
+    for name in PROFILE_NAMES:
+        get_profile(name)
+    assert get_profile("tiny", ["generate.models=base"]).generate.models == ("base",)
+    assert get_profile("tiny", ["generate.models=sft,girl"]).generate.models == ("sft", "girl")
+    assert get_profile("tiny", ["generate.temperature=0"]).generate.temperature == 0.0  # greedy is allowed
+
+
+def test_cli_exits_2_within_seconds_on_a_bad_value():
+    import subprocess
+    import sys
+    import time
+
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-m", "girl_lib.cli", "run", "--profile", "tiny", "--run-dir",
+                          "/nonexistent/never-written", "--set", "reward.architecture=banana"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "reward.architecture" in out.stderr and "banana" in out.stderr
+    assert time.time() - t0 < 10

@@ -497,3 +497,20 @@ def test_compare_baselines_on_the_same_samples(run_dir):
     assert res["rm_oracle"]["pairs"] <= 3 * 6
     # U^c(C, _) does not depend on the JD: one value per CV
     assert torch.allclose(v.reshape(3, 4), v.reshape(3, 4)[:, :1].expand(3, 4))
+
+
+def test_extra_eval_samples_keep_the_judged_jds_and_tighten_nothing_else(base_run, tmp_path):
+    """``ppo.eval_samples=3``: the first JD of each eval CV (the one the judge reads) is the same as with one
+    sample; the per-CV means then average three JDs per model."""
+    out = {}
+    for k in (1, 3):
+        run = tmp_path / f"k{k}"
+        shutil.copytree(base_run, run)
+        cfg = small_cfg(iterations=1, eval_samples=k, n_eval=4, max_new_tokens=6)
+        out[k] = ppo.run_ppo(cfg, run, cvs=CVS, eval_cvs=CVS[:4], score_fn=length_score,
+                             oracle_fn=lambda cv, jd: len(jd) / 10, progress=False)
+    assert out[1]["eval_samples"] == 1 and out[3]["eval_samples"] == 3
+    assert out[3]["examples"] == out[1]["examples"]
+    assert out[1]["kl_girl"] == pytest.approx(out[3]["kl_girl"])
+    for key in ("reward_diff", "oracle_fit_diff"):
+        assert out[3][key]["n"] == 4 and out[3][key]["ci95"][0] <= out[3][key]["mean"] <= out[3][key]["ci95"][1]

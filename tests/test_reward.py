@@ -270,3 +270,20 @@ def test_minilm_late_scorer_prefers_the_jd_naming_the_cvs_skills():
     other = ("Bookkeeper\nRequirements:\n- SAP and Oracle ERP ledgers\n- Tax filing with TurboTax\n- Tableau dashboards")
     scores = score_batch(model, tok, [cv, cv], [mine, other], 256)
     assert scores[0] > scores[1]
+
+
+def test_deciding_factors_and_accuracy_by_factor():
+    from girl_lib.reward import accuracy_by_factor, deciding_factors
+
+    cv = ("Dana Lee\nBoston, MA | Expected salary: $80k\nBookkeeper with 4 years of experience.\n"
+          "Skills: Xero, Excel")
+    base = "Bookkeeper\nLocation: Boston, MA | Salary: $75k–$90k\nRequirements:\n- Xero bookkeeping\n- 3+ years"
+    other_city = base.replace("Boston, MA", "Denver, CO")
+    other_pay = base.replace("$75k–$90k", "$30k–$40k")
+    assert deciding_factors(cv, base, base) == []
+    assert deciding_factors(cv, base, other_city) == ["city"]
+    assert deciding_factors(cv, base, other_pay) == ["salary"]
+    pairs = {"cv": [cv, cv], "chosen": [base, base], "rejected": [other_city, other_pay]}
+    res = accuracy_by_factor(pairs, [1.0, 0.0], [0.0, 1.0])  # right on the city pair, wrong on the pay pair
+    assert res["city"] == {"accuracy": 1.0, "n": 1} and res["salary"] == {"accuracy": 0.0, "n": 1}
+    assert res["skills"] == {"accuracy": None, "n": 0}
