@@ -256,8 +256,9 @@ def grouped_response_logits(model, input_ids: torch.Tensor, attention_mask: torc
     first = int((prompt_mask.sum(0) > 0).nonzero()[0, 0])  # columns that are padding in every row go
     prompt_ids, prompt_mask = prompt_ids[:, first:], prompt_mask[:, first:]
     width = prompt_ids.size(1)
-    cache = DynamicCache(config=model.config)
-    cache_kw = _cache_kwarg(model)
+    inner = getattr(model, "module", model)  # a DDP-wrapped model (accelerate, several processes)
+    cache = DynamicCache(config=inner.config)
+    cache_kw = _cache_kwarg(inner)
     out = model(input_ids=prompt_ids, attention_mask=prompt_mask,
                 position_ids=(prompt_mask.long().cumsum(-1) - 1).clamp(min=0), use_cache=True, logits_to_keep=1,
                 output_hidden_states=output_hidden_states, **{cache_kw: cache})

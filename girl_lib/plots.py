@@ -305,13 +305,22 @@ def reward_kl_tradeoff(rows: list[dict], x: str = "kl_girl", y: str = "reward_gi
 
 def sft_vs_girl_bars(ppo_metrics: dict, title: str = "GIRL-SFT vs GIRL on held-out CVs"):
     """The reward-hacking check: mean RM reward and mean oracle fit of GIRL-SFT and GIRL side by side
-    (``ppo/metrics.json``). The RM reward rising while the oracle fit falls is the warning sign."""
+    (``ppo/metrics.json``). The RM reward rising while the oracle fit falls is the warning sign. Where the
+    metrics carry the paired difference (``reward_diff``, ``oracle_fit_diff``), GIRL's bar gets its 95%
+    interval: GIRL-SFT's mean plus the interval of GIRL - GIRL-SFT over CVs."""
     panels = [("reward", "mean RM reward U"), ("oracle_fit", "mean oracle fit (hidden recruiter)")]
     panels = [(k, t) for k, t in panels if ppo_metrics.get(f"{k}_sft") is not None]
     fig, axes = _fig(max(1, len(panels)), width=3.8)
     for ax, (key, label) in zip(axes, panels):
         vals = [ppo_metrics[f"{key}_sft"], ppo_metrics[f"{key}_girl"]]
-        ax.bar(["GIRL-SFT", "GIRL"], vals, color=["tab:gray", "tab:blue"])
+        diff = ppo_metrics.get(f"{key}_diff") or {}
+        yerr = None
+        if diff.get("mean") is not None:
+            lo, hi = diff["ci95"]
+            yerr = [[0.0, diff["mean"] - lo], [0.0, hi - diff["mean"]]]
+            vals[1] = vals[0] + diff["mean"]
+            label += "\n(bar on GIRL: 95% CI of the paired difference)"
+        ax.bar(["GIRL-SFT", "GIRL"], vals, color=["tab:gray", "tab:blue"], yerr=yerr, capsize=4)
         for i, v in enumerate(vals):
             ax.annotate(f"{v:.3f}", (i, v), ha="center", va="bottom" if v >= 0 else "top", fontsize=8)
         ax.axhline(0, color="k", lw=0.6)

@@ -416,7 +416,7 @@ def _group_slices(n_rows: int, group_size: int, rows_per_chunk: int) -> list[sli
 
 class PPOTrainer:
     """Algorithm 1's loop body, :meth:`iteration`, one method per step; everything it needs is built by
-    :meth:`build`. ``kl_coef`` is lambda of Eq. 4 (it moves with ``ppo.adaptive_kl``)."""
+    :func:`build_trainer`. ``kl_coef`` is lambda of Eq. 4 (it moves with ``ppo.adaptive_kl``)."""
 
     def __init__(self, cfg, models: Models, actor_unwrapped, baseline: Baseline, score_fn: ScoreFn,
                  oracle_fn: OracleFn | None, accelerator, actor_opt, critic_opt, kl_coef: float, cvs: list):

@@ -948,9 +948,11 @@ else:
 '''),
         md("""
 Near 0.5, PPO climbs a signal the recruiter does not share on the policy's own JDs, and GIRL's oracle fit
-moves by chance, up in one run and down in the next. Notebook 02's accuracy by kind of mismatched JD (the
-same-occupation row) shows where $\\mathcal{U}$ is weak: skills, seniority, city and pay within one job
-family. More PPO iterations would climb the same weak signal; a reward model that reads those facts (a
+moves by chance, up in one run and down in the next. On `cpu` the agreement measured during training
+(above) is what decides whether RL can help: `docs/experiments.md` records how close to chance every
+reward model we could train on 2 cores came on such pairs, and why (within one CV the recruiter's fit turns
+on skill aliases and on invented salaries). Notebook 02's table by factor shows where $\mathcal{U}$ is
+weak. More PPO iterations would climb the same weak signal; a reward model that reads those facts (a
 cross-encoder trained for longer, as on the `colab` profile) is the likelier route to a better match, though
 this course has not measured it on a GPU.
 """),
@@ -969,7 +971,8 @@ The runs here are deliberately short (a cheap variant of the main run), and the 
 `RUN_DIR/ppo_tradeoff/rows.json`; delete that file to rerun.
 """),
         code('''
-RUN_TRADEOFF = os.environ.get("GIRL_RUN_TRADEOFF", "1") != "0"     # False: skip the sweep (minutes on `cpu`)
+# On by default on `tiny` only: on `cpu` each point is a short PPO run plus its evaluation (several minutes).
+RUN_TRADEOFF = os.environ.get("GIRL_RUN_TRADEOFF", "1" if PROFILE == "tiny" else "0") != "0"
 TRADEOFF_KL = (0.0, 0.5) if PROFILE == "tiny" else (0.0, 0.05, 0.5)
 short = {"ppo.iterations": 2, "ppo.n_eval": 4} if PROFILE == "tiny" else {"ppo.iterations": 3, "ppo.n_eval": 8}
 trade_path = RUN_DIR / "ppo_tradeoff" / "rows.json"
@@ -981,6 +984,7 @@ elif RUN_TRADEOFF:
     atomic_write_json(trade_path, trade)
 else:
     trade = []
+    print("λ sweep skipped on this profile: set GIRL_RUN_TRADEOFF=1 to run it")
 if trade:
     _ = plots.reward_kl_tradeoff(trade)
     display(pd.DataFrame(trade).set_index("kl_coef").round(4))
@@ -989,9 +993,10 @@ if trade:
 **Reading these results honestly.** On `tiny` the actor is a random model and the reward model is a
 random BERT: rewards barely move, the KL grows from 0 only because the actor's weights change at all,
 and the trade-off points sit on top of each other. The reward-hacking flag needs both changes to be
-*shown* (95% intervals over CVs that exclude 0), so on `tiny` it usually stays quiet. None of it says anything about GIRL. On `cpu` the
-reward model has learnt real preferences and the few PPO iterations of the profile (`ppo.iterations`)
-should raise the mean reward over GIRL-SFT while the KL stays small; whether the *oracle* fit rises too is the honest test, and
+*shown* (95% intervals over CVs that exclude 0), so on `tiny` it usually stays quiet. None of it says
+anything about GIRL. On `cpu` the reward model has learnt real preferences and PPO (`ppo.iterations` of
+8 CVs × 4 JDs) should raise its score over GIRL-SFT while the KL stays bounded; whether the *oracle* fit rises too
+is the honest test: `reward_diff` and `oracle_fit_diff` above carry their intervals, and
 `report.md` lists it as a target. Small models with a small reward model are prone to reward hacking
 (longer JDs, repeated keywords the reward model likes): if the warning fires, raise `ppo.kl_coef`
 or train the reward model longer, and compare the λ sweep above. The paper reports no reward curves,
