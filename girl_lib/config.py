@@ -369,9 +369,10 @@ def _cpu() -> Profile:
     # that are judged. Sizes and measured times: docs/experiments.md.
     # missing_eos_penalty: U's score rises with a JD's length, and without it the policy learnt to run every
     # JD into the token cap within four iterations. eval_samples: two more JDs per eval CV and model narrow
-    # the intervals of the GIRL - GIRL-SFT differences.
+    # the intervals of the GIRL - GIRL-SFT differences. kl_estimator k1 (log rho): summed over a JD, the
+    # paper's rho - 1 - log rho grows exponentially on the tokens the actor came to prefer and blew up.
     p.ppo = PPOConfig(iterations=12, rollout_batch_size=8, samples_per_cv=4, baseline="rloo", minibatch_size=4,
-                      epochs=1, actor_lr=5e-4, kl_coef=0.05, kl_reduction="sum", temperature=0.7,
+                      epochs=1, actor_lr=5e-4, kl_coef=0.05, kl_estimator="k1", kl_reduction="sum", temperature=0.7,
                       missing_eos_penalty=1.0, max_new_tokens=176, n_eval=48, eval_samples=3, checkpoint_every=2,
                       whiten_advantages=True)
     p.generate = GenerateConfig(max_new_tokens=176, batch_size=32, n_samples=1, n_judge=48,
