@@ -264,9 +264,15 @@ class RecommendConfig:
     space, where c' . j is taken (Eq. 15)."""
     dot_jp_skip: float = 0.5
     """Initial value of the enhanced Dot tower's learnable gate g in ``c' = normalize(z(c) + g z(j') +
-    MLP([z(c); z(j')]))`` (beyond the paper, whose Eq. 14 has the MLP only). 0.5: the CV starts with twice
-    the generated JD's weight. 0 starts the enhanced tower equal to Base; on the ``cpu`` run it then never
-    learned to use j' (see :class:`girl_lib.recommend.DotPredictor`)."""
+    MLP([z(c); z(j')]))`` (beyond the paper, whose Eq. 14 has the MLP only), where a predictor is built
+    directly (``make_predictor``, ``train_predictor``). 0.5: the CV starts with twice the generated JD's
+    weight. 0 starts the enhanced tower equal to Base; on the ``cpu`` run it then never learned to use j'
+    (see :class:`girl_lib.recommend.DotPredictor`). The ``recommend`` stage sets it per model from
+    ``dot_jp_skip_grid``."""
+    dot_jp_skip_grid: tuple = (0.0, 0.5, 1.0)
+    """Candidate values of ``dot_jp_skip``: the stage trains each enhanced Dot model (GIRL-SFT, GIRL, base-gen)
+    with every value and every seed and keeps the one with the best mean *rec_valid* AUC (never the test
+    rows; ``recommend/metrics.json: selection``). One value: no choice, it is used as it is."""
     epochs: int = 60
     """Upper bound; early stopping usually ends training sooner."""
     batch_size: int = 128
@@ -329,7 +335,7 @@ def _tiny() -> Profile:
     p.generate = GenerateConfig(max_new_tokens=24, batch_size=8, n_samples=2, n_judge=12)
     p.judge = JudgeConfig(n_bootstrap=200)
     p.recommend = RecommendConfig(hidden_dim=32, proj_dim=16, epochs=5, batch_size=32, patience=3,
-                                  seeds=(0,), embed_batch_size=32)
+                                  seeds=(0,), embed_batch_size=32, dot_jp_skip_grid=(0.5,))
     return p
 
 
@@ -420,6 +426,10 @@ NON_NEGATIVE_FLOATS = ("ppo.kl_coef", "generate.temperature", "sft.warmup_ratio"
 """Fields that must be finite numbers >= 0 (``generate.temperature = 0``: greedy decoding)."""
 UNIT_INTERVAL = ("ppo.top_p", "generate.top_p")
 """Fields in (0, 1]."""
+FINITE_FLOATS = ("recommend.dot_jp_skip",)
+"""Fields that must be finite numbers (any sign)."""
+FINITE_TUPLES = ("recommend.dot_jp_skip_grid",)
+"""Fields that must be non-empty tuples of finite numbers."""
 MODEL_KEYS = ("base", "sft", "girl")
 
 
@@ -446,7 +456,7 @@ def validate_profile(profile: "Profile") -> "Profile":
         v = get(key)
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ConfigError(f"{key}={v!r}: must be a whole number >= 1")
-    for key in POSITIVE_FLOATS + NON_NEGATIVE_FLOATS + UNIT_INTERVAL:
+    for key in POSITIVE_FLOATS + NON_NEGATIVE_FLOATS + UNIT_INTERVAL + FINITE_FLOATS:
         v = get(key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             raise ConfigError(f"{key}={v!r}: must be a finite number")
@@ -456,6 +466,11 @@ def validate_profile(profile: "Profile") -> "Profile":
             raise ConfigError(f"{key}={v!r}: must be >= 0" + (" (0 = greedy decoding)" if "temperature" in key else ""))
         if key in UNIT_INTERVAL and not 0 < v <= 1:
             raise ConfigError(f"{key}={v!r}: must be in (0, 1]")
+    for key in FINITE_TUPLES:
+        v = get(key)
+        if (not isinstance(v, (tuple, list)) or not v
+                or any(isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) for x in v)):
+            raise ConfigError(f"{key}={v!r}: must be a non-empty list of finite numbers, e.g. (0.0, 0.5, 1.0)")
     for key in ("generate.models", "generate.rec_models"):
         v = get(key)
         bad = [m for m in v if m not in MODEL_KEYS] if isinstance(v, (tuple, list)) else [v]

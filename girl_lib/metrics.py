@@ -2,8 +2,11 @@
 
 - :func:`auc`, :func:`logloss`: the paper's two metrics (scikit-learn under the hood, with clear errors
   on inputs where they are undefined).
+- :func:`gauc`: group AUC, the platform metric (AUC per seeker, averaged over seekers with both labels).
 - :func:`relative_change`: the "(+2.0%)" numbers of Tables III-IV, improvement positive.
 - :func:`mean_std`, :func:`bootstrap_ci`: spread over seeds and over resampled test rows.
+- :func:`paired_group_bootstrap`: paired differences of AUC, GAUC and LogLoss between models scored on the
+  same rows, with a 95% bootstrap interval that resamples whole groups (seekers).
 - :func:`recall_at_k`, :func:`ndcg_at_k` (one query) and :func:`mean_recall_at_k`, :func:`mean_ndcg_at_k`
   (mean over queries): binary-relevance ranking metrics for the retrieval study (beyond the paper).
 """
@@ -129,6 +132,132 @@ def bootstrap_ci(values_or_pairs, statistic: Callable = np.mean, n: int = 1000, 
     low, high = np.quantile(samples, [alpha / 2, 1 - alpha / 2])
     return {"estimate": estimate, "low": float(low), "high": float(high), "alpha": alpha,
             "n_resamples": len(samples), "n_skipped": skipped}
+
+
+# --------------------------------------------------------------------------- grouped metrics (seekers)
+BOOT_METRICS = ("auc", "gauc", "logloss")
+"""The metrics :func:`paired_group_bootstrap` compares."""
+
+
+def _weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """AUC of scores ``s`` against 0/1 labels ``y`` under row weights ``w`` [B, R]: one AUC per row of ``w``,
+    NaN where the weights leave a single class. Integer weights give exactly the AUC of the rows repeated
+    that many times (ties count one half, as in scikit-learn)."""
+    order = np.argsort(s, kind="stable")
+    s_sorted, y_sorted = s[order], y[order].astype(np.float64)
+    w = np.asarray(w, dtype=np.float64)[:, order]
+    starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])  # runs of tied scores
+    pos = np.add.reduceat(w * y_sorted, starts, axis=1)
+    neg = np.add.reduceat(w * (1.0 - y_sorted), starts, axis=1)
+    below = np.cumsum(neg, axis=1) - neg  # negative weight strictly below each run
+    num = (pos * (below + 0.5 * neg)).sum(axis=1)
+    den = pos.sum(axis=1) * neg.sum(axis=1)
+    return np.divide(num, den, out=np.full(len(den), np.nan), where=den > 0)
+
+
+def _group_index(groups, n_rows: int, what: str) -> tuple[np.ndarray, int]:
+    """Row -> group number (0..G-1) and G."""
+    g = np.asarray(groups)
+    if g.ndim != 1 or len(g) != n_rows:
+        raise GirlError(f"{what}: group ids of shape {g.shape} for {n_rows} rows; give one group id (the "
+                        f"seeker) per row")
+    _, inv = np.unique(g, return_inverse=True)
+    return inv.ravel(), int(inv.max()) + 1
+
+
+def _group_aucs(y: np.ndarray, s: np.ndarray, inv: np.ndarray, n_groups: int) -> np.ndarray:
+    """The AUC of each group's rows, [n_groups]; NaN for a group whose rows hold one class."""
+    out = np.full(n_groups, np.nan)
+    order = np.argsort(inv, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, inv[order][1:] != inv[order][:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        rows = order[a:b]
+        out[inv[rows[0]]] = _weighted_auc(y[rows], s[rows], np.ones((1, b - a)))[0]
+    return out
+
+
+def gauc(labels, scores, groups, return_n: bool = False):
+    """Group AUC, the platform metric: the AUC of each group's rows (one seeker's test rows), averaged over
+    the groups that hold both labels, unweighted (each seeker counts once, whatever its number of rows).
+
+    Groups with one class only are left out; ``return_n=True`` returns ``(gauc, groups counted)``.
+    """
+    y, s = _binary_inputs(labels, scores, "GAUC")
+    inv, n_groups = _group_index(groups, len(y), "GAUC")
+    per_group = _group_aucs(y, s, inv, n_groups)
+    ok = ~np.isnan(per_group)
+    if not ok.any():
+        raise GirlError(f"GAUC is undefined: none of the {n_groups} groups (seekers) holds both a positive and "
+                        f"a negative row")
+    value = float(per_group[ok].mean())
+    return (value, int(ok.sum())) if return_n else value
+
+
+def _resampled_metrics(y, p, inv, n_groups, counts, chunk: int) -> tuple[dict, dict]:
+    """One model's AUC, GAUC and LogLoss on the rows themselves and on each resample (``counts`` [B, G]:
+    how often each group is drawn; a group's rows carry its count as their weight)."""
+    per_group = _group_aucs(y, p, inv, n_groups)
+    ok = ~np.isnan(per_group)
+    pc = np.clip(p, PROB_EPS, 1 - PROB_EPS)
+    loss_g = np.bincount(inv, weights=-(y * np.log(pc) + (1 - y) * np.log(1 - pc)), minlength=n_groups)
+    rows_g = np.bincount(inv, minlength=n_groups)
+    auc_b = np.concatenate([_weighted_auc(y, p, counts[i:i + chunk][:, inv]) for i in range(0, len(counts), chunk)])
+    n_ok = counts[:, ok].sum(axis=1)
+    gauc_b = np.divide(counts[:, ok] @ per_group[ok], n_ok, out=np.full(len(counts), np.nan), where=n_ok > 0)
+    point = {"auc": auc(y, p), "gauc": float(per_group[ok].mean()) if ok.any() else math.nan,
+             "logloss": logloss(y, p)}
+    return {"auc": auc_b, "gauc": gauc_b, "logloss": (counts @ loss_g) / (counts @ rows_g)}, point
+
+
+def paired_group_bootstrap(labels, probs: dict, pairs: Sequence[tuple[str, str]], groups, n: int = 1000,
+                           seed: int = 0, chunk: int = 250) -> dict:
+    """Paired differences ``a - b`` of AUC, GAUC and LogLoss for each ``(a, b)`` in ``pairs``, with a 95%
+    percentile bootstrap interval that resamples *groups* (seekers).
+
+    ``probs[name]`` holds model ``name``'s probabilities on the same rows as ``labels``; ``groups`` gives
+    each row's group id. A resample draws as many groups as there are, with replacement; every row of a
+    drawn group comes along (a group drawn twice counts twice), and the *same* resample scores every model,
+    so the differences are paired. All three are signed ``a - b``: a positive AUC / GAUC difference and a
+    *negative* LogLoss difference favour ``a``. Resamples on which AUC or GAUC is undefined (one class; no
+    group with both labels) are skipped and counted, as in :func:`bootstrap_ci`.
+
+    Returns ``{"diff": {"a-b": {metric: {"mean", "ci95": [lo, hi]}}}, "point": {name: {metric: value}},
+    "n_groups", "n_gauc_groups", "n_resamples", "n_skipped"}``; ``mean`` is the difference on the rows
+    themselves (not resampled), ``n_gauc_groups`` the groups with both labels.
+    """
+    if n < 1:
+        raise GirlError(f"paired_group_bootstrap: n must be >= 1, got {n}")
+    if not pairs or any(len(pair) != 2 or pair[0] == pair[1] for pair in pairs):
+        raise GirlError(f"paired_group_bootstrap: give pairs of two different model names, got {pairs!r}")
+    names = list(dict.fromkeys(m for pair in pairs for m in pair))
+    missing = [m for m in names if m not in probs]
+    if missing:
+        raise GirlError(f"paired_group_bootstrap: no predictions for {missing}; have {sorted(probs)}")
+    checked = {}
+    for m in names:
+        y, checked[m] = _binary_inputs(labels, probs[m], f"paired_group_bootstrap ({m})")
+        if (checked[m] < 0).any() or (checked[m] > 1).any():
+            raise GirlError(f"paired_group_bootstrap ({m}) needs probabilities in [0, 1]; apply a sigmoid first")
+    inv, n_groups = _group_index(groups, len(y), "paired_group_bootstrap")
+    rng = np.random.default_rng(seed)
+    counts = np.stack([np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+                       for _ in range(n)]).astype(np.float64)
+    samples, point = {}, {}
+    for m, p in checked.items():
+        samples[m], point[m] = _resampled_metrics(y, p, inv, n_groups, counts, chunk)
+    pos_g, rows_g = np.bincount(inv, weights=y, minlength=n_groups), np.bincount(inv, minlength=n_groups)
+    n_gauc = int(((pos_g > 0) & (pos_g < rows_g)).sum())
+    if n_gauc == 0:
+        raise GirlError(f"paired_group_bootstrap: GAUC is undefined, none of the {n_groups} groups holds both labels")
+    valid = np.logical_and.reduce([np.isfinite(v) for s in samples.values() for v in s.values()])
+    if not valid.any():
+        raise GirlError(f"paired_group_bootstrap: AUC or GAUC was undefined on all {n} resamples")
+    diff = {f"{a}-{b}": {k: {"mean": float(point[a][k] - point[b][k]),
+                             "ci95": [float(q) for q in np.quantile(samples[a][k][valid] - samples[b][k][valid],
+                                                                    [0.025, 0.975])]}
+                         for k in BOOT_METRICS} for a, b in pairs}
+    return {"diff": diff, "point": point, "n_groups": n_groups, "n_gauc_groups": n_gauc,
+            "n_resamples": int(valid.sum()), "n_skipped": int(n - valid.sum())}
 
 
 # --------------------------------------------------------------------------- ranking (binary relevance)

@@ -12,9 +12,14 @@ The pipeline, one pure piece per step (the notebook calls them one by one):
    ``score = c' . j`` (Eq. 14-15). Inputs are z-scored with training statistics; the Dot towers are
    residual, so training starts from the encoder's own cosine similarity.
 4. **Train** (:func:`train_predictor`): binary cross-entropy, AdamW, early stopping on validation AUC.
-5. **Evaluate** (:func:`evaluate`, :func:`run_experiment`): AUC / LogLoss on the test rows, their
-   cold-start and warm subsets, mean +- std over seeds; :func:`generation_number_curve` (Fig. 5);
-   :func:`retrieval_metrics` (beyond the paper: rank the job pool by ``cos(j', j)`` against ``cos(c, j)``).
+5. **Evaluate** (:func:`evaluate`, :func:`run_experiment`): AUC / LogLoss (and GAUC, the per-seeker AUC)
+   on the test rows, their cold-start and warm subsets, mean +- std over seeds; :func:`paired_diffs`: the
+   differences GIRL - Base, GIRL - GIRL-SFT, GIRL-SFT - Base on the seeds' ensemble with 95% intervals from
+   a seeker-level paired bootstrap; :func:`generation_number_curve` (Fig. 5); :func:`retrieval_metrics`
+   (beyond the paper: rank the job pool by ``cos(j', j)`` against ``cos(c, j)``).
+
+Every design choice is made on ``rec_valid`` only: early stopping, and the enhanced Dot tower's initial
+gate (:func:`select_dot_jp_skip`, from ``recommend.dot_jp_skip_grid``); the test rows are never read to choose.
 
 :func:`run_recommend` chains them into the ``recommend`` stage and writes ``metrics.json`` and
 ``tables.md`` (Tables III-IV beside the paper's numbers).
@@ -35,7 +40,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .metrics import auc, logloss, mean_ndcg_at_k, mean_recall_at_k, mean_std, relative_change
+from .metrics import (auc, gauc, logloss, mean_ndcg_at_k, mean_recall_at_k, mean_std, paired_group_bootstrap,
+                      relative_change)
 from .runio import (GirlError, atomic_write_json, atomic_write_text, check_finite, clear_done, mark_done,
                     require_stage, set_seed)
 
@@ -394,12 +400,25 @@ def predict(model: nn.Module, feats: Features) -> np.ndarray:
 
 
 def evaluate(model: nn.Module, feats: Features, mask=None) -> dict:
-    """AUC and LogLoss (paper Tables III-IV) on all rows or the rows of ``mask``."""
+    """AUC and LogLoss (paper Tables III-IV) on all rows or the rows of ``mask``; with seeker ids, also GAUC
+    (see :func:`score_rows`)."""
     if mask is not None:
         feats = feats.subset(mask)
-    probs = predict(model, feats)
-    return {"auc": auc(feats.y, probs), "logloss": logloss(feats.y, probs), "n": len(feats),
-            "n_pos": int(feats.y.sum())}
+    return score_rows(feats.y, predict(model, feats), feats.seeker_ids)
+
+
+def score_rows(y, probs, seeker_ids=None) -> dict:
+    """``{"auc", "logloss", "n", "n_pos"}`` of probabilities against labels; with ``seeker_ids`` also ``gauc``
+    (the platform's AUC per seeker, averaged over seekers with both labels) and ``n_gauc_seekers`` (how
+    many such seekers; ``gauc`` is None when there is none)."""
+    y = np.asarray(y)
+    out = {"auc": auc(y, probs), "logloss": logloss(y, probs), "n": len(y), "n_pos": int(y.sum())}
+    if seeker_ids is not None:
+        try:
+            out["gauc"], out["n_gauc_seekers"] = gauc(y, probs, seeker_ids, return_n=True)
+        except GirlError:  # no seeker with both labels in these rows
+            out["gauc"], out["n_gauc_seekers"] = None, 0
+    return out
 
 
 def train_predictor(kind: str, enhanced: bool, feats_train: Features, feats_valid: Features, cfg,
@@ -468,11 +487,15 @@ def _has_both_classes(y) -> bool:
 
 
 def run_experiment(kind: str, enhanced: bool, train: Features, valid: Features, test: Features, cfg,
-                   seeds: Sequence[int] | None = None, subsets: dict | None = None) -> dict:
+                   seeds: Sequence[int] | None = None, subsets: dict | None = None,
+                   trained: dict | None = None) -> dict:
     """Train once per seed and evaluate on each test subset (``{name: row mask}``, default all rows).
 
-    Returns ``{subset: {"auc", "auc_std", "logloss", "logloss_std", "per_seed": [...]}, "best_epochs": [...]}``;
-    a subset whose labels hold one class only is left out (AUC is undefined there).
+    ``trained`` maps a seed to an already trained ``(model, history)`` of :func:`train_predictor` with these
+    very settings (e.g. from :func:`select_dot_jp_skip`); it is evaluated instead of training again.
+    Returns ``{subset: {"auc", "auc_std", "logloss", "logloss_std", "gauc", ..., "per_seed": [...]},
+    "best_epochs": [...], "valid_aucs": [...], "test_probs": [seeds, test rows]}``; a subset whose labels
+    hold one class only is left out (AUC is undefined there).
     """
     seeds = list(_rcfg(cfg).seeds if seeds is None else seeds)
     if not seeds:
@@ -481,13 +504,17 @@ def run_experiment(kind: str, enhanced: bool, train: Features, valid: Features, 
     subsets = {k: np.asarray(m, dtype=bool) for k, m in subsets.items()}
     subsets = {k: m for k, m in subsets.items() if _has_both_classes(test.y[m])}
     per_seed = {k: [] for k in subsets}
-    best_epochs = []
+    best_epochs, valid_aucs, test_probs = [], [], []
     for seed in seeds:
-        model, hist = train_predictor(kind, enhanced, train, valid, cfg, seed)
+        model, hist = (trained or {}).get(seed) or train_predictor(kind, enhanced, train, valid, cfg, seed)
         best_epochs.append(hist["best_epoch"])
+        valid_aucs.append(hist["best_valid_auc"])
+        probs = predict(model, test)
+        test_probs.append(probs)
         for name, mask in subsets.items():
-            per_seed[name].append(evaluate(model, test, mask))
-    out = {"best_epochs": best_epochs, "seeds": seeds}
+            ids = None if test.seeker_ids is None else test.seeker_ids[mask]
+            per_seed[name].append(score_rows(test.y[mask], probs[mask], ids))
+    out = {"best_epochs": best_epochs, "seeds": seeds, "valid_aucs": valid_aucs, "test_probs": np.stack(test_probs)}
     for name, rows in per_seed.items():
         out[name] = _aggregate(rows, rows[0]["n"])
     return out
@@ -496,8 +523,42 @@ def run_experiment(kind: str, enhanced: bool, train: Features, valid: Features, 
 def _aggregate(rows: list[dict], n: int) -> dict:
     auc_m, auc_s = mean_std([r["auc"] for r in rows])
     ll_m, ll_s = mean_std([r["logloss"] for r in rows])
-    return {"auc": auc_m, "auc_std": auc_s, "logloss": ll_m, "logloss_std": ll_s, "n": n,
-            "per_seed": [{"auc": r["auc"], "logloss": r["logloss"]} for r in rows]}
+    out = {"auc": auc_m, "auc_std": auc_s, "logloss": ll_m, "logloss_std": ll_s, "n": n,
+           "per_seed": [{k: r[k] for k in ("auc", "logloss", "gauc") if k in r} for r in rows]}
+    if all(r.get("gauc") is not None for r in rows):
+        out["gauc"], out["gauc_std"] = mean_std([r["gauc"] for r in rows])
+        out["n_gauc_seekers"] = rows[0].get("n_gauc_seekers")
+    return out
+
+
+def select_dot_jp_skip(train: Features, valid: Features, cfg, seeds: Sequence[int] | None = None
+                       ) -> tuple[dict, dict]:
+    """Choose the enhanced Dot tower's initial gate ``g`` from ``recommend.dot_jp_skip_grid`` on ``rec_valid``.
+
+    Every grid value is trained with each of the configured seeds (all of ``recommend.seeds``, not just the
+    first: the chosen value's models are the ones the tables then evaluate, so only the other grid values
+    cost extra training); the value with the best mean validation AUC (each seed's early-stopped best)
+    wins, the first one on a tie. The test rows are not an argument: they cannot be read here.
+
+    Returns ``({"grid", "valid_auc", "chosen"}, {seed: (model, history)} of the chosen value)``; pass the
+    latter to :func:`run_experiment` as ``trained`` with ``dot_jp_skip`` set to the chosen value.
+    """
+    rc = _rcfg(cfg)
+    grid = [float(g) for g in rc.dot_jp_skip_grid]
+    if not grid:
+        raise GirlError("recommend.dot_jp_skip_grid is empty; give at least one value")
+    seeds = list(rc.seeds if seeds is None else seeds)
+    best, best_runs, scores = 0, None, []
+    for i, g in enumerate(grid):
+        runs = {s: train_predictor("Dot", True, train, valid, replace(rc, dot_jp_skip=g), s) for s in seeds}
+        aucs = [hist["best_valid_auc"] for _, hist in runs.values()]
+        if any(a is None for a in aucs):
+            raise GirlError("rec_valid holds one class, so no validation AUC can choose dot_jp_skip; give "
+                            "recommend.dot_jp_skip_grid a single value")
+        scores.append(float(np.mean(aucs)))
+        if best_runs is None or scores[-1] > scores[best]:
+            best, best_runs = i, runs
+    return {"grid": grid, "valid_auc": scores, "chosen": grid[best]}, best_runs
 
 
 def restrict_seeds(result: dict, seeds: Sequence[int]) -> dict | None:
@@ -509,6 +570,8 @@ def restrict_seeds(result: dict, seeds: Sequence[int]) -> dict | None:
     for name, r in result.items():
         if isinstance(r, dict) and "per_seed" in r:
             out[name] = _aggregate([r["per_seed"][i] for i in idx], r["n"])
+            if "gauc" in out[name]:
+                out[name]["n_gauc_seekers"] = r.get("n_gauc_seekers")
     return out
 
 
@@ -606,8 +669,8 @@ def _fmt(v, std=None, rel=None) -> str:
 
 
 def _table_rows(ours: dict, paper: dict | None) -> list[str]:
-    lines = ["| Predictor | Model | AUC (↑) | LogLoss (↓) | Paper AUC | Paper LogLoss |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| Predictor | Model | AUC (↑) | GAUC (↑) | LogLoss (↓) | Paper AUC | Paper LogLoss |",
+             "|---|---|---|---|---|---|---|"]
     for pred in PREDICTORS:
         for name in MODEL_ORDER:
             if name not in ours.get(pred, {}):
@@ -615,6 +678,7 @@ def _table_rows(ours: dict, paper: dict | None) -> list[str]:
             r = ours[pred][name]
             base = name == "Base"
             cells = [_fmt(r["auc"], r["auc_std"], None if base else r["auc_rel"]),
+                     "—" if r.get("gauc") is None else _fmt(r["gauc"], r.get("gauc_std")),
                      _fmt(r["logloss"], r["logloss_std"], None if base else r["logloss_rel"])]
             pp = (paper or {}).get(pred, {})
             if name in pp:
@@ -626,6 +690,35 @@ def _table_rows(ours: dict, paper: dict | None) -> list[str]:
                 cells += ["—", "—"]
             lines.append(f"| {pred} | {name} | " + " | ".join(cells) + " |")
     return lines
+
+
+def _ci_cell(d: dict | None) -> str:
+    """``+0.0123 [-0.0040, +0.0290]`` from ``{"mean", "ci95"}``."""
+    if not d:
+        return "—"
+    lo, hi = d["ci95"]
+    return f"{d['mean']:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+
+
+def diff_rows(ours: dict) -> list[str]:
+    """Markdown rows of the paired differences (``ours[pred]["diff"]``) with their 95% intervals."""
+    rows = [(pred, pair, d) for pred in PREDICTORS for pair, d in ours.get(pred, {}).get("diff", {}).items()]
+    if not rows:
+        return []
+    lines = ["| Predictor | Model pair | ΔAUC [95% CI] | ΔGAUC [95% CI] | ΔLogLoss [95% CI] |", "|---|---|---|---|---|"]
+    for pred, pair, d in rows:
+        a, b = pair_models(pair)
+        lines.append(f"| {pred} | {a} − {b} | {_ci_cell(d.get('auc'))} | {_ci_cell(d.get('gauc'))} | "
+                     f"{_ci_cell(d.get('logloss'))} |")
+    return lines
+
+
+def pair_models(pair: str) -> tuple[str, str]:
+    """``"GIRL-SFT-Base"`` -> ``("GIRL-SFT", "Base")`` (model names contain dashes, so split on known names)."""
+    for a, b in DIFF_PAIRS:
+        if pair == f"{a}-{b}":
+            return a, b
+    return tuple(pair.rsplit("-", 1))  # type: ignore[return-value]
 
 
 def render_tables(metrics: dict) -> str:
@@ -641,13 +734,27 @@ def render_tables(metrics: dict) -> str:
              "ablation the paper does not report.", ""]
     if metrics.get("notes"):
         lines += ["Notes:"] + [f"- {n}" for n in metrics["notes"]] + [""]
+    chosen = metrics.get("selection", {}).get("dot_jp_skip", {})
+    if chosen:
+        lines += ["Dot gate `dot_jp_skip` chosen on rec_valid only (mean validation AUC over the seeds): " + "; ".join(
+            f"{m} {r['chosen']} (grid {r['grid']}, valid AUC {', '.join(f'{v:.4f}' for v in r['valid_auc'])})"
+            for m, r in chosen.items()) + ".", ""]
     titles = {"recommend": "Table III analogue: all test rows",
               "recommend_cold_start": "Table IV analogue: cold-start seekers (not in rec_train)",
               "recommend_warm": "Warm seekers (in rec_train), beyond the paper"}
     papers = {"recommend": PAPER_TABLE_III, "recommend_cold_start": PAPER_TABLE_IV}
+    boot = metrics.get("recommend_bootstrap", {})
     for key in ("recommend", "recommend_cold_start", "recommend_warm"):
         if key in metrics:
             lines += [f"## {titles[key]}", ""] + _table_rows(metrics[key], papers.get(key)) + [""]
+            diff = diff_rows(metrics[key])
+            if diff:
+                subset = next(s for s, k in SUBSETS if k == key)
+                facts = boot.get("subsets", {}).get(subset, {})
+                lines += [f"Paired differences on the seeds' ensemble (test probabilities averaged over seeds), "
+                          f"95% bootstrap over {facts.get('n_groups', '?')} seekers ({facts.get('n_resamples', '?')} "
+                          f"resamples, {facts.get('n_skipped', 0)} skipped); ΔLogLoss < 0 favours the first model.",
+                          ""] + diff + [""]
     lines += ["The Paper columns' relative changes are recomputed from the paper's numbers. They match the "
               "printed ones to ±0.1 points, except the Dot GIRL-SFT LogLoss of Table III: printed +20.3%, "
               "while 0.4964 → 0.3688 gives +25.7%.", ""]
@@ -690,7 +797,8 @@ def render_tables(metrics: dict) -> str:
 
 
 def _summarise(results: dict, subset: str) -> dict:
-    """{pred: {model: {auc, logloss, stds, rels vs Base, per_seed}}} for one test subset."""
+    """{pred: {model: {auc, logloss, gauc, stds, rels vs Base, per_seed}}} for one test subset (the paired
+    differences, ``diff``, are added by :func:`run_recommend`)."""
     out = {}
     for pred, by_model in results.items():
         if subset not in by_model["Base"]:
@@ -705,8 +813,101 @@ def _summarise(results: dict, subset: str) -> dict:
                                "logloss_std": r["logloss_std"],
                                "auc_rel": relative_change(r["auc"], base["auc"]),
                                "logloss_rel": relative_change(r["logloss"], base["logloss"], lower_is_better=True),
-                               "n": r["n"], "per_seed": r["per_seed"]}
+                               "gauc": r.get("gauc"), "gauc_std": r.get("gauc_std"),
+                               "n_gauc_seekers": r.get("n_gauc_seekers"), "n": r["n"], "per_seed": r["per_seed"]}
     return out
+
+
+def _retrieval_study(test: Features, train_seekers: set, cv_table: EmbeddingTable, job_table: EmbeddingTable,
+                     gen_tables: dict, n_avail: dict, ks: Sequence[int], notes: list) -> dict:
+    """Rank the whole job pool for each test seeker with a positive test job, by cos(c, j) and by
+    cos(j', j) of each generator (j' pooled over every available JD); Recall@k / NDCG@k per subset."""
+    job_row = {j: i for i, j in enumerate(job_table.ids)}
+    positives: dict[str, list[int]] = {}
+    for s, j, y in zip(test.seeker_ids, test.job_ids, test.y):
+        if y == 1 and job_row[j] not in positives.setdefault(s, []):
+            positives[s].append(job_row[j])
+    queries = sorted(s for s, rel in positives.items() if rel)
+    q_subsets = {"all": np.ones(len(queries), dtype=bool),
+                 "cold_start": np.asarray([q not in train_seekers for q in queries], dtype=bool)}
+    q_subsets["warm"] = ~q_subsets["cold_start"]
+    n_jobs = len(job_table.ids)
+    retrieval = {"k": list(ks), "pool_size": n_jobs, "methods": {},
+                 "random_recall": {str(k): min(1.0, k / n_jobs) for k in ks}}
+    if not queries:
+        notes.append("no test seeker has a positive test job; retrieval skipped")
+        return retrieval
+    query_vecs = {"CV (c)": cv_table.lookup(queries)}
+    for name, table in gen_tables.items():
+        query_vecs[f"{name} (j', n={n_avail[name]})"] = table.pooled(n_avail[name]).lookup(queries)
+    rel = [positives[q] for q in queries]
+    for method, vecs in query_vecs.items():
+        retrieval["methods"][method] = {
+            sub: retrieval_metrics(vecs[m], job_table.vectors, [r for r, keep in zip(rel, m) if keep], ks)
+            for sub, m in q_subsets.items() if m.any()}
+    return retrieval
+
+
+def _train_tables(feats: dict, gen_tables: dict, n_main: dict, rc, subsets: dict) -> tuple[dict, dict, dict]:
+    """Tables III-IV: every predictor x model, once per seed. Each enhanced Dot model first chooses its gate
+    on rec_valid (:func:`select_dot_jp_skip`; the test rows are not passed there) and reuses those runs.
+
+    Returns ``(results[pred][model], selection[model], the RecommendConfig each Dot model used)``.
+    """
+    results = {p: {} for p in PREDICTORS}
+    selection, dot_rc = {}, {}
+    for pred in PREDICTORS:
+        results[pred]["Base"] = run_experiment(pred, False, feats["train"], feats["valid"], feats["test"], rc,
+                                               subsets=subsets)
+        for name, table in gen_tables.items():
+            pooled = table.pooled(n_main[name])
+            tr, va, te = (feats[k].with_generated(pooled) for k in ("train", "valid", "test"))
+            model_rc, trained = rc, None
+            if pred == "Dot":
+                selection[name], trained = select_dot_jp_skip(tr, va, rc)
+                model_rc = dot_rc[name] = replace(rc, dot_jp_skip=selection[name]["chosen"])
+            results[pred][name] = run_experiment(pred, True, tr, va, te, model_rc, subsets=subsets, trained=trained)
+    return results, selection, dot_rc
+
+
+DIFF_PAIRS = (("GIRL", "Base"), ("GIRL", "GIRL-SFT"), ("GIRL-SFT", "Base"))
+"""The paired differences ``a - b`` of Tables III-IV's rows that get a bootstrap interval."""
+
+
+def paired_diffs(results: dict, test: Features, subsets: dict, n_boot: int, seed: int,
+                 notes: list | None = None) -> tuple[dict, dict]:
+    """Paired differences of AUC, GAUC and LogLoss (``DIFF_PAIRS``) with 95% seeker-level bootstrap intervals.
+
+    Each model's test probabilities are first averaged over its seeds (the seeds' ensemble); then whole
+    seekers are resampled, the same resample for every model (:func:`girl_lib.metrics.paired_group_bootstrap`,
+    seed ``seed``, ``n_boot`` resamples, one-class resamples skipped and counted). j' is the tables' own
+    (pooled over ``n_generated`` JDs), so the interval covers the draw of test seekers and, through the
+    ensemble, not the seeds; it does not cover a new draw of the generated JDs.
+
+    Returns ``({subset: {pred: {"a-b": {metric: {"mean", "ci95"}}}}}, bootstrap facts per subset)``.
+    """
+    diffs: dict = {}
+    boot: dict = {"n_boot": n_boot, "seed": seed, "unit": "seeker", "predictions": "mean over seeds",
+                  "subsets": {}}
+    for subset, mask in subsets.items():
+        if not _has_both_classes(test.y[mask]):
+            continue
+        for pred, by_model in results.items():
+            probs = {m: r["test_probs"].mean(axis=0)[mask] for m, r in by_model.items() if subset in r}
+            pairs = [(a, b) for a, b in DIFF_PAIRS if a in probs and b in probs]
+            if not pairs:
+                continue
+            try:
+                out = paired_group_bootstrap(test.y[mask], probs, pairs, test.seeker_ids[mask], n=n_boot, seed=seed)
+            except GirlError as err:
+                if notes is not None:
+                    notes.append(f"no paired intervals on '{subset}' ({pred}): {err}")
+                continue
+            diffs.setdefault(subset, {})[pred] = out["diff"]
+            facts = boot["subsets"].setdefault(subset, {k: out[k] for k in ("n_groups", "n_gauc_groups",
+                                                                            "n_resamples", "n_skipped")})
+            facts.setdefault("ensemble", {})[pred] = out["point"]
+    return diffs, boot
 
 
 def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.ndarray] | None = None) -> dict:
@@ -793,16 +994,8 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
     if rc.num_threads > 0:
         torch.set_num_threads(rc.num_threads)
     try:
-        results = {p: {} for p in PREDICTORS}
-        n_main = {}
-        for pred in PREDICTORS:
-            results[pred]["Base"] = run_experiment(pred, False, feats["train"], feats["valid"], test, rc,
-                                                   subsets=subsets)
-            for name, table in gen_tables.items():
-                n_main[name] = min(rc.n_generated, n_avail[name])
-                pooled = table.pooled(n_main[name])
-                tr, va, te = (feats[k].with_generated(pooled) for k in ("train", "valid", "test"))
-                results[pred][name] = run_experiment(pred, True, tr, va, te, rc, subsets=subsets)
+        n_main = {name: min(rc.n_generated, n_avail[name]) for name in gen_tables}
+        results, selection, dot_rc = _train_tables(feats, gen_tables, n_main, rc, subsets)
         for name, n in n_main.items():
             if n < rc.n_generated:
                 notes.append(f"{name}: only {n} generated JD(s) per seeker, fewer than n_generated={rc.n_generated}")
@@ -817,38 +1010,17 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
                     continue
                 reuse = restrict_seeds(results[pred][name], curve_seeds)
                 pre = {n_main[name]: reuse} if reuse and "all" in reuse else {}
-                curve = generation_number_curve(pred, feats, gen_tables[name], range(1, n_avail[name] + 1), rc,
-                                                seeds=curve_seeds, precomputed=pre)
+                curve = generation_number_curve(pred, feats, gen_tables[name], range(1, n_avail[name] + 1),
+                                                dot_rc[name] if pred == "Dot" else rc, seeds=curve_seeds,
+                                                precomputed=pre)
                 curves[out_key][name] = {str(n): r["all"]["auc"] for n, r in curve.items() if "all" in r}
                 curves[out_key + "_std"][name] = {str(n): r["all"]["auc_std"] for n, r in curve.items() if "all" in r}
     finally:
         torch.set_num_threads(old_threads)
 
     # Retrieval (beyond the paper): test seekers with >= 1 positive test job.
-    job_row = {j: i for i, j in enumerate(jobs)}
-    positives: dict[str, list[int]] = {}
-    for s, j, y in zip(test.seeker_ids, test.job_ids, test.y):
-        if y == 1 and job_row[j] not in positives.setdefault(s, []):
-            positives[s].append(job_row[j])
-    queries = sorted(s for s, rel in positives.items() if rel)
-    train_seekers = set(cols["rec_train"]["seeker_id"])
-    q_subsets = {"all": np.ones(len(queries), dtype=bool),
-                 "cold_start": np.asarray([q not in train_seekers for q in queries], dtype=bool)}
-    q_subsets["warm"] = ~q_subsets["cold_start"]
-    retrieval = {"k": list(rc.retrieval_k), "pool_size": len(jobs), "methods": {},
-                 "random_recall": {str(k): min(1.0, k / len(jobs)) for k in rc.retrieval_k}}
-    if queries:
-        query_vecs = {"CV (c)": cv_table.lookup(queries)}
-        for name, table in gen_tables.items():
-            query_vecs[f"{name} (j', n={n_avail[name]})"] = table.pooled(n_avail[name]).lookup(queries)
-        rel = [positives[q] for q in queries]
-        for method, vecs in query_vecs.items():
-            retrieval["methods"][method] = {
-                sub: retrieval_metrics(vecs[m], job_table.vectors, [r for r, keep in zip(rel, m) if keep],
-                                       rc.retrieval_k)
-                for sub, m in q_subsets.items() if m.any()}
-    else:
-        notes.append("no test seeker has a positive test job; retrieval skipped")
+    retrieval = _retrieval_study(test, set(cols["rec_train"]["seeker_id"]), cv_table, job_table, gen_tables,
+                                 n_avail, rc.retrieval_k, notes)
 
     # Zero-shot reference (beyond the paper): the frozen encoder's cosine, no training at all.
     zero_shot = {"cos(c, j)": _cosine(test.c, test.j)}
@@ -859,6 +1031,15 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
 
     metrics = {key: _summarise(results, subset) for subset, key in SUBSETS}
     metrics = {k: v for k, v in metrics.items() if v}
+    diffs, boot = paired_diffs(results, test, subsets, cfg.judge.n_bootstrap, cfg.judge.seed, notes)
+    for subset, key in SUBSETS:
+        for pred, diff in diffs.get(subset, {}).items():
+            if pred in metrics.get(key, {}):
+                metrics[key][pred]["diff"] = diff
+    metrics["recommend_n_seekers"] = {name: int(len(np.unique(test.seeker_ids[m])))  # beside, not in, "recommend"
+                                      for name, m in (("all", subsets["all"]), ("cold_start", cold), ("warm", ~cold))}
+    metrics["recommend_bootstrap"] = boot
+    metrics["selection"] = {"dot_jp_skip": selection}
     metrics.update(curves)
     metrics["retrieval"] = retrieval
     metrics["zero_shot_auc"] = zero_shot

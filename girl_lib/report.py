@@ -12,6 +12,8 @@ from .runio import atomic_write_json, atomic_write_text, read_json, read_jsonl
 
 PAPER_TABLE_II_GIRL_VS_SFT = {"win": 0.45, "tie": 0.25, "lose": 0.26, "adv": 0.19}
 PAIR_KEYS = ("GIRL_vs_GIRL-SFT", "GIRL-SFT_vs_base", "GIRL_vs_base")
+REC_TARGET_PAIRS = (("GIRL", "GIRL-SFT"), ("GIRL", "Base"), ("GIRL-SFT", "Base"))
+"""The orderings of Tables III-IV the course checks, each as a paired AUC difference ``a - b > 0``."""
 PPO_DICT_KEYS = ("reward_diff", "oracle_fit_diff", "rm_policy_agreement", "rm_sft_agreement")
 """The structured entries of ``ppo/metrics.json`` that ``results.json["ppo"]`` carries (the rest: scalars)."""
 
@@ -52,9 +54,11 @@ def collect_results(cfg, run_dir) -> dict:
     rec = _load(run_dir, "recommend")
     if rec:
         for key in ("recommend", "recommend_cold_start", "recommend_warm", "generation_number",
-                    "generation_number_dot", "retrieval"):
+                    "generation_number_dot", "retrieval", "recommend_n_seekers", "recommend_bootstrap"):
             if key in rec:
                 res[key] = rec[key]
+        if "selection" in rec:
+            res["recommend_selection"] = rec["selection"]
     timing_path = run_dir / "timing.json"
     if timing_path.exists():
         res["timing_s"] = read_json(timing_path)
@@ -103,9 +107,15 @@ def check_targets(res: dict) -> list[dict]:
                    judge["GIRL_vs_GIRL-SFT"].get("adv_ci"))
     for table in ("recommend", "recommend_cold_start"):
         for pred, rows in res.get(table, {}).items():
-            if all(m in rows for m in ("Base", "GIRL-SFT", "GIRL")):
-                a = [round(rows[m]["auc"], 4) for m in ("Base", "GIRL-SFT", "GIRL")]
-                comparison(f"{table} {pred}: AUC GIRL > GIRL-SFT > Base", a, None)  # no interval yet
+            for a, b in REC_TARGET_PAIRS:
+                if a not in rows or b not in rows:
+                    continue
+                d = rows.get("diff", {}).get(f"{a}-{b}", {}).get("auc")
+                name = f"{table} {pred}: AUC {a} - {b} > 0"
+                if d:  # seeker-level paired bootstrap on the seeds' ensemble (recommend.paired_diffs)
+                    comparison(name, d["mean"], d["ci95"])
+                else:  # a run from before the intervals: the two AUCs, nothing shown
+                    comparison(name, [round(rows[a]["auc"], 4), round(rows[b]["auc"], 4)], None)
     t = res.get("timing_s", {})
     if res.get("profile") == "cpu" and "total" in t:
         target("cpu main job <= 40 min on 2 cores", round(t["total"] / 60, 1), t["total"] <= 2400)
@@ -212,16 +222,19 @@ def render_markdown(res: dict, run_dir: Path) -> str:
         from .recommend import PAPER_TABLE_III, PAPER_TABLE_IV
 
         paper = PAPER_TABLE_III if key == "recommend" else PAPER_TABLE_IV
-        lines += [f"## {title}", "", "| predictor | model | AUC ↑ | LogLoss ↓ | paper AUC | paper LogLoss |",
-                  "|---|---|---:|---:|---:|---:|"]
+        lines += [f"## {title}", "", "| predictor | model | AUC ↑ | GAUC ↑ | LogLoss ↓ | paper AUC | paper LogLoss |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
         for pred, rows in res[key].items():
             for model, r in rows.items():
+                if model == "diff":
+                    continue
                 pp = paper.get(pred, {}).get(model, {})
                 rel = f" ({r['auc_rel']:+.1f}%)" if r.get("auc_rel") is not None and model != "Base" else ""
                 lrel = f" ({r['logloss_rel']:+.1f}%)" if r.get("logloss_rel") is not None and model != "Base" else ""
-                lines.append(f"| {pred} | {model} | {_fmt(r['auc'])}{rel} | {_fmt(r['logloss'])}{lrel} | "
-                             f"{_fmt(pp.get('auc'))} | {_fmt(pp.get('logloss'))} |")
+                lines.append(f"| {pred} | {model} | {_fmt(r['auc'])}{rel} | {_fmt(r.get('gauc'))} | "
+                             f"{_fmt(r['logloss'])}{lrel} | {_fmt(pp.get('auc'))} | {_fmt(pp.get('logloss'))} |")
         lines.append("")
+        lines += _diff_section(res, key)
     plots = sorted((run_dir / "plots").glob("*.png")) if (run_dir / "plots").exists() else []
     if plots:
         lines += ["## Plots", ""] + [f"![{p.stem}](plots/{p.name})" for p in plots] + [""]
@@ -236,6 +249,20 @@ def render_markdown(res: dict, run_dir: Path) -> str:
         lines += ["## Wall time (seconds)", "", "| stage | seconds |", "|---|---:|"]
         lines += [f"| {k} | {v:.0f} |" for k, v in t.items()] + [""]
     return "\n".join(lines)
+
+
+def _diff_section(res: dict, key: str) -> list[str]:
+    """The paired differences of one table with their 95% intervals (empty for a run without them)."""
+    from .recommend import SUBSETS, diff_rows
+
+    table = diff_rows(res[key])
+    if not table:
+        return []
+    subset = next(s for s, k in SUBSETS if k == key)
+    facts = res.get("recommend_bootstrap", {}).get("subsets", {}).get(subset, {})
+    return [f"Paired differences (first model − second), test probabilities averaged over the seeds; 95% bootstrap "
+            f"interval resampling the {facts.get('n_groups', '?')} test seekers ({facts.get('n_resamples', '?')} "
+            f"resamples, {facts.get('n_skipped', 0)} skipped). ΔLogLoss < 0 favours the first model.", ""] + table + [""]
 
 
 def write_plots(res: dict, run_dir: Path) -> None:
@@ -339,11 +366,19 @@ def render_status(res: dict) -> str:
         shown_ = ci[0] is not None and (ci[0] > 0 or ci[1] < 0)
         out.append(f"- *Judge* ({j.get('backend')}): GIRL vs GIRL-SFT advantage {_fmt(j['adv'], 2)}, 95% CI "
                    f"[{_fmt(ci[0], 2)}, {_fmt(ci[1], 2)}] over {j.get('n')} CVs: {'shown' if shown_ else 'not shown'}.")
+    n_seekers = res.get("recommend_n_seekers", {}).get("all")
     for pred, rows in res.get("recommend", {}).items():
         if all(m in rows for m in ("Base", "GIRL-SFT", "GIRL")):
-            out.append(f"- *Recommendation* ({pred}, test AUC Base / GIRL-SFT / GIRL): "
-                           f"{' / '.join(_fmt(rows[m]['auc'], 4) for m in ('Base', 'GIRL-SFT', 'GIRL'))}; no interval "
-                           f"yet, so no ordering is shown.")
+            line = (f"- *Recommendation* ({pred}, test AUC Base / GIRL-SFT / GIRL: "
+                    f"{' / '.join(_fmt(rows[m]['auc'], 4) for m in ('Base', 'GIRL-SFT', 'GIRL'))})")
+            diff = rows.get("diff", {})
+            if "GIRL-Base" in diff and "GIRL-GIRL-SFT" in diff:
+                over = f" over {n_seekers} test seekers" if n_seekers else ""
+                line += (f": paired AUC differences{over}, GIRL − Base {_diff_text(diff['GIRL-Base']['auc'])}, "
+                         f"GIRL − GIRL-SFT {_diff_text(diff['GIRL-GIRL-SFT']['auc'])}.")
+            else:
+                line += ": no interval in this run, so no ordering is shown."
+            out.append(line)
     return "\n".join(out)
 
 

@@ -1353,7 +1353,7 @@ seekers; Fig. 5 varies the number of generated JDs pooled into $\\mathbf{j}'$.
                         "from girl_lib.metrics import auc\n"
                         "from girl_lib.models import encode_texts, load_encoder\n"
                         "from girl_lib.recommend import (PAPER_TABLE_III, PAPER_TABLE_IV, DotPredictor, MLPPredictor,\n"
-                        "                                pool_generated)")),
+                        "                                diff_rows, pool_generated)")),
         md(r"""
 ## 1. Eq. 9-15 beside the code
 
@@ -1372,8 +1372,9 @@ Eq. 11 would have nothing to train, so `DotPredictor` gives each tower a small t
 turns the dot product of the (unit-length) tower outputs into a logit with a learnt scale and bias, so
 that $\sigma(score)$ is a calibrated probability and LogLoss means something; its docstring explains the
 details. One addition beyond Eq. 14: the generated JD also enters $\mathbf{c}'$ directly, through a learnt
-gate $g$ (`recommend.dot_jp_skip`, initial value 0.5): $\mathbf{c}' = normalize(\mathbf{c} + g\,\mathbf{j}' +
-MLP([\mathbf{c}; \mathbf{j}']))$. Without it (`dot_jp_skip=0`), the enhanced tower starts equal to the base
+gate $g$ (initial value chosen per model on `rec_valid` from `recommend.dot_jp_skip_grid`, by default
+0, 0.5 and 1): $\mathbf{c}' = normalize(\mathbf{c} + g\,\mathbf{j}' +
+MLP([\mathbf{c}; \mathbf{j}']))$. Without it ($g$ starting at 0), the enhanced tower starts equal to the base
 one and, on the `cpu` run, never learnt to use $\mathbf{j}'$ through the MLP alone (section 2 shows why it
 should: the untrained cosine already improves when $\mathbf{j}'$ is mixed into the query). Both predictors are trained with binary cross-entropy and early stopping on validation AUC. With several generated JDs per seeker, $\mathbf{j}'$ is their mean
 (Fig. 5, `pool_generated`).
@@ -1434,6 +1435,13 @@ positive is better (as the paper does). `base-gen` is our ablation: $\\mathbf{j}
 generator. It separates "any extra text helps" from "GIRL's text helps" (the `cpu` profile skips it to
 save generation time, see `generate.rec_models`). Full tables (with the warm
 seekers, Fig. 5 data and retrieval) are in `RUN_DIR/recommend/tables.md`.
+
+GAUC is the platform's metric: the AUC of each test seeker's own rows, averaged over the seekers that have
+both a match and a non-match. Below each table, the paired differences GIRL − Base, GIRL − GIRL-SFT and
+GIRL-SFT − Base come with a 95% interval: each model's test probabilities are averaged over the seeds,
+then whole test seekers are resampled (the same resample for both models). A difference is *shown* only
+when its interval excludes 0; ΔLogLoss < 0 favours the first model. The Dot gate was chosen per model on
+`rec_valid` (`rec["selection"]`), never on the test rows.
 """),
         code('''
 rec = read_json(RUN_DIR / "recommend" / "metrics.json")
@@ -1442,6 +1450,8 @@ def with_paper(ours, paper):
     rows = []
     for pred, models in ours.items():
         for model, r in models.items():
+            if model == "diff":  # the paired differences, shown below
+                continue
             p = paper.get(pred, {}).get(model, {})
             rows.append({"predictor": pred, "model": model, "AUC": r["auc"], "AUC std": r["auc_std"],
                          "AUC rel %": r["auc_rel"] if model != "Base" else None, "LogLoss": r["logloss"],
@@ -1452,12 +1462,15 @@ def with_paper(ours, paper):
 print(f"seeds {rec['seeds']}; rows: {rec['n_rows']}")
 display(Markdown("**Table III analogue: all test seekers**"))
 display(with_paper(rec["recommend"], PAPER_TABLE_III))
+display(Markdown("Paired differences, seeds' ensemble, 95% bootstrap over test seekers:\n\n"
+                 + "\n".join(diff_rows(rec["recommend"]))))
 _ = plots.auc_bars(rec["recommend"], title="AUC on rec_test (Table III analogue)")
 '''),
         code('''
 if "recommend_cold_start" in rec:
     display(Markdown("**Table IV analogue: cold-start seekers (never in rec_train)**"))
     display(with_paper(rec["recommend_cold_start"], PAPER_TABLE_IV))
+    display(Markdown("\n".join(diff_rows(rec["recommend_cold_start"]))))
     _ = plots.auc_bars(rec["recommend_cold_start"], title="AUC, cold-start seekers (Table IV analogue)")
 if "recommend_warm" in rec:
     display(Markdown("**Warm seekers (beyond the paper)**"))
@@ -1518,9 +1531,10 @@ pd.DataFrame({(m, sub): {k: v for k, v in r.items() if k != "pool_size"} for m, 
 gibberish and the test split has about 24 rows from 4 seekers, so AUCs swing by ±0.1 between seeds and
 rows: any ordering of Base, GIRL-SFT and GIRL is chance. On `cpu` (MiniLM, SmolLM2, 3 seeds, ~300 test
 rows), look for the *direction* of the paper's findings: enhanced above Base, larger gains for cold start,
-GIRL at least as good as GIRL-SFT. `report.md` lists "AUC GIRL > GIRL-SFT > Base" as a target and says
-whether this run met it. When a gap is smaller than the seeds' std, it is not a finding. The seeds' std
-covers only the recommender's training, not the draw of the generated JDs: with one sampled JD for each
+GIRL at least as good as GIRL-SFT. `report.md` lists "AUC GIRL - GIRL-SFT > 0", "GIRL - Base > 0" and
+"GIRL-SFT - Base > 0" as targets and says whether this run shows them (the paired interval above 0). The
+interval covers the draw of test seekers, with the seeds averaged out; it does not cover the draw of the
+generated JDs: with one sampled JD for each
 of ~10 test seekers, a new random draw of the *same* model's JDs moved GIRL-SFT's AUC by about 1% between
 two runs (README, status), as much as the effects themselves. Pooling several JDs (Fig. 5, `n_samples`
 ≥ 2) or more test seekers (`data.scale`) shrinks that; both cost generation time. The paper's absolute
@@ -1539,8 +1553,8 @@ AUCs (0.61-0.65 on a real platform with BERT) are not comparable with ours.
             "Where does the curve flatten, and does diversity (notebook 04) predict it?",
             "Swap the predictor: give the MLP `[c; j; j'; c * j; j' * j]` (element-wise products). Does the gap "
             "between Base and enhanced shrink?",
-            "The Dot gate: rerun `girl recommend --profile cpu --run-dir runs/cpu --set recommend.dot_jp_skip=0` "
-            "(the paper's Eq. 14 alone), then `=1.0`. How do the Dot rows of Tables III-IV move? Train one model "
+            "The Dot gate: rerun `girl recommend --profile cpu --run-dir runs/cpu --set recommend.dot_jp_skip_grid=0` "
+            "(the paper's Eq. 14 alone), then `=1.0`; compare with `selection` in `recommend/metrics.json`. How do the Dot rows of Tables III-IV move? Train one model "
             "with `girl_lib.recommend.train_predictor` and read where its gate `model.jp_gate` ended up.",
         ], COMMON_TROUBLES + [
             ("Out of memory on a Colab T4?", "Lower `recommend.embed_batch_size` or `recommend.embed_max_length` "

@@ -68,6 +68,10 @@ def test_tiny_is_smaller_than_cpu():
     ("sft.batch_size=0", "sft.batch_size"), ("sft.learning_rate=nan", "sft.learning_rate"),
     ("data.scale=-1", "data.scale"), ("ppo.baseline=critics", "ppo.baseline"),
     ("generate.models=('base', 'gpt')", "generate.models"), ("ppo=1", "ppo"),
+    ("recommend.dot_jp_skip_grid=()", "recommend.dot_jp_skip_grid"),
+    ("recommend.dot_jp_skip_grid=(0.5, 'x')", "recommend.dot_jp_skip_grid"),
+    ("recommend.dot_jp_skip_grid=nan", "recommend.dot_jp_skip_grid"),
+    ("recommend.dot_jp_skip=inf", "recommend.dot_jp_skip"),
 ])
 def test_bad_values_are_refused_naming_the_field(override, field):
     from girl_lib.config import ConfigError
@@ -97,3 +101,15 @@ def test_cli_exits_2_within_seconds_on_a_bad_value():
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "reward.architecture" in out.stderr and "banana" in out.stderr
     assert time.time() - t0 < 10
+
+
+def test_dot_gate_grid_parses_and_refuses_non_finite_values():
+    from girl_lib.config import ConfigError
+
+    assert get_profile("cpu").recommend.dot_jp_skip_grid == (0.0, 0.5, 1.0)
+    assert len(get_profile("tiny").recommend.dot_jp_skip_grid) == 1  # tiny: no selection training
+    assert get_profile("tiny", ["recommend.dot_jp_skip_grid=0,1"]).recommend.dot_jp_skip_grid == (0, 1)
+    assert get_profile("tiny", ["recommend.dot_jp_skip_grid=0.25"]).recommend.dot_jp_skip_grid == (0.25,)
+    for bad in ((0.0, float("nan")), (True,), ()):
+        with pytest.raises(ConfigError, match="dot_jp_skip_grid"):
+            get_profile("tiny", {"recommend.dot_jp_skip_grid": bad})

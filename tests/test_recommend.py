@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from girl_lib.config import RecommendConfig, get_profile
-from girl_lib.metrics import auc, mean_ndcg_at_k, mean_recall_at_k
+from girl_lib.metrics import auc, gauc, logloss, mean_ndcg_at_k, mean_recall_at_k
 from girl_lib.recommend import (PAPER_TABLE_III, DotPredictor, EmbeddingTable, Features, MLPPredictor,
                                 build_features, cached_embeddings, cold_start_mask, evaluate,
-                                generation_number_curve, make_predictor, pool_generated, predict_logits,
-                                retrieval_metrics,
+                                generation_number_curve, make_predictor, paired_diffs, pool_generated,
+                                predict_logits, retrieval_metrics,
                                 run_recommend, stack_generations, train_predictor)
 from girl_lib.runio import GirlError, append_jsonl, is_done, mark_done
 
@@ -354,9 +354,9 @@ def test_run_recommend_end_to_end(tmp_path):
     assert saved["recommend"]["MLP"]["GIRL"]["auc"] == pytest.approx(m["recommend"]["MLP"]["GIRL"]["auc"])
     for key in ("recommend", "recommend_cold_start", "recommend_warm"):
         for pred in ("MLP", "Dot"):
-            assert set(m[key][pred]) == {"Base", "GIRL-SFT", "GIRL"}  # no base.jsonl: base-gen skipped
+            assert set(m[key][pred]) == {"Base", "GIRL-SFT", "GIRL", "diff"}  # no base.jsonl: base-gen skipped
             row = m[key][pred]["GIRL"]
-            assert {"auc", "logloss", "auc_std", "logloss_std", "auc_rel", "logloss_rel"} <= set(row)
+            assert {"auc", "logloss", "auc_std", "logloss_std", "auc_rel", "logloss_rel", "gauc", "gauc_std"} <= set(row)
             assert len(row["per_seed"]) == 2 and m[key][pred]["Base"]["auc_rel"] == 0.0
             assert row["auc_rel"] == pytest.approx(100 * (row["auc"] / m[key][pred]["Base"]["auc"] - 1))
     assert any("'base'" in n for n in m["notes"])
@@ -428,7 +428,8 @@ def test_run_recommend_with_the_data_stage(tmp_path, request):
     mark_done(tmp_path, "generate")
     cfg = get_profile("tiny", {"recommend.epochs": 3})
     m = run_recommend(cfg, tmp_path)
-    assert set(m["recommend"]["MLP"]) == {"Base", "GIRL-SFT"} and set(m["recommend"]["Dot"]) == {"Base", "GIRL-SFT"}
+    assert set(m["recommend"]["MLP"]) == {"Base", "GIRL-SFT", "diff"} and set(m["recommend"]["Dot"]) == {"Base", "GIRL-SFT", "diff"}
+    assert set(m["recommend"]["Dot"]["diff"]) == {"GIRL-SFT-Base"}  # only the pairs whose models ran
     assert m["n_rows"]["rec_test"] == len(ds["rec_test"])
     assert m["n_rows"]["rec_test_cold_start"] == sum(bool(c) for c in ds["rec_test"]["cold_start"])
     assert m["n_rows"]["seekers"] == len(seekers)
@@ -447,3 +448,195 @@ def test_restrict_seeds_reaggregates_a_subset():
     assert restrict_seeds(res, [0])["all"]["auc"] == 0.5 and restrict_seeds(res, [0])["all"]["auc_std"] == 0.0
     assert restrict_seeds(res, [7]) is None
 
+
+
+# --------------------------------------------------------------------------- intervals, GAUC, no peeking
+def test_run_recommend_paired_intervals_schema(tmp_path):
+    """The new keys on a tiny run: diffs with intervals per predictor and table, GAUC beside AUC, the seekers
+    per subset (counted by hand from ``_tiny_run_dir``: test seekers s26-s35 are cold, s4-s9 warm) and the
+    gate's selection (tiny: a one-value grid)."""
+    data = _tiny_run_dir(tmp_path)
+    cfg = _tiny_cfg()
+    m = run_recommend(cfg, tmp_path, data=data, encode_fn=_fake_encode)
+    assert m["recommend_n_seekers"] == {"all": 16, "cold_start": 10, "warm": 6}
+    boot = m["recommend_bootstrap"]
+    assert (boot["n_boot"], boot["seed"], boot["unit"]) == (cfg.judge.n_bootstrap, cfg.judge.seed, "seeker")
+    for subset, key in (("all", "recommend"), ("cold_start", "recommend_cold_start")):
+        facts = boot["subsets"][subset]
+        assert facts["n_groups"] == m["recommend_n_seekers"][subset]
+        assert facts["n_resamples"] + facts["n_skipped"] == cfg.judge.n_bootstrap
+        for pred in ("MLP", "Dot"):
+            diff = m[key][pred]["diff"]
+            assert set(diff) == {"GIRL-Base", "GIRL-GIRL-SFT", "GIRL-SFT-Base"}
+            for pair, d in diff.items():
+                assert set(d) == {"auc", "gauc", "logloss"}
+                for metric, v in d.items():
+                    assert set(v) == {"mean", "ci95"} and len(v["ci95"]) == 2 and v["ci95"][0] <= v["ci95"][1]
+                a, b = pair.split("-", 1) if pair != "GIRL-SFT-Base" else ("GIRL-SFT", "Base")
+                ens = facts["ensemble"][pred]
+                assert d["auc"]["mean"] == pytest.approx(ens[a]["auc"] - ens[b]["auc"])
+                assert d["logloss"]["mean"] == pytest.approx(ens[a]["logloss"] - ens[b]["logloss"])
+            row = m[key][pred]["GIRL"]
+            assert 0 <= row["gauc"] <= 1 and 0 < row["n_gauc_seekers"] <= m["recommend_n_seekers"][subset]
+            assert row["gauc"] == pytest.approx(np.mean([r["gauc"] for r in row["per_seed"]]))
+    sel = m["selection"]["dot_jp_skip"]
+    assert set(sel) == {"GIRL-SFT", "GIRL"}  # the enhanced Dot models
+    for record in sel.values():
+        assert record["grid"] == [0.5] and record["chosen"] == 0.5 and 0 <= record["valid_auc"][0] <= 1
+    tables = (tmp_path / "recommend" / "tables.md").read_text()
+    assert "ΔAUC [95% CI]" in tables and "| Dot | GIRL − GIRL-SFT |" in tables and "GAUC (↑)" in tables
+
+
+def _fake_results(probs_by_model: dict) -> dict:
+    return {"MLP": {name: {"all": {"auc": 0.5}, "test_probs": np.asarray(p, dtype=float)}
+                    for name, p in probs_by_model.items()}}
+
+
+def test_paired_diffs_average_the_seeds_before_the_bootstrap():
+    """GIRL's two seeds each rank half the seekers wrongly; their mean ranks every row right. The paired
+    difference is taken on the seeds' ensemble, so it is AUC(mean) - AUC(Base), not the mean of the AUCs."""
+    y = np.array([1, 0] * 6, dtype=np.float32)
+    seekers = np.repeat([f"s{i}" for i in range(6)], 2)
+    right, wrong = np.where(y == 1, 0.9, 0.1), np.where(y == 1, 0.2, 0.4)
+    half = np.arange(12) < 6
+    seed0, seed1 = np.where(half, right, wrong), np.where(half, wrong, right)
+    base = np.full(12, 0.5)
+    test = Features(np.zeros((12, 2)), np.zeros((12, 2)), y, seeker_ids=seekers, job_ids=seekers)
+    results = _fake_results({"Base": [base, base], "GIRL-SFT": [seed0, seed1], "GIRL": [seed0, seed1]})
+    diffs, boot = paired_diffs(results, test, {"all": np.ones(12, dtype=bool)}, n_boot=100, seed=0)
+    d = diffs["all"]["MLP"]
+    ensemble = (seed0 + seed1) / 2
+    assert auc(y, ensemble) == 1.0 and np.mean([auc(y, seed0), auc(y, seed1)]) < 1.0
+    assert d["GIRL-Base"]["auc"]["mean"] == pytest.approx(auc(y, ensemble) - auc(y, base))
+    assert d["GIRL-Base"]["gauc"]["mean"] == pytest.approx(gauc(y, ensemble, seekers) - 0.5)
+    assert d["GIRL-Base"]["logloss"]["mean"] == pytest.approx(logloss(y, ensemble) - logloss(y, base))
+    assert d["GIRL-GIRL-SFT"]["auc"]["ci95"] == [0.0, 0.0]  # identical predictions, paired resamples
+    assert boot["subsets"]["all"]["n_groups"] == 6
+
+
+def test_select_dot_jp_skip_picks_the_best_mean_valid_auc(monkeypatch):
+    """With a stubbed trainer: validation AUC depends on the gate and the seed; the choice is the gate with
+    the best mean over seeds (not the best single seed), and a tie goes to the first grid value."""
+    import girl_lib.recommend as rec
+
+    table = {0.0: [0.70, 0.70], 0.5: [0.90, 0.40], 1.0: [0.72, 0.69]}  # means 0.70, 0.65, 0.705
+    calls = []
+
+    def fake_train(kind, enhanced, train, valid, cfg, seed=0):
+        calls.append((kind, enhanced, valid, cfg.dot_jp_skip, seed))
+        return f"model g={cfg.dot_jp_skip} s={seed}", {"best_valid_auc": table[cfg.dot_jp_skip][seed], "best_epoch": 1}
+
+    monkeypatch.setattr(rec, "train_predictor", fake_train)
+    splits, _ = _toy_splits(n_seekers=20)
+    cfg = RecommendConfig(seeds=(0, 1), dot_jp_skip_grid=(0.0, 0.5, 1.0))
+    record, runs = rec.select_dot_jp_skip(splits["train"], splits["valid"], cfg)
+    assert record == {"grid": [0.0, 0.5, 1.0], "valid_auc": [pytest.approx(0.70), pytest.approx(0.65),
+                                                              pytest.approx(0.705)], "chosen": 1.0}
+    assert runs[1][0] == "model g=1.0 s=1" and len(calls) == 6
+    assert all(c[:2] == ("Dot", True) and c[2] is splits["valid"] for c in calls)
+    table[1.0] = [0.70, 0.70]  # a tie with 0.0: the first wins
+    assert rec.select_dot_jp_skip(splits["train"], splits["valid"], cfg)[0]["chosen"] == 0.0
+    table[0.0] = [None, None]  # one-class rec_valid: no AUC to choose by
+    with pytest.raises(GirlError, match="one class"):
+        rec.select_dot_jp_skip(splits["train"], splits["valid"], cfg)
+
+
+def test_dot_gate_is_chosen_on_rec_valid_never_on_rec_test(tmp_path, monkeypatch):
+    """The stage with a two-value grid. (1) During the selection no model ever scores the test rows. (2) The
+    test rows could flip a test-based choice (flipped labels turn each AUC into 1 - AUC, so the argmax over
+    the grid becomes the argmin), yet a run on flipped test labels selects exactly as before."""
+    import girl_lib.recommend as rec
+
+    cfg = get_profile("tiny", {"recommend.epochs": 3, "recommend.seeds": (0, 1), "recommend.retrieval_k": (1, 3),
+                               "recommend.dot_jp_skip_grid": (0.0, 1.0)})
+    state = {"selecting": False, "models": {}, "test": None, "dot_test": None}
+    real_select, real_logits, real_train, real_run = (rec.select_dot_jp_skip, rec.predict_logits,
+                                                      rec.train_predictor, rec.run_experiment)
+
+    def spy_select(train, valid, cfg_, seeds=None):
+        state["selecting"] = True
+        try:
+            return real_select(train, valid, cfg_, seeds)
+        finally:
+            state["selecting"] = False
+
+    def spy_logits(model, feats, batch_size=4096):
+        if state["selecting"]:
+            assert len(feats) != len(state["test"]) or not np.array_equal(feats.job_ids, state["test"].job_ids)
+        return real_logits(model, feats, batch_size)
+
+    def spy_train(kind, enhanced, train, valid, cfg_, seed=0):
+        out = real_train(kind, enhanced, train, valid, cfg_, seed)
+        if state["selecting"]:
+            state["models"].setdefault(cfg_.dot_jp_skip, []).append(out[0])
+        return out
+
+    def spy_run(kind, enhanced, train, valid, test, cfg_, *args, **kw):
+        state["test"] = test if state["test"] is None else state["test"]  # the first call: MLP Base
+        if kind == "Dot" and enhanced and state["dot_test"] is None:  # GIRL-SFT's test rows, with its j'
+            state["dot_test"] = test
+        return real_run(kind, enhanced, train, valid, test, cfg_, *args, **kw)
+
+    for name, fn in (("select_dot_jp_skip", spy_select), ("predict_logits", spy_logits),
+                     ("train_predictor", spy_train), ("run_experiment", spy_run)):
+        monkeypatch.setattr(rec, name, fn)
+    data = _tiny_run_dir(tmp_path)
+    first = run_recommend(cfg, tmp_path, data=data, encode_fn=_fake_encode)["selection"]["dot_jp_skip"]
+    assert state["test"] is not None and set(state["models"]) == {0.0, 1.0}
+    # What a test-based rule would have picked for the first model selected (GIRL-SFT, its 2 seeds) on the real
+    # and on the flipped test labels: two different gates.
+    te = state["dot_test"]
+    test_auc = {g: np.mean([rec.evaluate(mdl, te)["auc"] for mdl in models[:2]]) for g, models in state["models"].items()}
+    assert max(test_auc, key=test_auc.get) != min(test_auc, key=test_auc.get)
+    flipped = dict(data, rec_test=dict(data["rec_test"], label=[1 - v for v in data["rec_test"]["label"]]))
+    state.update(models={}, test=None, dot_test=None)
+    second = run_recommend(cfg, tmp_path, data=flipped, encode_fn=_fake_encode)["selection"]["dot_jp_skip"]
+    assert second == first
+    for record in first.values():
+        assert record["chosen"] == record["grid"][int(np.argmax(record["valid_auc"]))]
+
+
+def _res_with_diffs(lo_girl_sft: float) -> dict:
+    """A results.json fragment: Dot on all test rows, GIRL - GIRL-SFT's AUC interval from ``lo_girl_sft``."""
+    row = lambda a: {"auc": a, "logloss": 0.5, "gauc": a - 0.01, "auc_rel": 0.0, "logloss_rel": 0.0}  # noqa: E731
+    iv = lambda mean, lo, hi: {"mean": mean, "ci95": [lo, hi]}  # noqa: E731
+    diff = {"GIRL-Base": {"auc": iv(0.03, 0.01, 0.05), "gauc": iv(0.02, -0.01, 0.05), "logloss": iv(-0.01, -0.02, -0.001)},
+            "GIRL-GIRL-SFT": {"auc": iv(0.01, lo_girl_sft, 0.02), "gauc": iv(0.0, -0.01, 0.01), "logloss": iv(0.0, -0.01, 0.01)},
+            "GIRL-SFT-Base": {"auc": iv(-0.02, -0.04, -0.005), "gauc": iv(0.0, -0.01, 0.01), "logloss": iv(0.0, -0.01, 0.01)}}
+    return {"profile": "tiny", "recommend": {"Dot": {"Base": row(0.80), "GIRL-SFT": row(0.78), "GIRL": row(0.83),
+                                                     "diff": diff}},
+            "recommend_n_seekers": {"all": 16, "cold_start": 10},
+            "recommend_bootstrap": {"subsets": {"all": {"n_groups": 16, "n_resamples": 990, "n_skipped": 10}}}}
+
+
+def test_report_targets_and_status_use_the_paired_intervals(tmp_path):
+    from girl_lib.report import check_targets, render_markdown, render_status
+
+    res = _res_with_diffs(lo_girl_sft=-0.005)
+    targets = {t["target"]: t for t in check_targets(res)}
+    t = targets["recommend Dot: AUC GIRL - Base > 0"]
+    assert (t["value"], t["ci95"], t["met"]) == (0.03, [0.01, 0.05], True)
+    assert targets["recommend Dot: AUC GIRL - GIRL-SFT > 0"]["met"] is False  # interval includes 0
+    assert targets["recommend Dot: AUC GIRL-SFT - Base > 0"]["met"] is False  # interval below 0
+    res["targets"] = check_targets(res)
+    md = render_markdown(res, tmp_path)
+    assert "| recommend Dot: AUC GIRL - Base > 0 | 0.030 [0.010, 0.050] | shown |" in md
+    assert "| recommend Dot: AUC GIRL - GIRL-SFT > 0 | 0.010 [-0.005, 0.020] | **not shown** (interval includes 0) |" in md
+    assert "| recommend Dot: AUC GIRL-SFT - Base > 0 | -0.020 [-0.040, -0.005] | **no** (interval below 0) |" in md
+    assert "| Dot | GIRL − Base | +0.0300 [+0.0100, +0.0500] | +0.0200 [-0.0100, +0.0500] | -0.0100 [-0.0200, -0.0010] |" in md
+    assert "| Dot | GIRL | 0.8300 (+0.0%) | 0.8200 |" in md and "16 test seekers (990 resamples, 10 skipped)" in md
+    status = render_status(res)
+    assert "over 16 test seekers, GIRL − Base +0.030 [+0.010, +0.050] (shown)" in status
+    assert "GIRL − GIRL-SFT +0.010 [-0.005, +0.020] (not shown)" in status and "no interval" not in status
+    assert targets_of(_res_with_diffs(lo_girl_sft=0.001))["recommend Dot: AUC GIRL - GIRL-SFT > 0"]["met"] is True
+    # A run from before the intervals: the AUCs themselves, nothing shown.
+    old = {"profile": "tiny", "recommend": {"Dot": {m: {"auc": a} for m, a in (("Base", 0.8), ("GIRL-SFT", 0.78), ("GIRL", 0.83))}}}
+    t = targets_of(old)["recommend Dot: AUC GIRL - Base > 0"]
+    assert t["met"] is None and t["value"] == [0.83, 0.8]
+    assert "no interval in this run" in render_status(old)
+
+
+def targets_of(res: dict) -> dict:
+    from girl_lib.report import check_targets
+
+    return {t["target"]: t for t in check_targets(res)}
