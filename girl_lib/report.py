@@ -12,6 +12,9 @@ from .runio import atomic_write_json, atomic_write_text, read_json, read_jsonl
 
 PAPER_TABLE_II_GIRL_VS_SFT = {"win": 0.45, "tie": 0.25, "lose": 0.26, "adv": 0.19}
 PAIR_KEYS = ("GIRL_vs_GIRL-SFT", "GIRL-SFT_vs_base", "GIRL_vs_base")
+MIN_SEEKERS = 20
+"""A seeker-level bootstrap over fewer test seekers than this resamples too few clusters to be trusted: the
+report then calls the comparison not shown, whatever its interval says."""
 REC_TARGET_PAIRS = (("GIRL", "GIRL-SFT"), ("GIRL", "Base"), ("GIRL-SFT", "Base"))
 """The orderings of Tables III-IV the course checks, each as a paired AUC difference ``a - b > 0``."""
 PPO_DICT_KEYS = ("reward_diff", "oracle_fit_diff", "rm_policy_agreement", "rm_sft_agreement")
@@ -112,7 +115,11 @@ def check_targets(res: dict) -> list[dict]:
                     continue
                 d = rows.get("diff", {}).get(f"{a}-{b}", {}).get("auc")
                 name = f"{table} {pred}: AUC {a} - {b} > 0"
-                if d:  # seeker-level paired bootstrap on the seeds' ensemble (recommend.paired_diffs)
+                n_seekers = (res.get("recommend_n_seekers") or {}).get("all" if table == "recommend" else "cold_start")
+                if d and n_seekers is not None and n_seekers < MIN_SEEKERS:  # too few clusters to trust
+                    target(name, d["mean"], None, d["ci95"])
+                    out[-1]["reason"] = f"only {n_seekers} test seekers; an interval needs >= {MIN_SEEKERS}"
+                elif d:  # seeker-level paired bootstrap on the seeds' ensemble (recommend.paired_diffs)
                     comparison(name, d["mean"], d["ci95"])
                 else:  # a run from before the intervals: the two AUCs, nothing shown
                     comparison(name, [round(rows[a]["auc"], 4), round(rows[b]["auc"], 4)], None)
@@ -141,7 +148,7 @@ def _verdict(t: dict) -> str:
     0, else ``not shown`` (with the reason)."""
     if "ci95" in t or t["met"] is None and isinstance(t["value"], list):
         if t["met"] is None:
-            return "not shown (no interval)"
+            return f"not shown ({t.get('reason', 'no interval')})"
         return "shown" if t["met"] else "**not shown** (interval includes 0)" if t["ci95"][1] >= 0 else \
             "**no** (interval below 0)"
     return {True: "yes", False: "**no**", None: "—"}[t["met"]]
@@ -374,15 +381,32 @@ def render_status(res: dict) -> str:
             diff = rows.get("diff", {})
             if "GIRL-Base" in diff and "GIRL-GIRL-SFT" in diff:
                 over = f" over {n_seekers} test seekers" if n_seekers else ""
-                line += (f": paired AUC differences{over}, GIRL − Base {_diff_text(diff['GIRL-Base']['auc'])}, "
-                         f"GIRL − GIRL-SFT {_diff_text(diff['GIRL-GIRL-SFT']['auc'])}.")
+                few = n_seekers is not None and n_seekers < MIN_SEEKERS
+                line += (f": paired AUC differences{over}, GIRL − Base {_diff_text(diff['GIRL-Base']['auc'], few)}, "
+                         f"GIRL − GIRL-SFT {_diff_text(diff['GIRL-GIRL-SFT']['auc'], few)}"
+                         + (f"; with fewer than {MIN_SEEKERS} test seekers no interval is trusted." if few else "."))
             else:
                 line += ": no interval in this run, so no ordering is shown."
             out.append(line)
     return "\n".join(out)
 
 
-def _diff_text(d: dict) -> str:
+def _diff_text(d: dict, too_few: bool = False) -> str:
     lo, hi = d["ci95"]
-    verdict = "shown" if lo > 0 or hi < 0 else "not shown"
+    verdict = "not shown" if too_few or not (lo > 0 or hi < 0) else "shown"
     return f"{d['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}] ({verdict})"
+
+
+def render_seed_table(runs: list[tuple[str, dict, dict | None]]) -> str:
+    """One row per PPO run on the same SFT and reward models (``(label, ppo/metrics.json, judge report of
+    GIRL vs GIRL-SFT or None)``): the paired differences with their 95% intervals, shown or not."""
+    lines = ["| PPO run | RM score GIRL − GIRL-SFT | oracle fit GIRL − GIRL-SFT | judge adv. GIRL vs GIRL-SFT |",
+             "|---|---|---|---|"]
+    for label, m, j in runs:
+        judge = "—"
+        if j and j.get("adv_ci"):
+            lo, hi = j["adv_ci"]
+            judge = f"{j['adv']:+.3f} [{lo:+.3f}, {hi:+.3f}] ({'shown' if lo > 0 or hi < 0 else 'not shown'})"
+        lines.append(f"| {label} | {_diff_text(m['reward_diff'])} | {_diff_text(m['oracle_fit_diff'])} | {judge} |")
+    return "\n".join(lines)
+

@@ -359,7 +359,7 @@ plain next-token prediction. Everything before the JD is context only: **no loss
                ["render the Fig. 3 prompt through the generator's chat template",
                 "connect Eq. 1 to the label mask it implies, token by token, and check the loss by hand",
                 "read the SFT loss curve, JD perplexity and format compliance, and compare JDs before and after"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 6-7 min (measured 6.0 min for 24 LoRA steps on SmolLM2-135M, 2 quiet cores)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 5-6 min (measured 5.3 min for 48 LoRA steps on SmolLM2-135M in the main job of 2026-11-29, 2 quiet cores)",
                 "colab": "roughly 10-20 min on a T4 (estimate, not timed here)"},
                "Sec. IV-A, Fig. 3 (prompt), Eq. 1 (SFT loss)."),
         code(PROFILE_CELL),
@@ -506,7 +506,7 @@ the recruiter and scores JDs the generator writes.
                 "read score distributions, pairwise accuracy and AUC on held-out pairs",
                 "check the model against the hidden recruiter (oracle agreement, a calibration view)",
                 "inspect the pairs it gets most wrong and tell model errors from label noise"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 3 min (measured 2.6: MiniLM dual encoder, top 2 layers, 80 steps grouped by CV, 300 held-out pairs, 2 quiet cores)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 1.5 min (measured 1.4: MiniLM dual encoder, top 2 layers, 80 steps grouped by CV, 300 held-out pairs, 2 quiet cores); the side-by-side of section 7 trains two more (off by default on cpu)",
                 "colab": "roughly 5-10 min on a T4 (estimate, not timed here)"},
                "Sec. IV-B, Eq. 2 (pairwise ranking loss)."),
         code(PROFILE_CELL),
@@ -741,7 +741,7 @@ to the SFT model.
                 "read PPO's reward, KL and clip-fraction curves and the reward-KL trade-off across λ",
                 "run the reward-hacking check: does the reward model's score rise while the hidden recruiter's fit falls?"],
                {"tiny": "about 2-3 min on 2 shared cores (PPO + a small λ sweep)",
-                "cpu": "about 12 min for PPO (measured 11.7, with its 48-CV evaluation) + roughly 12 min for the λ sweep (skip it: `RUN_TRADEOFF = False`)",
+                "cpu": "about 22 min for PPO (measured 21.7: 12 iterations of 8 CVs x 4 JDs at ~77 s each, then its 48-CV evaluation with 3 JDs per CV and model); the λ sweep is off by default on cpu (`GIRL_RUN_TRADEOFF=1`: several minutes per λ)",
                 "colab": "roughly 30-60 min on a T4 (estimate, not timed here)"},
                "Sec. IV-C, Algorithm 1, Eq. 3-8."),
         code(PROFILE_CELL),
@@ -1039,7 +1039,7 @@ notebook 06). This notebook looks at the texts themselves, as the paper's case s
                ["reproduce the paper's Fig. 6 case study: one CV, the JDs of base, GIRL-SFT and GIRL side by side",
                 "measure diversity across the n samples per CV (distinct-n, self-overlap)",
                 "compare lengths, EOS rates and format compliance of the three models"],
-               {"tiny": "about a minute on 2 shared cores", "cpu": "about 7 min in the main job (measured 6.7: 178 JDs sampled at ~60 tokens/s, 96 copied from PPO's evaluation)",
+               {"tiny": "about a minute on 2 shared cores", "cpu": "about 2.5 min in the main job (measured 2.5: 178 JDs sampled at ~175 tokens/s, 96 copied from PPO's evaluation)",
                 "colab": "roughly 10 min on a T4 (estimate, not timed here)"},
                "Sec. VI-G and Fig. 6 (case study), Sec. VI-E / Fig. 5 (several generations per CV)."),
         code(PROFILE_CELL),
@@ -1462,15 +1462,15 @@ def with_paper(ours, paper):
 print(f"seeds {rec['seeds']}; rows: {rec['n_rows']}")
 display(Markdown("**Table III analogue: all test seekers**"))
 display(with_paper(rec["recommend"], PAPER_TABLE_III))
-display(Markdown("Paired differences, seeds' ensemble, 95% bootstrap over test seekers:\n\n"
-                 + "\n".join(diff_rows(rec["recommend"]))))
+display(Markdown("Paired differences, seeds' ensemble, 95% bootstrap over test seekers:\\n\\n"
+                 + "\\n".join(diff_rows(rec["recommend"]))))
 _ = plots.auc_bars(rec["recommend"], title="AUC on rec_test (Table III analogue)")
 '''),
         code('''
 if "recommend_cold_start" in rec:
     display(Markdown("**Table IV analogue: cold-start seekers (never in rec_train)**"))
     display(with_paper(rec["recommend_cold_start"], PAPER_TABLE_IV))
-    display(Markdown("\n".join(diff_rows(rec["recommend_cold_start"]))))
+    display(Markdown("\\n".join(diff_rows(rec["recommend_cold_start"]))))
     _ = plots.auc_bars(rec["recommend_cold_start"], title="AUC, cold-start seekers (Table IV analogue)")
 if "recommend_warm" in rec:
     display(Markdown("**Warm seekers (beyond the paper)**"))

@@ -29,10 +29,21 @@ def main(run_dir: str) -> None:
             f"{os.cpu_count()} CPU cores, {platform.machine()}; wall time "
             f"{total / 60:.1f} min)\n\n" if total else "### Results of the main job\n\n")
     sys.path.insert(0, str(ROOT))
-    from girl_lib.report import render_status
+    from girl_lib.report import render_seed_table, render_status
 
     status = (f"**Status of the `{results['profile']}` main job ({when}), generated from its results.json.** A "
               f"comparison is *shown* only when its 95% interval excludes 0.\n\n{render_status(results)}")
+    seeds = []  # the main job's PPO and any reruns with other seeds (scripts/ppo_seed.sh)
+    for d in [run] + sorted(run.parent.glob(f"{run.name}_seed*")):
+        m, j = d / "ppo" / "metrics.json", d / "judge_girl_vs_sft.json"
+        if m.exists() and "reward_diff" in (pm := json.loads(m.read_text())):
+            seed = json.loads((d / "profile.json").read_text())["ppo"]["seed"] if d == run else d.name.split("seed")[-1]
+            judge = (json.loads(j.read_text()) if j.exists()
+                     else results.get("judge", {}).get("GIRL_vs_GIRL-SFT") if d == run else None)
+            seeds.append((f"`{d.name}` (ppo.seed={seed})", pm, judge))
+    if len(seeds) > 1:
+        status += ("\n\nThe same SFT and reward models, PPO with another seed (`bash scripts/ppo_seed.sh SEED`), "
+                   "over the same held-out CVs:\n\n" + render_seed_table(seeds))
     readme = (ROOT / "README.md").read_text()
     new = re.sub(r"<!-- RESULTS:START -->.*<!-- RESULTS:END -->",
                  lambda _: f"<!-- RESULTS:START -->\n{head}{body.strip()}\n<!-- RESULTS:END -->", readme, flags=re.S)

@@ -391,8 +391,12 @@ def test_overlong_text_is_truncated_with_a_warning(tiny):
 def test_build_dataset_sources(tiny):
     with pytest.raises(GirlError, match="data.path"):
         build_dataset(get_profile("tiny", {"data.source": "rjdb"}))
+    with pytest.raises(ValueError, match="data.source='excel' is not allowed"):  # refused when the profile is built
+        get_profile("tiny", {"data.source": "excel"})
+    bad = get_profile("tiny")
+    bad.data.source = "excel"  # set behind validation's back: the loader still names the field
     with pytest.raises(GirlError, match="unknown"):
-        build_dataset(get_profile("tiny", {"data.source": "excel"}))
+        build_dataset(bad)
     d = build_dataset(get_profile("tiny", {"data.source": "csv", "data.path": str(GENERIC),
                                            "data.column_map": repr(GENERIC_MAP)}))
     assert len(d["sft"]) >= 1

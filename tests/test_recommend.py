@@ -605,8 +605,8 @@ def _res_with_diffs(lo_girl_sft: float) -> dict:
             "GIRL-SFT-Base": {"auc": iv(-0.02, -0.04, -0.005), "gauc": iv(0.0, -0.01, 0.01), "logloss": iv(0.0, -0.01, 0.01)}}
     return {"profile": "tiny", "recommend": {"Dot": {"Base": row(0.80), "GIRL-SFT": row(0.78), "GIRL": row(0.83),
                                                      "diff": diff}},
-            "recommend_n_seekers": {"all": 16, "cold_start": 10},
-            "recommend_bootstrap": {"subsets": {"all": {"n_groups": 16, "n_resamples": 990, "n_skipped": 10}}}}
+            "recommend_n_seekers": {"all": 64, "cold_start": 22},
+            "recommend_bootstrap": {"subsets": {"all": {"n_groups": 64, "n_resamples": 990, "n_skipped": 10}}}}
 
 
 def test_report_targets_and_status_use_the_paired_intervals(tmp_path):
@@ -624,11 +624,17 @@ def test_report_targets_and_status_use_the_paired_intervals(tmp_path):
     assert "| recommend Dot: AUC GIRL - GIRL-SFT > 0 | 0.010 [-0.005, 0.020] | **not shown** (interval includes 0) |" in md
     assert "| recommend Dot: AUC GIRL-SFT - Base > 0 | -0.020 [-0.040, -0.005] | **no** (interval below 0) |" in md
     assert "| Dot | GIRL − Base | +0.0300 [+0.0100, +0.0500] | +0.0200 [-0.0100, +0.0500] | -0.0100 [-0.0200, -0.0010] |" in md
-    assert "| Dot | GIRL | 0.8300 (+0.0%) | 0.8200 |" in md and "16 test seekers (990 resamples, 10 skipped)" in md
+    assert "| Dot | GIRL | 0.8300 (+0.0%) | 0.8200 |" in md and "64 test seekers (990 resamples, 10 skipped)" in md
     status = render_status(res)
-    assert "over 16 test seekers, GIRL − Base +0.030 [+0.010, +0.050] (shown)" in status
+    assert "over 64 test seekers, GIRL − Base +0.030 [+0.010, +0.050] (shown)" in status
     assert "GIRL − GIRL-SFT +0.010 [-0.005, +0.020] (not shown)" in status and "no interval" not in status
     assert targets_of(_res_with_diffs(lo_girl_sft=0.001))["recommend Dot: AUC GIRL - GIRL-SFT > 0"]["met"] is True
+    # Too few test seekers for a seeker-level bootstrap: nothing is shown, whatever the interval says.
+    few = _res_with_diffs(lo_girl_sft=0.001)
+    few["recommend_n_seekers"] = {"all": 10, "cold_start": 4}
+    t = targets_of(few)["recommend Dot: AUC GIRL - Base > 0"]
+    assert t["met"] is None and "only 10 test seekers" in t["reason"]
+    assert "(not shown)" in render_status(few) and "(shown)" not in render_status(few)
     # A run from before the intervals: the AUCs themselves, nothing shown.
     old = {"profile": "tiny", "recommend": {"Dot": {m: {"auc": a} for m, a in (("Base", 0.8), ("GIRL-SFT", 0.78), ("GIRL", 0.83))}}}
     t = targets_of(old)["recommend Dot: AUC GIRL - Base > 0"]
