@@ -271,30 +271,29 @@ def test_grouped_forward_equals_plain_forward_and_gradients(base_run):
         losses.grouped_response_logits(model, ids[[0, 1, 3, 2, 4, 5]], attn, P, 3)
 
 
-def test_group_baseline_learns_faster_than_eq5_on_cv_offsets(base_run, tmp_path):
-    """The blank-JD bandit plus a large per-CV offset in U (some CVs are simply easier to fit): Eq. 5 with
-    a critic that learns at the paper's pace (alpha_cm = 2e-5) sees mostly the offsets; RLOO over k = 4 JDs per CV cancels them. Same CVs, same
-    number of JDs, same seeds: RLOO's blank rate must end clearly higher."""
+def test_group_baseline_carries_the_signal_eq5_drowns_in_cv_offsets(run_dir):
+    """The blank-JD bandit plus a large per-CV offset in U (some CVs are simply easier to fit), on the same
+    k = 4 samples per CV: RLOO's advantage is exactly "was this JD blank, compared with its CV's others",
+    while Eq. 5 with the critic PPO starts from (U^c(C, _), not yet trained) mostly carries the offsets.
+    (A multi-iteration race between the two flipped with the tiny model's vocabulary: +0.62 vs +0.34 with
+    one, +0.22 vs +0.38 with another, so the test checks the mechanism on the same samples instead.)"""
     offset = {cv: 10.0 * (i % 4) for i, cv in enumerate(CVS)}
 
     def offset_blank(cvs, jds):
         return torch.tensor([offset[c] + float(not j.strip()) for c, j in zip(cvs, jds)])
 
-    final = {}
-    for name, fields in {"rloo": {"baseline": "rloo", "samples_per_cv": 4, "rollout_batch_size": 4},
-                         "critic": {"baseline": "critic", "samples_per_cv": 1, "rollout_batch_size": 16}}.items():
-        run = tmp_path / name
-        shutil.copytree(base_run, run)
-        cfg = small_cfg(iterations=4, minibatch_size=16, epochs=2, max_new_tokens=1, use_lora=False,
-                        actor_lr=1e-3, critic_lr=2e-5, kl_estimator="k3", n_eval=32, checkpoint_every=10,
-                        **fields)
-        m = ppo.run_ppo(cfg, run, cvs=CVS, eval_cvs=CVS * 2, score_fn=offset_blank, oracle_fn=None, progress=False)
-        rows = read_jsonl(run / "ppo" / "metrics.jsonl")
-        assert len(rows) == 4 and all(math.isfinite(r["policy_loss"]) for r in rows)
-        final[name] = m["reward_girl"] - m["reward_sft"]  # the offsets cancel: the change of the blank rate
-        if name == "rloo":
-            assert rows[0]["adv_within_cv_share"] == pytest.approx(1.0)  # RLOO: all of it is within a CV
-    assert final["rloo"] > final["critic"] + 0.2, final  # seen here: +0.62 against +0.34
+    cfg = small_cfg(max_new_tokens=1, temperature=1.0)
+    res = ppo.compare_baselines(cfg, run_dir, CVS, k=4, score_fn=offset_blank, oracle_fn=lambda cv, jd: 0.0)
+    blank = torch.tensor([float(not j.strip()) for j in res["jd"]])
+    assert 0 < blank.sum() < len(blank), "toy premise broken: no blank (or only blank) JDs were sampled"
+    within = (blank.reshape(-1, 4) - blank.reshape(-1, 4).mean(-1, keepdim=True)).reshape(-1)
+    corr = lambda a, b: float(torch.corrcoef(torch.stack([torch.tensor(a), b]))[0, 1])  # noqa: E731
+    # RLOO: a_i = (4/3) (blank_i - mean blank of the CV), exactly
+    assert torch.allclose(torch.tensor(res["adv_rloo"]), within * 4 / 3, atol=1e-5)
+    assert res["within_share_rloo"] == pytest.approx(1.0)
+    # Eq. 5: mostly offsets, little of the blank signal
+    # (seen with two tiny models: correlation -0.04 and -0.07, within-CV share 0.001)
+    assert corr(res["adv_eq5"], blank) < 0.5 and res["within_share_eq5"] < 0.2
 
 
 # --------------------------------------------------------------------------- checkpoints and resume
