@@ -787,19 +787,17 @@ def compare_with_sft(cvs: list[str], rows: dict, kls: list[float], score_fn: Sco
     flat_cvs = {key: [c for c, r in zip(cvs, every[key]) for _ in r] for key in rows}
     flat = {key: [x for r in every[key] for x in r] for key in rows}
 
+    starts = {key: np.cumsum([0] + [len(r) for r in every[key]])[:-1].tolist() for key in rows}  # each CV's 1st
+
     def per_cv(values, key):  # flat values back to per-CV means
-        out, s = [], 0
-        for r in every[key]:
-            out.append(float(np.mean(values[s:s + len(r)])))
-            s += len(r)
-        return out
+        return [float(np.mean(values[s:s + len(r)])) for s, r in zip(starts[key], every[key])]
 
     scores = {key: _as_tensor(score_fn(flat_cvs[key], [x[0] for x in flat[key]]), "cpu").tolist() if cvs else []
               for key in rows}
     oracle = ({key: [float(oracle_fn(c, x[0])) for c, x in zip(flat_cvs[key], flat[key])] for key in rows}
               if oracle_fn else None)
     cv_scores = {key: per_cv(scores[key], key) for key in rows}
-    first = {key: [scores[key][sum(len(r) for r in every[key][:i])] for i in range(len(cvs))] for key in rows}
+    first = {key: [scores[key][s] for s in starts[key]] for key in rows}
     seed = cfg.ppo.seed
     res = {
         "n_eval": len(cvs), "eval_samples": len(every["girl"][0]) if cvs else 0,
@@ -818,8 +816,7 @@ def compare_with_sft(cvs: list[str], rows: dict, kls: list[float], score_fn: Sco
     if oracle:
         res["oracle_fit_diff"] = paired_difference(per_cv(oracle["sft"], "sft"), per_cv(oracle["girl"], "girl"),
                                                    seed=seed + 1)
-        oracle_first = {key: [oracle[key][sum(len(r) for r in every[key][:i])] for i in range(len(cvs))]
-                        for key in rows}
+        oracle_first = {key: [oracle[key][s] for s in starts[key]] for key in rows}
         # Does U rank the policy's two JDs of a CV as the recruiter does? Both are for the CV's occupation,
         # where U can be far less reliable than on held-out pairs, and PPO can only climb what U sees.
         res["rm_oracle_agreement"], res["rm_oracle_n"] = _sign_agreement(first["sft"], first["girl"],
