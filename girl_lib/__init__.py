@@ -6,10 +6,15 @@ Modules, one concept each: ``config`` (profiles), ``data`` (synthetic world, loa
 """
 
 import os as _os
+import warnings as _warnings
 
 # On a GPU, variable-length batches fragment PyTorch's caching allocator (measured: 11.6 GB allocated but
 # 27 GB reserved in SFT); expandable segments let it grow blocks in place. A default only: an explicit
 # setting wins, and it must be in place before CUDA starts, hence here.
 _os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
+
+# tqdm.auto warns once per kernel that ipywidgets is missing and falls back to text bars, which is what the
+# course wants; the warning would otherwise print a local path into every committed notebook's outputs.
+_warnings.filterwarnings("ignore", message=r"IProgress not found")
 
 __version__ = "0.1.0"

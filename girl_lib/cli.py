@@ -1,6 +1,6 @@
 """``girl`` command line: a thin wrapper over the stage functions.
 
-    girl run       --profile cpu [--run-dir runs/cpu] [--force STAGE]
+    girl run       --profile cpu [--run-dir runs/cpu] [--force STAGE]   (rebuilds what is stale, see pipeline)
     girl data      --profile cpu --run-dir DIR [--source rjdb --path FILE]
     girl sft | reward | generate | recommend --profile P --run-dir DIR
     girl ppo       --profile P --run-dir DIR [--resume]
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from .config import PROFILE_NAMES, get_profile
-from .pipeline import STAGES
+from .pipeline import DEPENDS_ON, STAGES
 from .runio import GirlError
 
 
@@ -36,10 +36,12 @@ def _common(p: argparse.ArgumentParser, run_dir_required: bool = False) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="girl", description="GIRL: generative job recommendation, a course.")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="the whole pipeline, resumable")
+    p = sub.add_parser("run", help="the whole pipeline: resumes what was interrupted, rebuilds what is stale "
+                                   "(a stage whose config or inputs changed, and everything after it)")
     _common(p)
     p.add_argument("--force", action="append", default=[], choices=STAGES,
-                   help="redo this stage and every stage after it that depends on it")
+                   help="redo this stage and every stage after it that depends on it, dropping their checkpoints and "
+                        "partial outputs (finished ones are kept until their replacements are complete)")
     for stage in STAGES:
         if stage == "judge":
             continue
@@ -70,6 +72,64 @@ def _profile(args):
     return cfg, run_dir
 
 
+def _column_map(text: str) -> dict:
+    try:
+        cmap = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise GirlError(f"--column-map is not valid JSON ({err.msg} at character {err.pos}): {text!r}; "
+                        f"write it as '{{\"cv\": \"resume\", \"jd\": \"job\"}}'") from None
+    if not isinstance(cmap, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in cmap.items()):
+        raise GirlError(f"--column-map must be a JSON object of column names, e.g. '{{\"cv\": \"resume\"}}'; "
+                        f"got {text!r}")
+    return cmap
+
+
+def _check_default_run_dir(args, cfg, run_dir: Path) -> None:
+    """Without --run-dir, never write into a run dir made with another profile."""
+    from .runio import run_profile
+
+    if args.run_dir is not None or not run_dir.exists() or not run_dir.is_dir():
+        return
+    other = run_profile(run_dir)
+    if other and other != cfg.name:
+        raise GirlError(f"{run_dir} holds a '{other}' run, not a '{cfg.name}' one; pass --run-dir to choose where "
+                        f"this '{cfg.name}' run goes (e.g. --run-dir {run_dir}-{cfg.name}), or --profile {other}")
+
+
+def _note_stale_inputs(cfg, run_dir: Path, stage: str) -> None:
+    """``girl <stage>`` builds from the inputs on disk as they are; say so when they do not match the profile."""
+    from .pipeline import stage_status
+
+    status = stage_status(cfg, run_dir)
+    for dep in DEPENDS_ON[stage]:
+        if status[dep].state == "stale":
+            print(f"note: {dep} in {run_dir} does not match this profile ({status[dep].reason}); {stage} is built "
+                  f"from it as it is. `girl run --profile {cfg.name} --run-dir {run_dir}` rebuilds what is stale.",
+                  file=sys.stderr)
+
+
+def _check_report(cfg, run_dir: Path) -> None:
+    """A report from stages made under another profile would mix runs: refuse."""
+    from .pipeline import backup_dir, stage_status
+    from .runio import run_profile
+
+    other = run_profile(run_dir)
+    status = stage_status(cfg, run_dir)
+    if all(st.state == "missing" for st in status.values()):
+        raise GirlError(f"nothing to report in {run_dir}: no stage has finished there. Run `girl run --profile "
+                        f"{cfg.name} --run-dir {run_dir}` first.")
+    stale = [st for st in status.values() if st.state == "stale" and "without a fingerprint" not in st.reason]
+    for st in status.values():  # a rebuild under way: the old output waits in .<stage>.prev
+        if st.state == "missing" and backup_dir(run_dir, st.stage).exists():
+            st.reason = "its rebuild was interrupted"
+            stale.append(st)
+    if stale or (other and other != cfg.name):
+        what = "; ".join(f"{st.stage}: {st.reason}" for st in stale) or f"it holds a '{other}' run"
+        raise GirlError(f"{run_dir} does not match --profile {cfg.name} ({what}); a report would mix runs. Run "
+                        f"`girl run --profile {cfg.name} --run-dir {run_dir}` (it rebuilds what is stale), or pass "
+                        f"the --profile/--set the run was made with.")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .models import env_offline, quiet_libraries
@@ -82,13 +142,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
     try:
+        if not (args.command == "judge" and args.pairs):
+            _check_default_run_dir(args, cfg, run_dir)
         if args.command == "run":
             from .pipeline import run_pipeline
 
             run_pipeline(cfg, run_dir, force=tuple(args.force))
         elif args.command == "report":
             from .report import write_report
+            from .runio import check_run_dir
 
+            check_run_dir(run_dir)
+            _check_report(cfg, run_dir)
             write_report(cfg, run_dir)
             print(run_dir / "report.md")
         elif args.command == "judge":
@@ -100,20 +165,32 @@ def main(argv: list[str] | None = None) -> int:
                 if args.path:
                     cfg.data.path = args.path
                 if args.column_map:
-                    cfg.data.column_map = json.loads(args.column_map)
+                    cfg.data.column_map = _column_map(args.column_map)
             from .pipeline import run_stage
-            from .runio import clear_done
+            from .runio import check_run_dir
 
-            clear_done(run_dir, args.command)
-            if args.command == "ppo":
-                from .ppo import run_ppo
-
-                metrics = run_ppo(cfg, run_dir, resume=args.resume)
+            check_run_dir(run_dir)
+            _note_stale_inputs(cfg, run_dir, args.command)
+            if args.command == "ppo":  # without --resume PPO starts afresh, with it a foreign checkpoint is refused
+                metrics = run_stage("ppo", cfg, run_dir, fresh=not args.resume, resume=True if args.resume else None)
             else:
                 metrics = run_stage(args.command, cfg, run_dir)
             _print_summary(metrics)
     except GirlError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        if args.command == "run" and args.force:
+            how = "rerun it without --force (same --profile/--set) to resume"
+        elif args.command == "ppo" and not args.resume:
+            how = "rerun with `girl ppo --resume` (same --profile/--set) to resume"
+        else:
+            how = "rerun the same command to resume"
+        print(f"\ninterrupted; {how} (finished stages, and outputs being replaced, are kept)", file=sys.stderr)
+        return 130
+    except OSError as err:  # disk full, permissions, a path that is a file: a message, not a traceback
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        print(f"error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
     return 0
 
@@ -135,10 +212,12 @@ def _judge(args, cfg, run_dir) -> None:
         report = judge.judge_file(args.pairs, args.out, judge.make_backend(cfg.judge, cfg))
         _print_summary(report)
     else:
-        from .runio import clear_done
+        from .pipeline import run_stage
+        from .runio import check_run_dir
 
-        clear_done(run_dir, "judge")
-        _print_summary(judge.run_judge(cfg, run_dir))
+        check_run_dir(run_dir)
+        _note_stale_inputs(cfg, run_dir, "judge")
+        _print_summary(run_stage("judge", cfg, run_dir))
 
 
 def _print_summary(metrics) -> None:

@@ -33,13 +33,13 @@ import random
 import warnings
 from pathlib import Path
 
-from .runio import GirlError, atomic_dir, atomic_write_json, is_done, mark_done
+from .runio import GirlError, atomic_dir, atomic_write_json, is_done, mark_done, run_profile
 from .world import JD_SECTIONS, World, jd_format_ok, make_world, oracle_fit, parse_cv, parse_jd
 from .world.splits import PAPER_JUDGE_EVAL, PAPER_TABLE_I, build_splits
 
-__all__ = ["JD_SECTIONS", "PAPER_JUDGE_EVAL", "PAPER_TABLE_I", "REQUIRED_COLUMNS", "SPLITS", "build_dataset",
-           "jd_format_ok", "load_data", "load_generic", "load_rjdb", "make_world", "oracle_fit", "parse_cv",
-           "parse_jd", "run_data", "sample_corpus", "world_stats"]
+__all__ = ["DataError", "JD_SECTIONS", "MIN_ROWS", "PAPER_JUDGE_EVAL", "PAPER_TABLE_I", "REQUIRED_COLUMNS", "SPLITS",
+           "build_dataset", "jd_format_ok", "load_data", "load_generic", "load_rjdb", "make_world", "oracle_fit",
+           "parse_cv", "parse_jd", "run_data", "sample_corpus", "validate_dataset", "world_stats"]
 
 SPLITS = ("sft", "reward", "rl", "rec_train", "rec_valid", "rec_test", "judge_eval")
 REC = ("seeker_id", "cv", "job_id", "jd", "label")
@@ -51,6 +51,20 @@ REQUIRED_COLUMNS = {
 """The columns every split must have, in this order (extra columns may follow)."""
 RJDB_FIELDS = ("Job-Description", "Resume-matched", "Resume-unmatched", "Skills", "Experiences")
 """Keys every RJDB row must have."""
+OUR_COLUMNS = ("cv", "jd", "label", "seeker_id", "job_id")
+"""The names a generic file's column map may map (to the file's own column names)."""
+MIN_ROWS = {"sft": 2, "reward": 2, "rl": 1, "rec_train": 2, "rec_valid": 2, "rec_test": 2, "judge_eval": 1}
+"""The fewest rows each split's consumer works with (rec splits also need both labels)."""
+CONSUMERS = {"sft": "SFT (one held-out row and at least one to train on)",
+             "reward": "the reward model (one held-out pair and at least one to train on)",
+             "rl": "PPO (CVs to roll out on)", "rec_train": "the recommender's training",
+             "rec_valid": "the recommender's early stopping (validation AUC)",
+             "rec_test": "the recommender's test AUC", "judge_eval": "generation and the judge"}
+
+
+class DataError(GirlError):
+    """Input data that cannot make the splits: the message names the file, and the row and field where
+    there is one."""
 
 
 # ------------------------------------------------------------------------------------------- building
@@ -78,7 +92,9 @@ def to_dataset_dict(splits: dict):
 
 
 def build_dataset(cfg):
-    """All splits for ``cfg.data.source``: ``synthetic`` (the embedded world), ``rjdb``, ``jsonl`` or ``csv``."""
+    """All splits for ``cfg.data.source``: ``synthetic`` (the embedded world), ``rjdb``, ``jsonl`` or ``csv``.
+    Their sizes are checked by the stage (:func:`run_data` calls :func:`validate_dataset`), so a small file
+    can still be loaded to look at."""
     source = str(cfg.data.source).lower()
     if source == "synthetic":
         return to_dataset_dict(build_splits(cfg.data))
@@ -89,6 +105,23 @@ def build_dataset(cfg):
     if source == "rjdb":
         return load_rjdb(cfg.data.path, cfg)
     return load_generic(cfg.data.path, cfg.data.column_map, cfg, fmt=source)
+
+
+def validate_dataset(ds, where: str, fix: str = "add rows to the file") -> None:
+    """Every split present, at least :data:`MIN_ROWS` long, and the rec splits holding both labels; else a
+    :class:`DataError` naming ``where`` (the file), the split and its consumer."""
+    for name in SPLITS:
+        n = len(ds[name]) if name in ds else 0
+        if n < MIN_ROWS[name]:
+            raise DataError(f"{where}: split '{name}' has {n} row(s); {CONSUMERS[name]} needs at least "
+                            f"{MIN_ROWS[name]}. {fix[0].upper() + fix[1:]}.")
+        if name.startswith("rec_"):
+            labels = sorted(set(ds[name]["label"]))
+            if labels != [0, 1]:
+                raise DataError(f"{where}: split '{name}' holds only label {labels[0]} ({n} rows); "
+                                f"{CONSUMERS[name]} needs both 0 and 1 there. {fix[0].upper() + fix[1:]} (with "
+                                f"both labels for several seekers), or leave the label column out so negatives "
+                                f"are sampled.")
 
 
 def sample_corpus(n: int, seed: int = 0) -> list[str]:
@@ -103,12 +136,15 @@ def run_data(cfg, run_dir) -> dict:
 
     Returns the statistics (see :func:`world_stats`)."""
     ds = build_dataset(cfg)
+    source = str(cfg.data.source).lower()
+    validate_dataset(ds, "the synthetic world" if source == "synthetic" else str(cfg.data.path),
+                     fix="raise data.scale or data.min_rows" if source == "synthetic" else "add rows to the file")
     stats = world_stats(ds)
     stats.update(source=str(cfg.data.source), seed=int(cfg.data.seed), scale=float(cfg.data.scale))
     with atomic_dir(Path(run_dir) / "data") as tmp:
         ds.save_to_disk(str(tmp))
         atomic_write_json(tmp / "stats.json", stats)
-    mark_done(run_dir, "data", {"rows": {k: len(v) for k, v in ds.items()}, "source": stats["source"]})
+    mark_done(run_dir, "data", {"rows": {k: len(v) for k, v in ds.items()}, "source": stats["source"]}, cfg=cfg)
     return stats
 
 
@@ -118,7 +154,8 @@ def load_data(run_dir):
 
     path = Path(run_dir) / "data"
     if not is_done(run_dir, "data") or not (path / "dataset_dict.json").exists():
-        raise GirlError(f"No dataset in {path}: run `girl data --run-dir {run_dir}` first.")
+        raise GirlError(f"No dataset in {path}: run `girl data --run-dir {run_dir} --profile "
+                        f"{run_profile(run_dir) or '<profile>'}` first.")
     return load_from_disk(str(path))
 
 
@@ -167,7 +204,7 @@ def _mean_words(texts) -> float:
 def _read_bytes(path) -> bytes:
     p = Path(path)
     if not p.is_file():
-        raise GirlError(f"{p}: file not found; check data.path (CLI: --path FILE).")
+        raise DataError(f"{p}: file not found; check data.path (CLI: --path FILE).")
     return p.read_bytes()
 
 
@@ -176,7 +213,7 @@ def _decode(path, data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        raise GirlError(f"{path}, row {line}: bytes are not valid UTF-8 (byte {e.start} of the file); "
+        raise DataError(f"{path}, row {line}: bytes are not valid UTF-8 (byte {e.start} of the file); "
                         f"re-save the file as UTF-8.") from None
 
 
@@ -190,38 +227,44 @@ def read_jsonl(path) -> list[tuple[int, dict]]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise GirlError(f"{path}, row {i}: not valid JSON ({e.msg}, column {e.colno}); each line must be "
+            raise DataError(f"{path}, row {i}: not valid JSON ({e.msg}, column {e.colno}); each line must be "
                             f"one JSON object.") from None
         if not isinstance(obj, dict):
-            raise GirlError(f"{path}, row {i}: expected a JSON object, got {type(obj).__name__}.")
+            raise DataError(f"{path}, row {i}: expected a JSON object, got {type(obj).__name__}.")
         out.append((i, obj))
     if not out:
-        raise GirlError(f"{path}: no rows found; the file is empty.")
+        raise DataError(f"{path}: no rows found; the file is empty.")
     return out
 
 
 def read_csv(path) -> list[tuple[int, dict]]:
     """``(row number, dict)`` per data row; row 1 is the first row after the header."""
     text = _decode(path, _read_bytes(path))
-    reader = csv.DictReader(io.StringIO(text))
-    out = [(i, dict(row)) for i, row in enumerate(reader, 1)]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    out = []
+    try:
+        for i, row in enumerate(reader, 1):
+            out.append((i, {k: v for k, v in row.items() if k is not None}))  # fields beyond the header dropped
+    except csv.Error as e:
+        raise DataError(f"{path}, row {len(out) + 1}: not valid CSV ({e}); check the quoting and that the "
+                        f"file is text.") from None
     if not out:
-        raise GirlError(f"{path}: no rows found under the header.")
+        raise DataError(f"{path}: no rows found under the header.")
     return out
 
 
 def _field(path, row, obj: dict, name: str, expected, limit=None, cfg_field=None) -> str:
     """A text field of one row: present, a non-empty string; truncated with a warning beyond ``limit``."""
     if name not in obj:
-        raise GirlError(f"{path}, row {row}: missing column {name!r}. Found columns: {_columns(obj)}; "
+        raise DataError(f"{path}, row {row}: missing column {name!r}. Found columns: {_columns(obj)}; "
                         f"expected: {list(expected)}.")
     value = obj[name]
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise GirlError(f"{path}, row {row}, field {name!r}: expected text, got {type(value).__name__}.")
+        raise DataError(f"{path}, row {row}, field {name!r}: expected text, got {type(value).__name__}.")
     if not value.strip():
-        raise GirlError(f"{path}, row {row}, field {name!r} is empty: fill it in or remove the row.")
+        raise DataError(f"{path}, row {row}, field {name!r} is empty: fill it in or remove the row.")
     if limit and len(value) > limit:
         warnings.warn(f"{path}, row {row}, field {name!r}: {len(value)} characters, truncated to {limit} "
                       f"({cfg_field}).", stacklevel=3)
@@ -241,7 +284,7 @@ def _label(path, row, value, name) -> int:
         return 1
     if text in ("0", "0.0", "false", "no"):
         return 0
-    raise GirlError(f"{path}, row {row}, field {name!r}: label must be 0 or 1, got {value!r}.")
+    raise DataError(f"{path}, row {row}, field {name!r}: label must be 0 or 1, got {value!r}.")
 
 
 # ------------------------------------------------------------------------------------------- splitting
@@ -367,7 +410,7 @@ def load_rjdb(path, cfg):
     for row, obj in read_jsonl(path):
         for name in RJDB_FIELDS:
             if name not in obj:
-                raise GirlError(f"{path}, row {row}: missing column {name!r}. Found columns: {_columns(obj)}; "
+                raise DataError(f"{path}, row {row}: missing column {name!r}. Found columns: {_columns(obj)}; "
                                 f"expected: {list(RJDB_FIELDS)}.")
         jd = _field(path, row, obj, "Job-Description", RJDB_FIELDS, cfg.data.max_jd_chars, "data.max_jd_chars")
         matched = _field(path, row, obj, "Resume-matched", RJDB_FIELDS, cfg.data.max_cv_chars,
@@ -391,31 +434,90 @@ def load_generic(path, column_map: dict | None, cfg, fmt: str | None = None):
     unmapped names default to themselves. Rows of the same seeker stay in one split. Without labels every
     row is a positive and negatives are sampled from other rows (see :func:`units_to_splits`).
     """
-    cmap = {k: k for k in ("cv", "jd", "label", "seeker_id", "job_id")}
-    cmap.update(column_map or {})
+    cmap = _column_map(column_map)
     fmt = (fmt or ("csv" if str(path).lower().endswith(".csv") else "jsonl")).lower()
     rows = read_csv(path) if fmt == "csv" else read_jsonl(path)
+    present = set().union(*(obj.keys() for _, obj in rows))
+    # Every column the map names must be in the file (the unmapped defaults only where the file has them).
+    missing = [ours for ours, theirs in cmap.items() if (ours in ("cv", "jd", "label") and ours in (column_map or {})
+               or ours in ("cv", "jd")) and theirs not in present]
+    for ours in ("seeker_id", "job_id"):  # optional: ids are made up when the file has none
+        if ours in (column_map or {}) and cmap[ours] not in present:
+            warnings.warn(f"{path}: the column map names {ours} -> {cmap[ours]!r}, but no row has that column; "
+                          f"one {ours} per distinct {'CV' if ours == 'seeker_id' else 'JD'} text is used instead. "
+                          f"Found columns: {sorted(map(str, present))}.", stacklevel=2)
     expected = [cmap["cv"], cmap["jd"]]
-    has_label = cmap["label"] in rows[0][1] or "label" in (column_map or {})
+    label_col = cmap["label"]
+    labelled = [row for row, obj in rows if label_col in obj]
+    has_label = bool(labelled) or "label" in (column_map or {})
     if has_label:
-        expected.append(cmap["label"])
+        expected.append(label_col)
+    if missing:
+        first = missing[0]
+        how = f" (column map: {first} -> {cmap[first]!r})" if first in (column_map or {}) else ""
+        others = ", ".join(f"{m} -> {cmap[m]!r}" for m in missing[1:])
+        raise DataError(f"{path}, row 1: missing column {cmap[first]!r}{how}; no row of the file has it"
+                        f"{'; nor ' + others if others else ''}. Found columns: {sorted(map(str, present))}; "
+                        f"expected: {expected}. Fix the column map (CLI: --column-map).")
+    if has_label and len(labelled) < len(rows):
+        row = next(row for row, obj in rows if label_col not in obj)
+        raise DataError(f"{path}, row {row}: missing column {label_col!r}, which row {labelled[0] if labelled else 1} "
+                        f"has: label every row, or none (then negatives are sampled). Expected: {expected}.")
     units: dict = {}
     job_ids: dict = {}
     seeker_ids: dict = {}
+    seen: dict = {}  # (seeker, cv, jd) -> (row, label): duplicates and contradictions are reported
+    dupes, clashes, cv_clash = [], [], []
     for row, obj in rows:
         cv = _field(path, row, obj, cmap["cv"], expected, cfg.data.max_cv_chars, "data.max_cv_chars").strip()
         jd = _field(path, row, obj, cmap["jd"], expected, cfg.data.max_jd_chars, "data.max_jd_chars").strip()
-        if has_label and cmap["label"] not in obj:
-            raise GirlError(f"{path}, row {row}: missing column {cmap['label']!r}. Found columns: "
-                            f"{_columns(obj)}; expected: {expected}.")
-        label = _label(path, row, obj[cmap["label"]], cmap["label"]) if has_label else 1
+        label = _label(path, row, obj[label_col], label_col) if has_label else 1
         given = obj.get(cmap["seeker_id"])
         sid = str(given) if given not in (None, "") else seeker_ids.setdefault(cv, f"s{len(seeker_ids) + 1:06d}")
         given = obj.get(cmap["job_id"])
         job_id = str(given) if given not in (None, "") else job_ids.setdefault(jd, f"j{len(job_ids) + 1:06d}")
+        first = seen.setdefault((sid, cv, jd), (row, label))
+        if first[0] != row:
+            (dupes if first[1] == label else clashes).append((first[0], row))
         unit = units.setdefault(sid, Unit(row))
-        unit.cvs.setdefault(sid, cv)
+        if unit.cvs.setdefault(sid, cv) != cv:
+            cv_clash.append((unit.row, row, sid))
         unit.interactions.append((sid, job_id, jd, label))
+    _report(path, dupes, "duplicate row(s): same seeker, CV, JD and label", "they are kept and count twice; "
+            "remove them if that is not meant")
+    _report(path, clashes, "row(s) contradict an earlier row: same seeker, CV and JD, other label",
+            "both are kept; fix the labels")
+    if cv_clash:
+        a, b, sid = cv_clash[0]
+        warnings.warn(f"{path}: {len(cv_clash)} row(s) give seeker {sid!r} another CV than its first row (e.g. row "
+                      f"{b} vs row {a}); the first CV is used for all of that seeker's rows.", stacklevel=2)
     rng = random.Random(f"girl-generic-{cfg.data.seed}")
     return to_dataset_dict(units_to_splits(list(units.values()), cfg, rng, sample_negatives=not has_label,
                                            source=fmt))
+
+
+def _column_map(column_map) -> dict:
+    """Our column names -> the file's, defaults filled in; a :class:`DataError` for anything but a mapping of
+    our names to strings."""
+    if column_map is None:
+        column_map = {}
+    if not isinstance(column_map, dict):
+        raise DataError(f"data.column_map must map our column names to the file's, e.g. {{'cv': 'resume'}}; got "
+                        f"{column_map!r} (CLI: --column-map '{{\"cv\": \"resume\"}}').")
+    unknown = [k for k in column_map if k not in OUR_COLUMNS]
+    if unknown:
+        raise DataError(f"data.column_map: {', '.join(map(repr, unknown))} not among our columns "
+                        f"{', '.join(OUR_COLUMNS)}; the map goes from ours to the file's, e.g. {{'cv': 'resume'}}.")
+    bad = {k: v for k, v in column_map.items() if not isinstance(v, str) or not v}
+    if bad:
+        raise DataError(f"data.column_map: {bad!r}: each value must be a column name of the file (text).")
+    cmap = {k: k for k in OUR_COLUMNS}
+    cmap.update(column_map)
+    return cmap
+
+
+def _report(path, pairs: list, what: str, advice: str) -> None:
+    if pairs:
+        shown = ", ".join(f"row {b} = row {a}" for a, b in pairs[:3])
+        warnings.warn(f"{path}: {len(pairs)} {what} ({shown}{', ...' if len(pairs) > 3 else ''}); {advice}.",
+                      stacklevel=3)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from .runio import GirlError, read_json, read_jsonl
+from .runio import GirlError, derive_seed, read_json, read_jsonl
 
 MODEL_NAMES = {"base": "base", "sft": "GIRL-SFT", "girl": "GIRL"}
 """Model key -> the name tables use (the paper's Table II-IV rows)."""
@@ -69,8 +69,6 @@ def _sample_next(logits, temperature: float, top_p: float, generator):
     The distribution is the usual one: softmax(logits / T), restricted to the smallest set of most likely
     tokens whose mass reaches ``top_p`` (a token is kept when the mass before it is < top_p), renormalised.
     """
-    import torch
-
     if temperature <= 0:
         return logits.argmax(-1)
     x = logits.float() / temperature
@@ -389,7 +387,7 @@ def batch_generator(seed: int, first_index: int, device):
     """The random stream of the batch whose first CV is ``first_index``: order-independent seeding."""
     import torch
 
-    return torch.Generator(device=device).manual_seed(seed * 1_000_003 + first_index)
+    return torch.Generator(device=device).manual_seed(derive_seed(seed, first_index))
 
 
 def generate_jds(model, tokenizer, cvs: list[str], batch_size: int = 16, max_new_tokens: int = 160,
@@ -421,8 +419,10 @@ def model_sources(run_dir, cfg) -> dict[str, str]:
 def generation_jobs(run_dir, cfg) -> tuple[list[tuple[str, str, int]], dict]:
     """What to generate: ``(subset, cv_id, sample)`` triples with the CV texts looked up separately.
 
-    judge_eval: the first ``cfg.generate.n_judge`` CVs, one sample each. rec: every seeker of the
-    recommendation splits, ``cfg.generate.n_samples`` samples each (paper Fig. 5 uses 1..n).
+    judge_eval: the first ``cfg.generate.n_judge`` CVs, ``cfg.generate.judge_samples`` samples each (sample
+    by sample, so the first ``n_judge`` jobs are every CV's sample 0; :func:`model_jobs` keeps only sample
+    0 for ``base``). rec: every seeker of the recommendation splits, ``cfg.generate.n_samples`` samples
+    each (paper Fig. 5 uses 1..n).
     """
     from .data import load_data
 
@@ -431,7 +431,7 @@ def generation_jobs(run_dir, cfg) -> tuple[list[tuple[str, str, int]], dict]:
     judge = ds["judge_eval"].select(range(min(cfg.generate.n_judge, len(ds["judge_eval"]))))
     for sid, cv in zip(judge["seeker_id"], judge["cv"]):
         cv_text[("judge_eval", sid)] = cv
-        jobs.append(("judge_eval", sid, 0))
+    jobs += [("judge_eval", sid, k) for k in range(cfg.generate.judge_samples) for sid in judge["seeker_id"]]
     seen = {}
     for split in ("rec_train", "rec_valid", "rec_test"):
         for sid, cv in zip(ds[split]["seeker_id"], ds[split]["cv"]):
@@ -442,9 +442,19 @@ def generation_jobs(run_dir, cfg) -> tuple[list[tuple[str, str, int]], dict]:
     return jobs, cv_text
 
 
+JUDGE_SAMPLED = ("sft", "girl")
+"""Models with ``generate.judge_samples`` JDs per judge CV (the pair PPO is judged on); the rest get one."""
+
+
+def model_jobs(jobs: list, key: str, gcfg) -> list:
+    """The jobs of model ``key``: its judge_eval samples, and the rec jobs if it is one of ``rec_models``."""
+    return [j for j in jobs if (j[0] == "judge_eval" and (j[2] == 0 or key in JUDGE_SAMPLED))
+            or (j[0] == "rec" and key in gcfg.rec_models)]
+
+
 def chunk_seed(gcfg, start: int) -> int:
     """The ``seed`` :func:`generate_jds` gets for the job chunk that starts at ``start``."""
-    return gcfg.seed * 1_000_003 + start
+    return derive_seed(gcfg.seed, start)
 
 
 def judge_sampler(gcfg) -> dict:
@@ -456,22 +466,36 @@ def judge_sampler(gcfg) -> dict:
 
 def ppo_eval_rows(run_dir, key: str, judge_jobs: list, gcfg) -> list[dict] | None:
     """``generate/<key>.jsonl`` rows for the judge CVs taken from PPO's final evaluation
-    (``ppo/eval_generations.json``), or ``None`` when it sampled other CVs or with other settings."""
+    (``ppo/eval_generations.json``: each CV's first JD under ``key``, the rest under ``extra``), or ``None``
+    when it sampled other CVs, with other settings, or fewer JDs per CV."""
     path = Path(run_dir) / "ppo" / "eval_generations.json"
-    if key not in ("sft", "girl") or not judge_jobs or not path.exists():
+    if key not in JUDGE_SAMPLED or not judge_jobs or not path.exists():
         return None
     saved = read_json(path)
-    if saved.get("sampler") != judge_sampler(gcfg) or saved.get("cv_ids") != [cid for _, cid, _ in judge_jobs]:
+    ids = list(dict.fromkeys(cid for _, cid, _ in judge_jobs))
+    if saved.get("sampler") != judge_sampler(gcfg) or saved.get("cv_ids") != ids:
         return None
-    return [{"subset": s, "cv_id": cid, "sample": k, **saved[key][i]} for i, (s, cid, k) in enumerate(judge_jobs)]
+    extra = saved.get("extra", {}).get(key) or [[] for _ in ids]
+    index = {cid: i for i, cid in enumerate(ids)}
+    if any(k > len(extra[index[cid]]) for _, cid, k in judge_jobs):
+        return None
+    return [{"subset": s, "cv_id": cid, "sample": k,
+             **(saved[key][index[cid]] if k == 0 else extra[index[cid]][k - 1])} for s, cid, k in judge_jobs]
 
 
 def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = True) -> dict:
-    """Write ``generate/<model>.jsonl`` for each model; rows already on disk are skipped (resume)."""
+    """Write ``generate/<model>.jsonl`` for each model; rows already on disk are skipped (resume).
+
+    Under ``accelerate launch`` with N processes, job chunk ``i`` (of those still to do) goes to process
+    ``i % N``; the chunks of each round of N are gathered and the main process appends them in their
+    original order, so the file is the one a single process writes (chunks are seeded by their position,
+    not by who samples them). Only the main process writes; ``rows_per_process`` says who generated what.
+    """
     import time
 
     import torch
 
+    from . import distributed as dist
     from .models import load_generator
     from .runio import append_jsonl, atomic_write_json, mark_done, require_stage, set_seed
 
@@ -481,6 +505,7 @@ def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = Tru
     sources = model_sources(run_dir, cfg)
     jobs, cv_text = generation_jobs(run_dir, cfg)
     gcfg = cfg.generate
+    world, rank, main = dist.num_processes(), dist.process_index(), dist.is_main_process()
     stats = {}
     for key in models:
         if key == "sft":
@@ -489,49 +514,64 @@ def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = Tru
             require_stage(run_dir, "ppo", "generate")
         path = generations_path(run_dir, key)
         done = {(r["subset"], r["cv_id"], int(r["sample"])) for r in read_jsonl(path)}
-        model_jobs = [j for j in jobs if j[0] == "judge_eval" or key in gcfg.rec_models]
-        judge_jobs = [j for j in model_jobs if j[0] == "judge_eval"]
+        dist.barrier()  # every process has read the file before the main one appends to it
+        todo_jobs = model_jobs(jobs, key, gcfg)
+        judge_jobs = [j for j in todo_jobs if j[0] == "judge_eval"]
         reused = ppo_eval_rows(run_dir, key, judge_jobs, gcfg)
         if reused:  # PPO's final evaluation already sampled these JDs with these very settings
-            append_jsonl(path, [r for r in reused if (r["subset"], r["cv_id"], r["sample"]) not in done])
+            if main:
+                append_jsonl(path, [r for r in reused if (r["subset"], r["cv_id"], r["sample"]) not in done])
             done |= {(r["subset"], r["cv_id"], r["sample"]) for r in reused}
         # Fixed chunks over the full job list, each seeded by its start: the judge_eval jobs as one chunk
         # at 0 (as :func:`judge_sampler` says), then the rec jobs in chunks of ``4 * batch_size``. A resumed
         # run regenerates an unfinished chunk exactly as an uninterrupted run would have, and appends only
         # the missing rows.
         chunk = max(gcfg.batch_size * 4, 1)
-        starts = sorted({0} | set(range(len(judge_jobs), len(model_jobs), chunk)))
-        ends = starts[1:] + [len(model_jobs)]
-        chunks = [(c, model_jobs[c:e]) for c, e in zip(starts, ends) if e > c]
+        starts = sorted({0} | set(range(len(judge_jobs), len(todo_jobs), chunk)))
+        ends = starts[1:] + [len(todo_jobs)]
+        chunks = [(c, todo_jobs[c:e]) for c, e in zip(starts, ends) if e > c]
         todo = [(c, part) for c, part in chunks if any(j not in done for j in part)]
         t0 = time.time()
         n_tokens = n_new = 0
+        mine = [0] * world  # rows generated by each process
         if todo:
             set_seed(gcfg.seed)
             model, tok = load_generator(sources[key], cfg)
             with torch.inference_mode():
-                for c, part in todo:
-                    texts = [cv_text[(s, cid)] for s, cid, _ in part]
-                    rows = []
-                    for i, text, n, fin in generate_jds(model, tok, texts, gcfg.batch_size,
-                                                        gcfg.max_new_tokens, gcfg.temperature, gcfg.top_p,
-                                                        seed=chunk_seed(gcfg, c)):
-                        if part[i] in done:
+                for first in range(0, len(todo), world):  # one round: chunk first + r goes to process r
+                    rows, tokens = [], 0
+                    if first + rank < len(todo):
+                        c, part = todo[first + rank]
+                        texts = [cv_text[(s, cid)] for s, cid, _ in part]
+                        for i, text, n, fin in generate_jds(model, tok, texts, gcfg.batch_size,
+                                                            gcfg.max_new_tokens, gcfg.temperature, gcfg.top_p,
+                                                            seed=chunk_seed(gcfg, c)):
+                            if part[i] in done:
+                                continue
+                            subset, cid, sample = part[i]
+                            rows.append({"subset": subset, "cv_id": cid, "sample": sample, "jd": text,
+                                         "n_tokens": n, "finished": fin})
+                            tokens += n
+                        rows.sort(key=lambda r: (r["subset"], r["cv_id"], r["sample"]))
+                    for r, (got, got_tokens) in enumerate(dist.gather_objects((rows, tokens))):
+                        if first + r >= len(todo):
                             continue
-                        subset, cid, sample = part[i]
-                        rows.append({"subset": subset, "cv_id": cid, "sample": sample, "jd": text,
-                                     "n_tokens": n, "finished": fin})
-                        n_tokens += n
-                    append_jsonl(path, sorted(rows, key=lambda r: (r["subset"], r["cv_id"], r["sample"])))
-                    n_new += len(rows)
-                    if progress:
-                        print(f"  generate[{key}]: chunk {starts.index(c) + 1}/{len(chunks)} "
-                              f"({n_tokens / max(time.time() - t0, 1e-9):.0f} tok/s)", flush=True)
+                        if main:  # in chunk order, as one process would have appended them
+                            append_jsonl(path, got)
+                        mine[r] += len(got)
+                        n_new += len(got)
+                        n_tokens += got_tokens
+                        if progress and main:
+                            print(f"  generate[{key}]: chunk {starts.index(todo[first + r][0]) + 1}/{len(chunks)} "
+                                  f"({n_tokens / max(time.time() - t0, 1e-9):.0f} tok/s)", flush=True)
             del model
         seconds = time.time() - t0
-        stats[key] = {"rows": len(model_jobs), "generated_now": n_new, "reused_from_ppo": len(reused or []),
+        stats[key] = {"rows": len(todo_jobs), "generated_now": n_new, "reused_from_ppo": len(reused or []),
                       "seconds": seconds,
-                      "tokens_per_s": n_tokens / seconds if todo and seconds > 0 else None}
-    atomic_write_json(run_dir / "generate" / "metrics.json", stats)
-    mark_done(run_dir, "generate", {"models": list(models)})
+                      "tokens_per_s": n_tokens / seconds if todo and seconds > 0 else None,
+                      "num_processes": world, "rows_per_process": mine}
+    if main:
+        atomic_write_json(run_dir / "generate" / "metrics.json", stats)
+        mark_done(run_dir, "generate", {"models": list(models)}, cfg=cfg)
+    dist.barrier()  # no process returns before the stage is marked done
     return stats

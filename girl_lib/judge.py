@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import paper
+from .report import render_judge_table
 from .runio import GirlError, append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
 
 ASPECTS = ("detail", "relevance", "conciseness")
@@ -52,18 +54,8 @@ PAIRS = (("GIRL_vs_GIRL-SFT", "girl", "sft"), ("GIRL-SFT_vs_base", "sft", "base"
          ("GIRL_vs_base", "girl", "base"))
 """The comparisons of ``run_judge``: (name, model key x, model key y); ``win`` means x is better."""
 
-PAPER_TABLE_II = {
-    "GIRL_vs_LLaMA-7b": {"win": 0.63, "tie": 0.07, "lose": 0.30, "adv": 0.33},
-    "GIRL_vs_BLOOMZ-7b": {"win": 0.74, "tie": 0.08, "lose": 0.18, "adv": 0.56},
-    "GIRL_vs_GIRL-SFT": {"win": 0.45, "tie": 0.25, "lose": 0.26, "adv": 0.19},
-    "GIRL_vs_BELLE-7b": {"win": 0.45, "tie": 0.17, "lose": 0.36, "adv": 0.09},
-    "GIRL-SFT_vs_LLaMA-7b": {"win": 0.55, "tie": 0.03, "lose": 0.42, "adv": 0.13},
-    "GIRL-SFT_vs_BLOOMZ-7b": {"win": 0.73, "tie": 0.07, "lose": 0.19, "adv": 0.54},
-    "GIRL-SFT_vs_BELLE-7b": {"win": 0.49, "tie": 0.06, "lose": 0.41, "adv": 0.08},
-    "BELLE-7b_vs_LLaMA-7b": {"win": 0.61, "tie": 0.04, "lose": 0.34, "adv": 0.27},
-    "BELLE-7b_vs_BLOOMZ-7b": {"win": 0.65, "tie": 0.07, "lose": 0.17, "adv": 0.48},
-}
-"""Paper Table II (ChatGPT as judge, 200 CVs). Only GIRL vs GIRL-SFT has an analogue in our runs."""
+PAPER_TABLE_II = paper.TABLE_II
+"""Paper Table II (ChatGPT as judge, 200 CVs), from :mod:`girl_lib.paper`."""
 
 
 # =========================================================================== the prompt (paper Fig. 4)
@@ -244,8 +236,8 @@ def aggregate(verdict_pairs, n_bootstrap: int = 1000, seed: int = 0, backend: st
     out of every rate. ``adv_ci`` is a 95% bootstrap interval of ``adv`` over CVs (items sharing a
     ``cv_id`` are resampled together), ``n_bootstrap`` resamples drawn from ``seed``.
 
-    Returns the overall verdict's ``win, tie, lose, adv, adv_ci, flip_rate, parse_errors, n`` plus
-    ``backend`` and ``aspects: {aspect: {same keys but backend}}``.
+    Returns the overall verdict's ``win, tie, lose, adv, adv_ci, flip_rate, parse_errors, n`` (pairs), ``n_cvs``
+    (distinct CVs among them), ``backend`` and ``aspects: {aspect: {win, ..., n}}``.
     """
     valid, parse_errors = [], 0
     for i, item in enumerate(verdict_pairs):
@@ -268,6 +260,7 @@ def aggregate(verdict_pairs, n_bootstrap: int = 1000, seed: int = 0, backend: st
             flips.append(o1 != o2)
         per[aspect] = _rates(outcomes, flips, groups, parse_errors, n_bootstrap, seed)
     report = dict(per["overall"])
+    report["n_cvs"] = len(set(groups))
     report["backend"] = backend
     report["aspects"] = {a: per[a] for a in ASPECTS}
     return report
@@ -608,7 +601,7 @@ def judge_verdicts(rows, backend, cache_path=None, progress: bool = True) -> lis
     out = []
     for i, r in enumerate(rows):
         cv_id = r.get("cv_id") or "cv-" + hashlib.sha256(r["cv"].encode("utf-8")).hexdigest()[:12]
-        item = {"cv_id": cv_id}
+        item = {"cv_id": cv_id, "sample": r.get("sample", 0)}
         for order in ("xy", "yx"):
             verdict, reply, error = results[(i, order)]
             item.update({order: verdict, f"reply_{order}": reply, f"error_{order}": error})
@@ -660,38 +653,6 @@ def judge_file(pairs_path, out_path, backend, cache_path=None, n_bootstrap: int 
 
 
 # =========================================================================== the stage (Table II analogue)
-def _fmt(x) -> str:
-    return "–" if x is None else f"{x:.2f}"
-
-
-def format_table(metrics: dict, backend_name: str) -> str:
-    """Markdown Table II analogue: our pairs next to the paper's numbers where they exist."""
-    lines = [
-        "# Generation quality (paper Table II analogue)",
-        "",
-        f"Judge: **{backend_name}**. Each pair is judged in both orders; a win needs both orders to agree. "
-        "Adv. = Win − Lose, with a 95% bootstrap interval over CVs.",
-        "",
-        "| Model pair | Win | Tie | Lose | Adv. | Adv. 95% CI | Flip rate | Parse errors | n | Paper Win/Tie/Lose/Adv. |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for pair, r in metrics.items():
-        ci = "–" if not r["adv_ci"] else f"[{r['adv_ci'][0]:.2f}, {r['adv_ci'][1]:.2f}]"
-        p = PAPER_TABLE_II.get(pair)
-        paper = "–" if p is None else f"{p['win']:.2f}/{p['tie']:.2f}/{p['lose']:.2f}/{p['adv']:.2f}"
-        lines.append(f"| {pair.replace('_vs_', ' vs ')} | {_fmt(r['win'])} | {_fmt(r['tie'])} | {_fmt(r['lose'])} | "
-                     f"{_fmt(r['adv'])} | {ci} | {_fmt(r['flip_rate'])} | {r['parse_errors']} | {r['n']} | {paper} |")
-    lines += ["", "Per aspect, Adv. (Win − Lose):", "",
-              "| Model pair | " + " | ".join(ASPECTS) + " |", "|---|" + "---|" * len(ASPECTS)]
-    for pair, r in metrics.items():
-        lines.append(f"| {pair.replace('_vs_', ' vs ')} | "
-                     + " | ".join(_fmt(r["aspects"][a]["adv"]) for a in ASPECTS) + " |")
-    if "not an LLM" in backend_name:
-        lines += ["", "The rubric judge is an offline stand-in, not ChatGPT: its relevance verdict reads the "
-                      "hidden oracle recruiter, so compare trends with the paper, not numbers."]
-    return "\n".join(lines) + "\n"
-
-
 def run_judge(cfg, run_dir, backend=None, progress: bool = True) -> dict:
     """Judge the run's generations on ``judge_eval`` CVs (sample 0) for every pair of :data:`PAIRS`
     whose two models were generated. Writes ``judge/<pair>.json``, ``judge/<pair>.verdicts.jsonl``,
@@ -716,8 +677,10 @@ def run_judge(cfg, run_dir, backend=None, progress: bool = True) -> dict:
     backend = backend or make_backend(cfg.judge, cfg)
     metrics = {}
     for name, x, y in pairs:
-        rows = [{"cv_id": cid, "cv": cv, "jd_a": gens[x][cid][0], "jd_b": gens[y][cid][0]}
-                for cid, cv in cvs.items() if gens[x].get(cid) and gens[y].get(cid)]
+        # JD k of x against JD k of y, for every k both models have (generate.judge_samples); pairs of one CV
+        # share its cv_id, so the bootstrap resamples CVs, not pairs.
+        rows = [{"cv_id": cid, "sample": k, "cv": cv, "jd_a": gens[x][cid][k], "jd_b": gens[y][cid][k]}
+                for cid, cv in cvs.items() for k in range(min(len(gens[x].get(cid, [])), len(gens[y].get(cid, []))))]
         if not rows:
             raise GirlError(f"no judge_eval CV has generations from both '{x}' and '{y}' in {run_dir / 'generate'}; "
                             f"rerun `girl generate --run-dir {run_dir}`")
@@ -728,6 +691,6 @@ def run_judge(cfg, run_dir, backend=None, progress: bool = True) -> dict:
         atomic_write_json(out_dir / f"{name}.json", report)
         metrics[name] = report
     atomic_write_json(out_dir / "metrics.json", metrics)
-    atomic_write_text(out_dir / "table.md", format_table(metrics, backend.name))
-    mark_done(run_dir, "judge", {"backend": backend.name, "pairs": list(metrics)})
+    atomic_write_text(out_dir / "table.md", render_judge_table(metrics, backend.name))
+    mark_done(run_dir, "judge", {"backend": backend.name, "pairs": list(metrics)}, cfg=cfg)
     return metrics

@@ -67,17 +67,18 @@ def logloss(labels, probs) -> float:
     return float(log_loss(y, p, labels=[0, 1]))
 
 
-def relative_change(new: float, base: float, lower_is_better: bool = False) -> float:
+def relative_change(new: float, base: float, lower_is_better: bool = False) -> float | None:
     """Relative improvement of ``new`` over ``base`` in %, as Tables III-IV print it.
 
     Higher-is-better metrics (AUC): ``100 * (new - base) / base``. Lower-is-better (LogLoss):
-    ``100 * (base - new) / base``. Either way a positive number means ``new`` is better.
+    ``100 * (base - new) / base``. Either way a positive number means ``new`` is better. ``None`` when
+    ``base`` is 0 (an AUC of exactly 0 is a legitimate result; no relative change is defined from it).
     """
     new, base = float(new), float(base)
     if not (math.isfinite(new) and math.isfinite(base)):
         raise GirlError(f"relative_change of non-finite values ({new}, {base})")
     if base == 0:
-        raise GirlError("relative_change: the base value is 0, the relative change is undefined")
+        return None
     diff = (base - new) if lower_is_better else (new - base)
     return 100.0 * diff / abs(base)
 
@@ -193,20 +194,38 @@ def gauc(labels, scores, groups, return_n: bool = False):
     return (value, int(ok.sum())) if return_n else value
 
 
-def _resampled_metrics(y, p, inv, n_groups, counts, chunk: int) -> tuple[dict, dict]:
+def _resampled_metrics(y, p, inv, n_groups, counts, chunk: int, choice=None) -> tuple[dict, dict]:
     """One model's AUC, GAUC and LogLoss on the rows themselves and on each resample (``counts`` [B, G]:
-    how often each group is drawn; a group's rows carry its count as their weight)."""
-    per_group = _group_aucs(y, p, inv, n_groups)
-    ok = ~np.isnan(per_group)
+    how often each group is drawn; a group's rows carry its count as their weight).
+
+    ``p`` is [R] or [K, R]: K alternative predictions of the same rows (e.g. made with K different generated
+    JDs). With K > 1, ``choice`` [B, G] says which alternative each drawn group brings into a resample (the
+    rows of the K alternatives are stacked; a row's weight is its group's count where its block is the
+    chosen one, else 0), and the point values are the means over the K alternatives."""
+    p = np.atleast_2d(p)
+    k = len(p)
+    choice = np.zeros((len(counts), n_groups), dtype=np.int64) if choice is None else choice
+    per_group = np.stack([_group_aucs(y, pk, inv, n_groups) for pk in p])  # [K, G]
+    ok = ~np.isnan(per_group[0])  # a group's labels decide, not its predictions
     pc = np.clip(p, PROB_EPS, 1 - PROB_EPS)
-    loss_g = np.bincount(inv, weights=-(y * np.log(pc) + (1 - y) * np.log(1 - pc)), minlength=n_groups)
+    loss_g = np.stack([np.bincount(inv, weights=-(y * np.log(c) + (1 - y) * np.log(1 - c)), minlength=n_groups)
+                       for c in pc])  # [K, G]
     rows_g = np.bincount(inv, minlength=n_groups)
-    auc_b = np.concatenate([_weighted_auc(y, p, counts[i:i + chunk][:, inv]) for i in range(0, len(counts), chunk)])
+    y_all, p_all, inv_all = np.tile(y, k), p.reshape(-1), np.tile(inv, k)
+    block = np.repeat(np.arange(k), len(y))  # which alternative each stacked row belongs to
+    auc_b = np.concatenate([_weighted_auc(y_all, p_all, counts[i:i + chunk][:, inv_all]
+                                          * (choice[i:i + chunk][:, inv_all] == block))
+                            for i in range(0, len(counts), chunk)])
+    groups = np.arange(n_groups)
+    chosen_auc = per_group[choice, groups]  # [B, G]: the AUC of each group under its chosen alternative
     n_ok = counts[:, ok].sum(axis=1)
-    gauc_b = np.divide(counts[:, ok] @ per_group[ok], n_ok, out=np.full(len(counts), np.nan), where=n_ok > 0)
-    point = {"auc": auc(y, p), "gauc": float(per_group[ok].mean()) if ok.any() else math.nan,
-             "logloss": logloss(y, p)}
-    return {"auc": auc_b, "gauc": gauc_b, "logloss": (counts @ loss_g) / (counts @ rows_g)}, point
+    gauc_b = np.divide((counts[:, ok] * chosen_auc[:, ok]).sum(axis=1), n_ok, out=np.full(len(counts), np.nan),
+                       where=n_ok > 0)
+    loss_b = (counts * loss_g[choice, groups]).sum(axis=1) / (counts @ rows_g)
+    point = {"auc": float(np.mean([auc(y, pk) for pk in p])),
+             "gauc": float(per_group[:, ok].mean()) if ok.any() else math.nan,
+             "logloss": float(np.mean([logloss(y, pk) for pk in p]))}
+    return {"auc": auc_b, "gauc": gauc_b, "logloss": loss_b}, point
 
 
 def paired_group_bootstrap(labels, probs: dict, pairs: Sequence[tuple[str, str]], groups, n: int = 1000,
@@ -214,8 +233,10 @@ def paired_group_bootstrap(labels, probs: dict, pairs: Sequence[tuple[str, str]]
     """Paired differences ``a - b`` of AUC, GAUC and LogLoss for each ``(a, b)`` in ``pairs``, with a 95%
     percentile bootstrap interval that resamples *groups* (seekers).
 
-    ``probs[name]`` holds model ``name``'s probabilities on the same rows as ``labels``; ``groups`` gives
-    each row's group id. A resample draws as many groups as there are, with replacement; every row of a
+    ``probs[name]`` holds model ``name``'s probabilities on the same rows as ``labels`` ([R]), or K alternative
+    predictions of them ([K, R], e.g. one per generated JD): each resample then also draws, for every
+    drawn group, which alternative it brings, so the interval covers that draw too (generation noise), and
+    the point values average the alternatives. ``groups`` gives each row's group id. A resample draws as many groups as there are, with replacement; every row of a
     drawn group comes along (a group drawn twice counts twice), and the *same* resample scores every model,
     so the differences are paired. All three are signed ``a - b``: a positive AUC / GAUC difference and a
     *negative* LogLoss difference favour ``a``. Resamples on which AUC or GAUC is undefined (one class; no
@@ -235,16 +256,24 @@ def paired_group_bootstrap(labels, probs: dict, pairs: Sequence[tuple[str, str]]
         raise GirlError(f"paired_group_bootstrap: no predictions for {missing}; have {sorted(probs)}")
     checked = {}
     for m in names:
-        y, checked[m] = _binary_inputs(labels, probs[m], f"paired_group_bootstrap ({m})")
+        alts = np.asarray(probs[m], dtype=np.float64)
+        if alts.ndim not in (1, 2) or alts.size == 0:
+            raise GirlError(f"paired_group_bootstrap ({m}): probabilities must be [rows] or [alternatives, rows], "
+                            f"got shape {alts.shape}")
+        checked[m] = np.stack([_binary_inputs(labels, a, f"paired_group_bootstrap ({m})")[1]
+                               for a in np.atleast_2d(alts)])
         if (checked[m] < 0).any() or (checked[m] > 1).any():
             raise GirlError(f"paired_group_bootstrap ({m}) needs probabilities in [0, 1]; apply a sigmoid first")
+    y = _binary_inputs(labels, checked[names[0]][0], "paired_group_bootstrap")[0]
     inv, n_groups = _group_index(groups, len(y), "paired_group_bootstrap")
     rng = np.random.default_rng(seed)
     counts = np.stack([np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
                        for _ in range(n)]).astype(np.float64)
     samples, point = {}, {}
-    for m, p in checked.items():
-        samples[m], point[m] = _resampled_metrics(y, p, inv, n_groups, counts, chunk)
+    for i, (m, p) in enumerate(checked.items()):  # each model draws its own alternatives (its own generator)
+        choice = (np.random.default_rng([seed, i + 1]).integers(0, len(p), size=counts.shape) if len(p) > 1
+                  else None)
+        samples[m], point[m] = _resampled_metrics(y, p, inv, n_groups, counts, chunk, choice)
     pos_g, rows_g = np.bincount(inv, weights=y, minlength=n_groups), np.bincount(inv, minlength=n_groups)
     n_gauc = int(((pos_g > 0) & (pos_g < rows_g)).sum())
     if n_gauc == 0:

@@ -490,9 +490,6 @@ def encode_texts(model, tokenizer, texts: list[str], batch_size: int = 64, max_l
     return (out, token_vectors) if tokens else out
 
 
-def count_parameters(model) -> int:
-    return sum(p.numel() for p in model.parameters())
-
 
 def env_offline() -> None:
     """Tell the HF libraries not to try the network (nothing but package registries is reachable)."""

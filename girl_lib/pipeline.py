@@ -1,30 +1,38 @@
-"""``girl run``: every stage in order over one run dir, resumable (DESIGN.md's data flow).
+"""``girl run``: every stage in order over one run dir, resumable, never stale (DESIGN.md's data flow).
 
     data -> sft -> reward -> ppo -> generate -> judge -> recommend -> results.json, report.md, plots/
 
-Each stage reads only what earlier stages wrote and marks itself done (``<stage>/DONE``) last, so a rerun
-skips finished stages and a killed run resumes at the stage where it stopped (PPO, generation and
-judging also resume *inside* the stage). ``force`` redoes a stage and everything that depends on it.
+Each stage reads only what earlier stages wrote and marks itself done (``<stage>/DONE``) last, with a
+*fingerprint* of what it was built from: the parts of the profile it reads and its inputs' fingerprints
+(:func:`girl_lib.runio.stage_config`, :data:`girl_lib.runio.INPUTS`). A rerun skips a stage only while its
+fingerprint matches the one the profile asks for; otherwise the stage and everything downstream are rebuilt,
+and a line says why (``ppo: config changed (ppo.kl_coef 0.05 -> 0.5); rebuilding ppo, generate, ...``).
+``force`` rebuilds a stage and its dependents whatever their fingerprints.
+
+A finished output being rebuilt is moved to ``<run_dir>/.<stage>.prev`` and removed only once its successor
+is done; a rerun after an interruption resumes the new build (PPO, generation and judging resume *inside*
+the stage), or, when the profile went back to what the kept output was made with, restores it.
 """
 
 from __future__ import annotations
 
+import copy
+import os
+import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Profile, profile_to_dict
-from .runio import atomic_write_json, clear_done, is_done, read_json
+from .runio import (INPUTS, STAGES, GirlError, append_jsonl, atomic_write_json, build_fingerprint, building_record,
+                    check_run_dir, describe_change, done_record, expected_fingerprints, generation_fingerprints,
+                    mark_building, read_json, read_jsonl, require_stage, run_profile, stage_config, stage_dir)
 
-STAGES = ("data", "sft", "reward", "ppo", "generate", "judge", "recommend")
-DEPENDS_ON = {
-    "data": (),
-    "sft": ("data",),
-    "reward": ("data",),
-    "ppo": ("sft", "reward"),
-    "generate": ("sft", "ppo"),
-    "judge": ("generate",),
-    "recommend": ("generate",),
-}
+__all__ = ["DEPENDS_ON", "STAGES", "StageStatus", "backup_dir", "dependents", "describe", "ensure", "is_fresh",
+           "prepare", "run_pipeline", "run_stage", "stage_status", "upstream"]
+
+DEPENDS_ON = INPUTS
+"""Stage -> the stages whose outputs it reads (:data:`girl_lib.runio.INPUTS`)."""
 
 
 def dependents(stage: str) -> list[str]:
@@ -34,33 +42,6 @@ def dependents(stage: str) -> list[str]:
         if any(d in out for d in DEPENDS_ON[s]):
             out.add(s)
     return [s for s in STAGES if s in out]
-
-
-def run_stage(stage: str, cfg: Profile, run_dir, progress: bool = True) -> dict:
-    """Run one stage's function (the CLI's ``girl <stage>`` calls the same)."""
-    if stage == "data":
-        from .data import run_data
-        return run_data(cfg, run_dir)
-    if stage == "sft":
-        from .sft import run_sft
-        return run_sft(cfg, run_dir, progress=progress)
-    if stage == "reward":
-        from .reward import run_reward
-        return run_reward(cfg, run_dir, progress=progress)
-    if stage == "ppo":
-        from .ppo import run_ppo
-        resume = (Path(run_dir) / "ppo" / "checkpoint").exists()
-        return run_ppo(cfg, run_dir, resume=resume)
-    if stage == "generate":
-        from .generate import run_generate
-        return run_generate(cfg, run_dir, progress=progress)
-    if stage == "judge":
-        from .judge import run_judge
-        return run_judge(cfg, run_dir)
-    if stage == "recommend":
-        from .recommend import run_recommend
-        return run_recommend(cfg, run_dir)
-    raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
 
 
 def upstream(stage: str) -> list[str]:
@@ -74,13 +55,341 @@ def upstream(stage: str) -> list[str]:
     return [s for s in STAGES if s in need]
 
 
-def ensure(cfg: Profile, run_dir, stage: str, include_self: bool = False, progress: bool = True) -> Path:
-    """Run whatever ``stage`` needs that is not done yet (notebooks start with this). Returns run_dir."""
+def backup_dir(run_dir, stage: str) -> Path:
+    """Where a finished output waits while its stage is rebuilt (removed once the new one is done)."""
+    return Path(run_dir) / f".{stage}.prev"
+
+
+def _forced(force) -> set:
+    out = set()
+    for stage in force or ():
+        if stage not in STAGES:
+            raise GirlError(f"--force {stage!r}: unknown stage; stages are {', '.join(STAGES)}")
+        out |= set(dependents(stage))
+    return out
+
+
+# ------------------------------------------------------------------------------------------- one stage
+def _dispatch(stage: str, cfg: Profile, run_dir: Path, progress: bool, resume: bool) -> dict:
+    if stage == "data":
+        from .data import run_data
+        return run_data(cfg, run_dir)
+    if stage == "sft":
+        from .sft import run_sft
+        return run_sft(cfg, run_dir, progress=progress)
+    if stage == "reward":
+        from .reward import run_reward
+        return run_reward(cfg, run_dir, progress=progress)
+    if stage == "ppo":
+        from .ppo import run_ppo
+        return run_ppo(cfg, run_dir, resume=resume)
+    if stage == "generate":
+        from .generate import run_generate
+        return run_generate(cfg, run_dir, progress=progress)
+    if stage == "judge":
+        from .judge import run_judge
+        return run_judge(cfg, run_dir)
+    if stage == "recommend":
+        from .recommend import run_recommend
+        return run_recommend(cfg, run_dir)
+    raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+
+
+PARALLEL_STAGES = ("sft", "reward", "ppo", "generate")
+"""Stages that split their work over the processes of ``accelerate launch`` (:mod:`girl_lib.distributed`);
+under such a launch the others run on the main process only."""
+
+
+def run_stage(stage: str, cfg: Profile, run_dir, progress: bool = True, *, fresh: bool = False,
+              resume: bool | None = None) -> dict:
+    """Build one stage (``girl <stage>``, ``girl run`` and the notebooks call this).
+
+    - A finished output is moved to :func:`backup_dir` and removed only once the new one is done.
+    - Unfinished outputs (a killed build) are resumed when they were made for the same fingerprint
+      (``<stage>/BUILDING``), else discarded with a line saying so; ``fresh=True`` always discards them.
+    - What is keyed by its own content carries over into a fresh build: the judge's reply cache, the
+      recommender's embedding caches, and ``generate/<model>.jsonl`` of a generator whose weights, data and
+      settings are unchanged (:func:`girl_lib.runio.generation_fingerprints`).
+    - ``resume`` (PPO only): ``True`` continues from ``ppo/checkpoint`` and refuses one made under another
+      config (``girl ppo --resume``); ``None`` resumes a checkpoint of this very build when there is one.
+    """
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+    from . import distributed as dist
+
+    if dist.is_distributed() and not dist.is_main_process():  # accelerate launch: the main process alone
+        resume = dist.broadcast_object(None)                   # moves outputs and writes markers; the others
+        if stage in PARALLEL_STAGES:                           # wait for it, then take their share
+            return _dispatch(stage, cfg, Path(run_dir), progress, resume)
+        dist.barrier()  # data, judge, recommend: one process does the work
+        return {}
+    run_dir = check_run_dir(run_dir)
+    for dep in INPUTS[stage]:  # before anything moves: "run X first", with the profile to run it with
+        if not (stage == "generate" and {"sft": "sft", "ppo": "girl"}.get(dep) not in (None, *cfg.generate.models)):
+            require_stage(run_dir, dep, stage, profile=cfg.name)
+    out, prev = stage_dir(run_dir, stage), backup_dir(run_dir, stage)
+    fp, config, _ = build_fingerprint(cfg, run_dir, stage)
+    sources, trash, resuming = [], None, False
+    if done_record(run_dir, stage) is not None:
+        if stage == "ppo" and resume:
+            return _resume_finished_ppo(cfg, run_dir, fp, config)
+        if prev.exists():
+            shutil.rmtree(prev)
+        os.replace(out, prev)  # kept until the new output is complete
+        sources.append(prev)
+    elif out.exists():
+        building = building_record(run_dir, stage)
+        same = building is not None and building.get("fingerprint") == fp
+        if stage == "ppo" and resume:  # explicit: run_ppo checks the checkpoint itself, and refuses a foreign one
+            resuming = True
+        elif same and not fresh:
+            resuming = True
+        else:
+            trash = run_dir / f".{stage}.discard-{os.getpid()}"
+            if trash.exists():
+                shutil.rmtree(trash)
+            os.replace(out, trash)
+            if progress and any(p.name != "BUILDING" for p in trash.iterdir()):
+                if same:
+                    why = "(forced)"
+                elif building is not None:
+                    change = describe_change(building.get("config") or {}, config) or "inputs changed"
+                    why = f"made under another config or from other inputs ({change})"
+                else:
+                    why = "of unknown provenance (no BUILDING marker)"
+                print(f"{stage}: discarding its unfinished outputs {why}", flush=True)
+            sources.append(trash)
+            if prev.exists():
+                sources.append(prev)
+    elif prev.exists():
+        sources.append(prev)
+    out.mkdir(parents=True, exist_ok=True)
+    if not resuming and sources:
+        _carry_over(stage, cfg, run_dir, sources, progress)
+    if trash is not None:
+        shutil.rmtree(trash, ignore_errors=True)
+    if not (stage == "ppo" and resume and building_record(run_dir, stage)):  # an explicit resume may be refused:
+        mark_building(run_dir, stage, fp, config, profile=cfg.name)          # the marker stays the checkpoint's
+    auto_resume = stage == "ppo" and resume is None and resuming and (out / "checkpoint").exists()
+    if stage == "ppo" and resume is None:
+        resume = auto_resume
+    if dist.is_distributed():
+        dist.broadcast_object(bool(resume))
+    try:
+        result = _dispatch(stage, cfg, run_dir, progress, bool(resume))
+    except GirlError as err:
+        if auto_resume and "checkpoint in" in str(err):  # girl run / a notebook resumed it on its own
+            raise GirlError(f"{err} (with `girl run`: or pass --force ppo)") from None
+        raise
+    if dist.is_distributed() and stage not in PARALLEL_STAGES:
+        dist.barrier()
+    if done_record(run_dir, stage) is not None and prev.exists():
+        shutil.rmtree(prev, ignore_errors=True)
+    return result
+
+
+def _resume_finished_ppo(cfg, run_dir: Path, fp: str, config: dict) -> dict:
+    rec = done_record(run_dir, "ppo") or {}
+    if rec.get("fingerprint") not in (None, fp):
+        change = describe_change(rec.get("config") or {}, config) or "other sft/reward/data"
+        raise GirlError(f"PPO in {run_dir / 'ppo'} is finished, made under another config ({change}): there is "
+                        f"nothing of this config to resume. Run `girl ppo` without --resume to retrain it (the old "
+                        f"result is kept until the new one is complete).")
+    print(f"ppo: finished already in {run_dir / 'ppo'} with this config; nothing to resume "
+          f"(`girl ppo` without --resume retrains it)", flush=True)
+    path = run_dir / "ppo" / "metrics.json"
+    return read_json(path) if path.exists() else {}
+
+
+def _carry_over(stage: str, cfg, run_dir: Path, sources: list[Path], progress: bool) -> None:
+    """Copy into a fresh ``<stage>/`` what stays valid from the old outputs (see :func:`run_stage`)."""
+    out = stage_dir(run_dir, stage)
+    if stage == "judge":  # replies keyed by sha256(model, messages)
+        for src in sources:
+            if (src / "cache.jsonl").exists():
+                append_jsonl(out / "cache.jsonl", read_jsonl(src / "cache.jsonl"))
+    elif stage == "recommend":  # embeddings keyed by a hash of the encoder, its length and the texts
+        for src in sources:
+            for f in sorted(src.glob("emb_*")):
+                if not (out / f.name).exists():
+                    shutil.copy2(f, out / f.name)
+    elif stage == "generate":  # rows of a generator whose weights, data and settings did not change
+        now = generation_fingerprints(cfg, run_dir)
+        kept = []
+        for src in sources:
+            try:
+                old = read_json(src / "DONE").get("model_fingerprints") or {}
+            except (OSError, ValueError, AttributeError):
+                continue
+            for key, fp in old.items():
+                if now.get(key) == fp and (src / f"{key}.jsonl").exists() and not (out / f"{key}.jsonl").exists():
+                    shutil.copy2(src / f"{key}.jsonl", out / f"{key}.jsonl")
+                    kept.append(key)
+        if kept and progress:
+            print(f"generate: reusing {', '.join(f'{k}.jsonl' for k in kept)} (generator, data and settings "
+                  f"unchanged)", flush=True)
+
+
+# ------------------------------------------------------------------------------------------- the plan
+@dataclass
+class StageStatus:
+    stage: str
+    state: str
+    """``"fresh"`` (done, fingerprint matches), ``"stale"`` (done, but made from something else) or
+    ``"missing"`` (not done)."""
+    reason: str = ""
+    own: bool = False
+    """The cause lies in the stage itself (its config, --force, no fingerprint), not only in its inputs."""
+
+
+def stage_status(cfg: Profile, run_dir, force=()) -> dict[str, StageStatus]:
+    """Every stage's :class:`StageStatus` in ``run_dir`` against the profile ``cfg``."""
     run_dir = Path(run_dir)
-    for s in upstream(stage) + ([stage] if include_self else []):
-        if not is_done(run_dir, s):
+    expected = expected_fingerprints(cfg)
+    forced = _forced(force)
+    out = {}
+    for stage in STAGES:
+        rec = done_record(run_dir, stage)
+        if rec is None:
+            out[stage] = StageStatus(stage, "missing", "not built yet")
+        elif stage in forced:
+            change = describe_change(rec.get("config") or {}, stage_config(cfg, stage))
+            out[stage] = StageStatus(stage, "stale", "forced" + (f"; config changed ({change})" if change else ""),
+                                     own=True)
+        elif rec.get("fingerprint") == expected[stage]:
+            out[stage] = StageStatus(stage, "fresh")
+        elif not rec.get("fingerprint"):
+            out[stage] = StageStatus(stage, "stale", "made without a fingerprint (by an older girl_lib)", own=True)
+        else:
+            change = describe_change(rec.get("config") or {}, stage_config(cfg, stage))
+            if change:
+                out[stage] = StageStatus(stage, "stale", f"config changed ({change})", own=True)
+            else:
+                inputs = rec.get("inputs") or {}
+                other = [d for d in INPUTS[stage] if inputs.get(d) != expected[d]]
+                reason = f"{' and '.join(other)} changed since it was built" if other else "fingerprint differs"
+                out[stage] = StageStatus(stage, "stale", reason)
+    return out
+
+
+def describe(status: dict[str, StageStatus], force=()) -> list[str]:
+    """One line per cause of rebuilding: ``"ppo: config changed (ppo.kl_coef 0.05 -> 0.5); rebuilding ppo,
+    generate, judge, recommend"``. Stages rebuilt only because an input is rebuilt are named in their
+    input's line."""
+    todo = {s for s, st in status.items() if st.state != "fresh"}
+    lines, covered = [], set()
+    for stage in [s for s in STAGES if s in set(force or ())]:
+        deps = [s for s in dependents(stage) if s not in covered]
+        if deps:
+            change = status[stage].reason.partition("; ")[2]
+            lines.append(f"{stage}: forced (--force {stage}{'; ' + change if change else ''}); rebuilding "
+                         f"{', '.join(deps)}")
+            covered |= set(deps)
+    groups: dict = {}  # stages stale for the same reason share a line ("sft, reward: data changed ...")
+    for stage in STAGES:
+        st = status[stage]
+        if st.state != "stale" or stage in covered:
+            continue
+        if not st.own and any(d in todo for d in INPUTS[stage]):
+            continue  # its input's line names it
+        groups.setdefault(st.reason if not st.own else f"{stage}:{st.reason}", []).append(stage)
+    for key, roots in groups.items():
+        reason = key.split(":", 1)[1] if ":" in key and key.split(":", 1)[0] in STAGES else key
+        if len(roots) > 1:
+            reason = reason.replace("since it was", "since they were")
+        deps = [s for s in STAGES if s in todo and any(s in dependents(r) for r in roots)]
+        lines.append(f"{', '.join(roots)}: {reason}; rebuilding {', '.join(deps)}")
+    return lines
+
+
+def is_fresh(cfg: Profile, run_dir, stage: str) -> bool:
+    """``stage`` is done in ``run_dir`` and was built from what ``cfg`` asks for (use instead of ``is_done``
+    where stale outputs must not be shown)."""
+    rec = done_record(run_dir, stage)
+    return bool(rec) and rec.get("fingerprint") == expected_fingerprints(cfg)[stage]
+
+
+def _adopt_data_source(cfg: Profile, run_dir: Path, forced: set, progress: bool) -> Profile:
+    """Data that ``girl data --source rjdb|jsonl|csv`` built stays in use when the profile names no file of
+    its own (the profile's synthetic default), unless the data stage is forced."""
+    rec = done_record(run_dir, "data")
+    if not rec or "data" in forced or str(cfg.data.source) != "synthetic" or cfg.data.path:
+        return cfg
+    conf = rec.get("config") or {}
+    source = conf.get("data.source")
+    path = rec.get("path") or conf.get("data.path")
+    if source in (None, "synthetic") or not path:
+        return cfg
+    cfg = copy.deepcopy(cfg)
+    cfg.data.source, cfg.data.path = source, path
+    cfg.data.column_map = dict(conf.get("data.column_map") or {})
+    if progress:
+        print(f"data: keeping the {source} data `girl data` built from {path} (--force data rebuilds it from "
+              f"the profile's synthetic world)", flush=True)
+    return cfg
+
+
+def _restore_backups(cfg: Profile, run_dir: Path, forced: set, progress: bool) -> None:
+    """After an interrupted rebuild: drop a backup whose stage is done again; restore one that matches the
+    profile again (unless its stage is forced or a build for this very profile is under way)."""
+    expected = expected_fingerprints(cfg)
+    for stage in STAGES:
+        prev = backup_dir(run_dir, stage)
+        if not prev.exists():
+            continue
+        if done_record(run_dir, stage) is not None:
+            shutil.rmtree(prev, ignore_errors=True)
+            continue
+        try:
+            old = read_json(prev / "DONE").get("fingerprint")
+        except (OSError, ValueError, AttributeError):
+            old = None
+        building = building_record(run_dir, stage)
+        if (stage in forced or old != expected[stage]
+                or (building is not None and building.get("fingerprint") == expected[stage])):
+            continue
+        out = stage_dir(run_dir, stage)
+        if out.exists():
+            trash = run_dir / f".{stage}.discard-{os.getpid()}"
+            os.replace(out, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        os.replace(prev, out)
+        if progress:
+            print(f"{stage}: restored the finished output made with this config (the interrupted rebuild for "
+                  f"another config is dropped)", flush=True)
+
+
+def prepare(cfg: Profile, run_dir, force=(), progress: bool = True,
+            only: tuple | list = STAGES) -> tuple[Profile, dict[str, StageStatus]]:
+    """Bring ``run_dir`` to a state a build of the stages ``only`` can start from: keep file data
+    (:func:`_adopt_data_source`), restore or drop backups, then return the (possibly adopted) profile and
+    every stage's status, printing one line per cause of rebuilding (among ``only``)."""
+    run_dir = check_run_dir(run_dir)
+    forced = _forced(force)
+    cfg = _adopt_data_source(cfg, run_dir, forced, progress)
+    _restore_backups(cfg, run_dir, forced, progress)
+    status = stage_status(cfg, run_dir, force)
+    if progress:
+        shown = {s: st if s in only else StageStatus(s, "fresh") for s, st in status.items()}
+        other = run_profile(run_dir)
+        if other and other != cfg.name and any(st.state == "stale" for st in shown.values()):
+            print(f"note: {run_dir} holds a '{other}' run; stages that do not match '{cfg.name}' are rebuilt",
+                  flush=True)
+        for line in describe(shown, [f for f in force if f in only]):
+            print(line, flush=True)
+    return cfg, status
+
+
+# ------------------------------------------------------------------------------------------- many stages
+def ensure(cfg: Profile, run_dir, stage: str, include_self: bool = False, progress: bool = True) -> Path:
+    """Build whatever ``stage`` needs that is missing or stale (notebooks start with this). Returns run_dir."""
+    run_dir = Path(run_dir)
+    targets = upstream(stage) + ([stage] if include_self else [])
+    cfg, status = prepare(cfg, run_dir, (), progress, only=targets)
+    for s in targets:
+        if status[s].state != "fresh":
             if progress:
-                print(f"running missing stage '{s}' ...", flush=True)
+                print(f"running {status[s].state} stage '{s}' ...", flush=True)
             run_stage(s, cfg, run_dir, progress=progress)
     return run_dir
 
@@ -92,33 +401,27 @@ def _fmt(seconds: float) -> str:
 
 def run_pipeline(cfg: Profile, run_dir, force: tuple[str, ...] = (), stages: tuple[str, ...] = STAGES,
                  progress: bool = True) -> dict:
-    """Run the stages that are not done yet; then write ``results.json``, ``report.md`` and ``plots/``."""
+    """Run the stages that are missing or stale; then write ``results.json``, ``report.md`` and ``plots/``."""
     from .report import write_report
 
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for stage in force:
-        for s in dependents(stage):
-            clear_done(run_dir, s)
-    profile_path = run_dir / "profile.json"
-    if profile_path.exists() and read_json(profile_path).get("name") != cfg.name:
-        print(f"note: {run_dir} was made with profile '{read_json(profile_path).get('name')}', now "
-              f"'{cfg.name}'; finished stages are kept. Use another --run-dir for a clean run.")
-    atomic_write_json(profile_path, profile_to_dict(cfg))
+    run_dir = check_run_dir(run_dir)
+    forced = _forced(force)
+    cfg, status = prepare(cfg, run_dir, force, progress, only=stages)
+    atomic_write_json(run_dir / "profile.json", profile_to_dict(cfg))
 
     timing_path = run_dir / "timing.json"
     timing = read_json(timing_path) if timing_path.exists() else {}
     t_start = time.time()
     for i, stage in enumerate(stages, 1):
         head = f"[{i}/{len(stages)}] {stage:<9}"
-        if is_done(run_dir, stage):
+        if status[stage].state == "fresh":
             if progress:
                 print(f"{head} done already (skipped) | elapsed {_fmt(time.time() - t_start)}", flush=True)
             continue
         if progress:
             print(f"{head} running ... | elapsed {_fmt(time.time() - t_start)}", flush=True)
         t0 = time.time()
-        run_stage(stage, cfg, run_dir, progress=progress)
+        run_stage(stage, cfg, run_dir, progress=progress, fresh=stage in forced)
         timing[stage] = time.time() - t0  # of the run that finished it (a resumed stage counts its last part)
         atomic_write_json(timing_path, timing)
         if progress:

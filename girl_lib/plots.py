@@ -303,6 +303,37 @@ def reward_kl_tradeoff(rows: list[dict], x: str = "kl_girl", y: str = "reward_gi
     return fig
 
 
+def paired_diff_bars(tables: dict, metric: str = "auc", title: str = "paired differences on rec_test (95% CI)"):
+    """One panel per table (e.g. ``{"all test seekers": results["recommend"], "cold start": ...}``): for each
+    predictor and each difference of ``table[pred]["diff"]`` (GIRL − Base, GIRL − GIRL-SFT, GIRL-SFT − Base),
+    the point difference of ``metric`` with its seeker-level 95% bootstrap interval. A bar whose interval
+    crosses 0 shows nothing either way."""
+    tables = {name: t for name, t in tables.items() if t and any("diff" in rows for rows in t.values())}
+    fig, axes = _fig(max(1, len(tables)), width=4.6)
+    for ax, (name, table) in zip(axes, tables.items()):
+        labels, vals, lo, hi = [], [], [], []
+        for pred, rows in table.items():
+            for pair, d in rows.get("diff", {}).items():
+                labels.append(f"{pred}: {pair.replace('-Base', ' − Base').replace('-GIRL-SFT', ' − GIRL-SFT')}")
+                vals.append(d[metric]["mean"])
+                lo.append(d[metric]["ci95"][0])
+                hi.append(d[metric]["ci95"][1])
+        vals, lo, hi = np.array(vals), np.array(lo), np.array(hi)
+        colors = ["tab:green" if a > 0 else "tab:red" if b < 0 else "tab:gray" for a, b in zip(lo, hi)]
+        # a percentile interval can miss its own point estimate on a few seekers (the mean of a skewed
+        # difference): draw what lies on each side, never a negative length (matplotlib refuses those)
+        ax.barh(labels, vals, xerr=[np.clip(vals - lo, 0, None), np.clip(hi - vals, 0, None)], color=colors,
+                capsize=3)
+        ax.axvline(0, color="k", lw=0.8)
+        ax.invert_yaxis()
+        ax.set_xlabel(f"{metric.upper()} difference")
+        ax.set_title(name, fontsize=9)
+        ax.tick_params(axis="y", labelsize=7)
+    fig.suptitle(title + " — green/red: interval excludes 0", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 def sft_vs_girl_bars(ppo_metrics: dict, title: str = "GIRL-SFT vs GIRL on held-out CVs"):
     """The reward-hacking check: mean RM reward and mean oracle fit of GIRL-SFT and GIRL side by side
     (``ppo/metrics.json``). The RM reward rising while the oracle fit falls is the warning sign. Where the
@@ -331,16 +362,19 @@ def sft_vs_girl_bars(ppo_metrics: dict, title: str = "GIRL-SFT vs GIRL on held-o
 
 
 def aspect_adv_bars(judge: dict, aspects=("detail", "relevance", "conciseness"),
-                    title: str = "advantage per aspect (win - lose)"):
-    """Grouped bars: for each model pair of ``judge/metrics.json``, the advantage on each aspect and overall."""
+                    title: str = "advantage per aspect (win - lose, 95% CI over CVs)"):
+    """Grouped bars: for each model pair of ``judge/metrics.json``, the advantage on each aspect and overall,
+    with its 95% interval over CVs where the report carries one."""
     pairs = list(judge)
     keys = list(aspects) + ["overall"]
     fig, (ax,) = _fig(width=6.0)
     width = 0.8 / len(keys)
     x = np.arange(len(pairs))
     for i, key in enumerate(keys):
-        vals = [(judge[p]["adv"] if key == "overall" else judge[p]["aspects"][key]["adv"]) or 0.0 for p in pairs]
-        ax.bar(x + i * width, vals, width, label=key)
+        reps = [judge[p] if key == "overall" else judge[p]["aspects"][key] for p in pairs]
+        vals = np.array([r["adv"] or 0.0 for r in reps], dtype=float)
+        ci = np.array([r.get("adv_ci") or [v, v] for r, v in zip(reps, vals)], dtype=float)
+        ax.bar(x + i * width, vals, width, label=key, yerr=[vals - ci[:, 0], ci[:, 1] - vals], capsize=2)
     ax.set_xticks(x + width * (len(keys) - 1) / 2)
     ax.set_xticklabels([p.replace("_vs_", "\nvs ") for p in pairs], fontsize=8)
     ax.axhline(0, color="k", lw=0.8)

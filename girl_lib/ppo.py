@@ -56,7 +56,8 @@ from . import losses
 from .metrics import bootstrap_ci
 from .report import ppo_note
 from .runio import (GirlError, NonFiniteError, append_jsonl, atomic_dir, atomic_write_json, atomic_write_text,
-                    check_finite, clear_done, mark_done, read_json, read_jsonl, require_stage, set_seed)
+                    build_fingerprint, check_finite, clear_done, derive_seed, mark_done, read_json, read_jsonl,
+                    require_stage, set_seed)
 
 ScoreFn = Callable[[list, list], "torch.Tensor | Sequence[float]"]
 """``score_fn(cvs, jds) -> [B]``: the reward U(C, J) of each pair (default: the trained reward model)."""
@@ -522,7 +523,9 @@ class PPOTrainer:
         n_groups = len(batch) // k
         for epoch in range(p.epochs):  # line 6
             order = torch.randperm(n_groups, generator=generator)  # line 7: shuffle D (whole groups)
-            per_step = max(1, p.minibatch_size // k)
+            # ppo.minibatch_size is the global minibatch: each of N processes trains on 1/N of it (DDP
+            # averages the gradients), so N processes take as many optimiser steps as one.
+            per_step = max(1, p.minibatch_size // k // self.accelerator.num_processes)
             for start in range(0, n_groups, per_step):  # lines 8-9: minibatches of B_r JDs
                 groups = order[start:start + per_step]
                 idx = (groups.unsqueeze(1) * k + torch.arange(k)).reshape(-1).to(batch.input_ids.device)
@@ -581,6 +584,8 @@ class PPOTrainer:
             agree, pairs = policy_pair_agreement(batch.raw_scores.tolist(), batch.oracle, self.k)
             row["rm_oracle_agree"], row["rm_oracle_pairs"] = (int(_gather_sum(acc, torch.tensor(float(v))))
                                                               for v in (agree, pairs))
+        per_process = acc.gather(torch.tensor([float(len(batch))], device=acc.device)).long().tolist()
+        row["rollouts"], row["rollouts_per_process"] = sum(per_process), per_process
         row["seconds"] = seconds
         return row
 
@@ -663,7 +668,8 @@ def save_checkpoint(ckpt_dir: Path, trainer: PPOTrainer, iteration: int) -> None
         torch.save(opt, tmp / "optimizer.pt")
         torch.save(_rng_state(), tmp / "rng.pt")
         atomic_write_json(tmp / "state.json", {"iteration": iteration, "kl_coef": trainer.kl_coef,
-                                               **{key: getattr(p, key) for key in CHECKPOINT_KEYS}})
+                                               **{key: getattr(p, key) for key in CHECKPOINT_KEYS},
+                                               **(getattr(trainer, "provenance", None) or {})})
 
 
 # =========================================================================== 6. GIRL vs GIRL-SFT
@@ -720,7 +726,7 @@ def sample_girl_and_sft(models: Models, actor_unwrapped, cvs: list[str], cfg, ba
     if sampler is None:
         bs = batch_size or max(1, p.rollout_batch_size)
         batches = [list(range(s, min(s + bs, len(cvs)))) for s in range(0, len(cvs), bs)]
-        seed = p.seed * 1_000_003 + 99_991
+        seed = derive_seed(p.seed, 99_991)
         shared = {"girl": torch.Generator(device=device).manual_seed(seed),
                   "sft": torch.Generator(device=device).manual_seed(seed)}
         streams = lambda idx: (shared["girl"], shared["sft"])  # noqa: E731
@@ -765,7 +771,7 @@ def extra_samples(models: Models, actor_unwrapped, cvs: list[str], sampler: dict
     for s in range(0, len(cvs), batch_size):
         chunk = cvs[s:s + batch_size]
         for key in out:
-            gen = torch.Generator(device=device).manual_seed(seed * 1_000_003 + 7_777 + s)
+            gen = torch.Generator(device=device).manual_seed(derive_seed(seed, 7_777 + s))
             with (reference_policy(models, actor_unwrapped) if key == "sft" else contextlib.nullcontext(actor_unwrapped)) as m:
                 o = sample_batch(m, models.tokenizer, chunk, sampler["max_new_tokens"], sampler["temperature"],
                                  sampler["top_p"], gen, repeats=k)
@@ -835,7 +841,9 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
     extra = extra_samples(models, actor_unwrapped, cvs, sampler, cfg.ppo.eval_samples - 1, cfg.ppo.seed)
     res = compare_with_sft(cvs, rows, kls, score_fn, oracle_fn, cfg, extra)
     res["sampler"] = sampler
-    res["generations"] = {k: [{"jd": t, "n_tokens": n, "finished": f} for t, n, f in v] for k, v in rows.items()}
+    as_row = lambda t, n, f: {"jd": t, "n_tokens": n, "finished": f}  # noqa: E731
+    res["generations"] = {k: [as_row(*x) for x in v] for k, v in rows.items()}
+    res["extra_generations"] = {k: [[as_row(*x) for x in per_cv] for per_cv in v] for k, v in extra.items()}
     return res
 
 
@@ -895,7 +903,7 @@ def _default_score_fn(run_dir: Path, cfg, device) -> ScoreFn:
 def _iteration_generators(seed: int, iteration: int, rank: int, device) -> tuple[torch.Generator, torch.Generator]:
     """(data generator, sampling generator) of one iteration: CV choice + minibatch shuffles (same on
     every process), and token sampling (one stream per process, on the model's device)."""
-    base = seed * 1_000_003 + iteration * 7_919
+    base = derive_seed(seed, iteration * 7_919)
     data_gen = torch.Generator().manual_seed(base)
     sample_gen = torch.Generator(device=device).manual_seed(base + 104_729 * (rank + 1))
     return data_gen, sample_gen
@@ -939,15 +947,43 @@ def check_ppo_config(p) -> None:
                         f"(a minibatch holds whole groups of one CV's JDs)")
 
 
-def _resume_state(ckpt_dir: Path, p, resume: bool) -> dict | None:
-    if not (resume and (ckpt_dir / "state.json").exists()):
+def _resume_state(ckpt_dir: Path, p, resume: bool, provenance: dict | None = None) -> dict | None:
+    """The checkpoint's ``state.json`` when resuming (``None``: start afresh). Refuses, with a
+    :class:`GirlError`, a checkpoint whose files are unreadable (truncated, corrupt) and one made under
+    another config or from other sft/reward/data (``provenance``: this run's ``{"fingerprint", "config",
+    "inputs"}``, see :func:`girl_lib.runio.build_fingerprint`)."""
+    if not (resume and ckpt_dir.exists()):
         return None
-    state = read_json(ckpt_dir / "state.json")
+    fix = f"delete `{ckpt_dir}` or run without `--resume` (PPO then starts afresh)"
+    try:
+        state = read_json(ckpt_dir / "state.json")
+        int(state["iteration"])
+        for name in ("optimizer.pt", "rng.pt"):
+            torch.load(ckpt_dir / name, map_location="cpu", weights_only=True)
+        from safetensors import safe_open
+
+        for f in sorted(ckpt_dir.rglob("*.safetensors")):
+            with safe_open(str(f), framework="pt") as st:
+                for key in list(st.keys())[:1]:
+                    st.get_tensor(key)
+        for f in sorted(ckpt_dir.rglob("*.json")):
+            read_json(f)
+    except Exception as err:  # noqa: BLE001 - whatever a damaged file raises, the fix is the same
+        raise GirlError(f"the PPO checkpoint in {ckpt_dir} is unreadable or incomplete ({type(err).__name__}: "
+                        f"{str(err)[:200]}); {fix}") from None
     made = {key: state.get(key) for key in CHECKPOINT_KEYS}
     want = {key: getattr(p, key) for key in CHECKPOINT_KEYS}
     if made != want:
         raise GirlError(f"the checkpoint in {ckpt_dir} was made with {made}, this run asks for {want}; resume with "
-                        f"the same settings or drop --resume (the checkpoint is then replaced)")
+                        f"the same settings or {fix}")
+    if provenance and state.get("fingerprint") and state["fingerprint"] != provenance["fingerprint"]:
+        from .runio import describe_change
+
+        what = describe_change(state.get("config") or {}, provenance["config"])
+        other = [k for k, v in (state.get("inputs") or {}).items() if v != provenance["inputs"].get(k)]
+        why = "; ".join(x for x in (what, f"other {', '.join(other)} than now" if other else "") if x)
+        raise GirlError(f"the checkpoint in {ckpt_dir} was made under another config or from other inputs "
+                        f"({why or 'fingerprint differs'}); {fix}")
     return state
 
 
@@ -1029,7 +1065,9 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
     check_ppo_config(p)
     require_stage(run_dir, "sft", "ppo")
     require_stage(run_dir, "reward", "ppo")
-    if is_stage:
+    from . import distributed as dist
+
+    if is_stage and dist.is_main_process():
         clear_done(run_dir, "ppo")
 
     # ---- data: RL CVs only (Sec. IV-C: CVs not used in the first two steps), judge_eval for the end.
@@ -1055,11 +1093,19 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
     if p.rollout_batch_size % accelerator.num_processes:
         raise GirlError(f"ppo.rollout_batch_size={p.rollout_batch_size} must be divisible by the number of "
                         f"processes ({accelerator.num_processes})")
-    state = _resume_state(ckpt_dir, p, resume)
+    k_cv, world = max(1, int(p.samples_per_cv)), accelerator.num_processes
+    if world > 1 and (p.minibatch_size // k_cv) % world:
+        raise GirlError(f"ppo.minibatch_size={p.minibatch_size} is the global minibatch ({p.minibatch_size // k_cv} "
+                        f"CV(s) of {k_cv} JDs): with {world} processes it must hold a multiple of {world} CVs; set "
+                        f"ppo.minibatch_size={k_cv * world} (or a multiple of it)")
+    fp, fp_config, fp_inputs = build_fingerprint(cfg, run_dir, "ppo")  # what a checkpoint must match
+    provenance = {"fingerprint": fp, "config": fp_config, "inputs": fp_inputs}
+    state = _resume_state(ckpt_dir, p, resume, provenance)
     start_iter = state["iteration"] if state else 0
     if accelerator.is_main_process:
         _reset_outputs(out_dir, start_iter, fresh=state is None)
     trainer = build_trainer(cfg, run_dir, ckpt_dir, state, cvs, score_fn, oracle_fn, accelerator)
+    trainer.provenance = provenance
 
     # ---- Algorithm 1, line 1: for iteration = 1, 2, ...
     last = p.iterations if stop_after is None else min(p.iterations, stop_after)
@@ -1090,11 +1136,16 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
     if accelerator.is_main_process:
         metrics = evaluate_against_sft(trainer.models, trainer.actor_unwrapped, eval_cvs, trainer.score_fn,
                                        oracle_fn, cfg, sampler=sampler)
-        generations = metrics.pop("generations")
+        generations, extra = metrics.pop("generations"), metrics.pop("extra_generations")
         if is_stage and eval_ids is not None:  # the generate stage copies these instead of sampling again
-            atomic_write_json(out_dir / "eval_generations.json", {"sampler": sampler, "cv_ids": eval_ids, **generations})
+            atomic_write_json(out_dir / "eval_generations.json",
+                              {"sampler": sampler, "cv_ids": eval_ids, **generations, "extra": extra})
         metrics.update(training_summary(read_jsonl(metrics_path), p, trainer.kl_coef, time.time() - t_start))
         metrics["note"] = ppo_note(metrics)
+        # JDs each process sampled per iteration (together rollout_batch_size * samples_per_cv)
+        history = read_jsonl(metrics_path)
+        metrics["num_processes"] = accelerator.num_processes
+        metrics["rows_per_process"] = history[-1].get("rollouts_per_process") if history else None
         if save_model:
             final = trainer.actor_unwrapped.merge_and_unload() if p.use_lora else trainer.actor_unwrapped
             with atomic_dir(out_dir / "model") as tmp:
@@ -1102,7 +1153,8 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
                 trainer.models.tokenizer.save_pretrained(tmp)
         atomic_write_json(out_dir / "metrics.json", metrics)
         if is_stage:
-            mark_done(run_dir, "ppo", {"reward_girl": metrics["reward_girl"], "reward_sft": metrics["reward_sft"]})
+            mark_done(run_dir, "ppo", {"reward_girl": metrics["reward_girl"], "reward_sft": metrics["reward_sft"]},
+                      cfg=cfg)
     accelerator.wait_for_everyone()
     return metrics
 

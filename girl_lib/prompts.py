@@ -14,7 +14,6 @@ INSTRUCTION = (
     "Use the layout: title line, company, city, salary, then 'Responsibilities:' and 'Requirements:' "
     "as bulleted sections."
 )
-MAX_CV_CHARS = 6000
 
 
 def validate_cv(cv: str, field: str = "cv") -> str:

@@ -40,6 +40,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import paper
+from .report import render_recommend_tables
 from .metrics import (auc, gauc, logloss, mean_ndcg_at_k, mean_recall_at_k, mean_std, paired_group_bootstrap,
                       relative_change)
 from .runio import (GirlError, atomic_write_json, atomic_write_text, check_finite, clear_done, mark_done,
@@ -53,20 +55,8 @@ MODEL_ORDER = ("Base", "GIRL-SFT", "GIRL", "base-gen")
 SUBSETS = (("all", "recommend"), ("cold_start", "recommend_cold_start"), ("warm", "recommend_warm"))
 """Test subset -> key of ``metrics.json``."""
 
-PAPER_TABLE_III = {
-    "MLP": {"Base": {"auc": 0.6349, "logloss": 0.4043}, "GIRL-SFT": {"auc": 0.6438, "logloss": 0.3973},
-            "GIRL": {"auc": 0.6476, "logloss": 0.3908}},
-    "Dot": {"Base": {"auc": 0.6258, "logloss": 0.4964}, "GIRL-SFT": {"auc": 0.6291, "logloss": 0.3688},
-            "GIRL": {"auc": 0.6436, "logloss": 0.3567}},
-}
-"""Paper Table III: all test rows."""
-PAPER_TABLE_IV = {
-    "MLP": {"Base": {"auc": 0.6198, "logloss": 0.4270}, "GIRL-SFT": {"auc": 0.6293, "logloss": 0.4154},
-            "GIRL": {"auc": 0.6347, "logloss": 0.4229}},
-    "Dot": {"Base": {"auc": 0.6136, "logloss": 0.5233}, "GIRL-SFT": {"auc": 0.6231, "logloss": 0.3827},
-            "GIRL": {"auc": 0.6457, "logloss": 0.3673}},
-}
-"""Paper Table IV: cold-start seekers (never in the training rows)."""
+PAPER_TABLE_III, PAPER_TABLE_IV = paper.TABLE_III, paper.TABLE_IV
+"""Paper Tables III (all test rows) and IV (cold start), from :mod:`girl_lib.paper`."""
 
 
 def _rcfg(cfg):
@@ -488,11 +478,13 @@ def _has_both_classes(y) -> bool:
 
 def run_experiment(kind: str, enhanced: bool, train: Features, valid: Features, test: Features, cfg,
                    seeds: Sequence[int] | None = None, subsets: dict | None = None,
-                   trained: dict | None = None) -> dict:
+                   trained: dict | None = None, test_alternatives: Sequence[Features] | None = None) -> dict:
     """Train once per seed and evaluate on each test subset (``{name: row mask}``, default all rows).
 
     ``trained`` maps a seed to an already trained ``(model, history)`` of :func:`train_predictor` with these
     very settings (e.g. from :func:`select_dot_jp_skip`); it is evaluated instead of training again.
+    ``test_alternatives``: the test rows again with other generated JDs as ``j'``; their predictions go to
+    ``test_probs_alt`` [seeds, alternatives, rows] (the paired intervals then cover which JD was drawn).
     Returns ``{subset: {"auc", "auc_std", "logloss", "logloss_std", "gauc", ..., "per_seed": [...]},
     "best_epochs": [...], "valid_aucs": [...], "test_probs": [seeds, test rows]}``; a subset whose labels
     hold one class only is left out (AUC is undefined there).
@@ -504,17 +496,21 @@ def run_experiment(kind: str, enhanced: bool, train: Features, valid: Features, 
     subsets = {k: np.asarray(m, dtype=bool) for k, m in subsets.items()}
     subsets = {k: m for k, m in subsets.items() if _has_both_classes(test.y[m])}
     per_seed = {k: [] for k in subsets}
-    best_epochs, valid_aucs, test_probs = [], [], []
+    best_epochs, valid_aucs, test_probs, alt_probs = [], [], [], []
     for seed in seeds:
         model, hist = (trained or {}).get(seed) or train_predictor(kind, enhanced, train, valid, cfg, seed)
         best_epochs.append(hist["best_epoch"])
         valid_aucs.append(hist["best_valid_auc"])
         probs = predict(model, test)
         test_probs.append(probs)
+        if test_alternatives:
+            alt_probs.append(np.stack([predict(model, alt) for alt in test_alternatives]))
         for name, mask in subsets.items():
             ids = None if test.seeker_ids is None else test.seeker_ids[mask]
             per_seed[name].append(score_rows(test.y[mask], probs[mask], ids))
     out = {"best_epochs": best_epochs, "seeds": seeds, "valid_aucs": valid_aucs, "test_probs": np.stack(test_probs)}
+    if alt_probs:
+        out["test_probs_alt"] = np.stack(alt_probs)
     for name, rows in per_seed.items():
         out[name] = _aggregate(rows, rows[0]["n"])
     return out
@@ -659,141 +655,12 @@ def _default_encode_fn(cfg) -> Callable[[list[str]], np.ndarray]:
     return encode
 
 
-def _fmt(v, std=None, rel=None) -> str:
-    s = f"{v:.4f}"
-    if std is not None:
-        s += f" ± {std:.4f}"
-    if rel is not None:
-        s += f" ({rel:+.1f}%)"
-    return s
-
-
-def _table_rows(ours: dict, paper: dict | None) -> list[str]:
-    lines = ["| Predictor | Model | AUC (↑) | GAUC (↑) | LogLoss (↓) | Paper AUC | Paper LogLoss |",
-             "|---|---|---|---|---|---|---|"]
-    for pred in PREDICTORS:
-        for name in MODEL_ORDER:
-            if name not in ours.get(pred, {}):
-                continue
-            r = ours[pred][name]
-            base = name == "Base"
-            cells = [_fmt(r["auc"], r["auc_std"], None if base else r["auc_rel"]),
-                     "—" if r.get("gauc") is None else _fmt(r["gauc"], r.get("gauc_std")),
-                     _fmt(r["logloss"], r["logloss_std"], None if base else r["logloss_rel"])]
-            pp = (paper or {}).get(pred, {})
-            if name in pp:
-                pb = pp["Base"]
-                cells += [_fmt(pp[name]["auc"], rel=None if base else relative_change(pp[name]["auc"], pb["auc"])),
-                          _fmt(pp[name]["logloss"], rel=None if base else
-                               relative_change(pp[name]["logloss"], pb["logloss"], lower_is_better=True))]
-            else:
-                cells += ["—", "—"]
-            lines.append(f"| {pred} | {name} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def _ci_cell(d: dict | None) -> str:
-    """``+0.0123 [-0.0040, +0.0290]`` from ``{"mean", "ci95"}``."""
-    if not d:
-        return "—"
-    lo, hi = d["ci95"]
-    return f"{d['mean']:+.4f} [{lo:+.4f}, {hi:+.4f}]"
-
-
-def diff_rows(ours: dict) -> list[str]:
-    """Markdown rows of the paired differences (``ours[pred]["diff"]``) with their 95% intervals."""
-    rows = [(pred, pair, d) for pred in PREDICTORS for pair, d in ours.get(pred, {}).get("diff", {}).items()]
-    if not rows:
-        return []
-    lines = ["| Predictor | Model pair | ΔAUC [95% CI] | ΔGAUC [95% CI] | ΔLogLoss [95% CI] |", "|---|---|---|---|---|"]
-    for pred, pair, d in rows:
-        a, b = pair_models(pair)
-        lines.append(f"| {pred} | {a} − {b} | {_ci_cell(d.get('auc'))} | {_ci_cell(d.get('gauc'))} | "
-                     f"{_ci_cell(d.get('logloss'))} |")
-    return lines
-
-
 def pair_models(pair: str) -> tuple[str, str]:
     """``"GIRL-SFT-Base"`` -> ``("GIRL-SFT", "Base")`` (model names contain dashes, so split on known names)."""
     for a, b in DIFF_PAIRS:
         if pair == f"{a}-{b}":
             return a, b
     return tuple(pair.rsplit("-", 1))  # type: ignore[return-value]
-
-
-def render_tables(metrics: dict) -> str:
-    """``tables.md``: Tables III-IV analogues beside the paper's numbers, Fig. 5 data, retrieval."""
-    rows = metrics["n_rows"]
-    lines = ["# Generation-enhanced job recommendation (paper Sec. V, Tables III-IV, Fig. 5)", "",
-             f"Rows: {rows['rec_train']} train, {rows['rec_valid']} valid, {rows['rec_test']} test "
-             f"({rows['rec_test_cold_start']} cold-start); {rows['seekers']} seekers, {rows['jobs']} jobs. "
-             f"Seeds {metrics['seeds']} (mean ± std); j' pooled from n = {metrics['n_generated']} generated JD(s). "
-             "Relative change vs Base in %, improvement positive (AUC: (new−base)/base; LogLoss: (base−new)/base).",
-             "", "Our numbers come from a synthetic world with small models: compare directions and gaps "
-             "between rows, not magnitudes with the paper. `base-gen` (j' from the untuned generator) is an "
-             "ablation the paper does not report.", ""]
-    if metrics.get("notes"):
-        lines += ["Notes:"] + [f"- {n}" for n in metrics["notes"]] + [""]
-    chosen = metrics.get("selection", {}).get("dot_jp_skip", {})
-    if chosen:
-        lines += ["Dot gate `dot_jp_skip` chosen on rec_valid only (mean validation AUC over the seeds): " + "; ".join(
-            f"{m} {r['chosen']} (grid {r['grid']}, valid AUC {', '.join(f'{v:.4f}' for v in r['valid_auc'])})"
-            for m, r in chosen.items()) + ".", ""]
-    titles = {"recommend": "Table III analogue: all test rows",
-              "recommend_cold_start": "Table IV analogue: cold-start seekers (not in rec_train)",
-              "recommend_warm": "Warm seekers (in rec_train), beyond the paper"}
-    papers = {"recommend": PAPER_TABLE_III, "recommend_cold_start": PAPER_TABLE_IV}
-    boot = metrics.get("recommend_bootstrap", {})
-    for key in ("recommend", "recommend_cold_start", "recommend_warm"):
-        if key in metrics:
-            lines += [f"## {titles[key]}", ""] + _table_rows(metrics[key], papers.get(key)) + [""]
-            diff = diff_rows(metrics[key])
-            if diff:
-                subset = next(s for s, k in SUBSETS if k == key)
-                facts = boot.get("subsets", {}).get(subset, {})
-                lines += [f"Paired differences on the seeds' ensemble (test probabilities averaged over seeds), "
-                          f"95% bootstrap over {facts.get('n_groups', '?')} seekers ({facts.get('n_resamples', '?')} "
-                          f"resamples, {facts.get('n_skipped', 0)} skipped); ΔLogLoss < 0 favours the first model.",
-                          ""] + diff + [""]
-    lines += ["The Paper columns' relative changes are recomputed from the paper's numbers. They match the "
-              "printed ones to ±0.1 points, except the Dot GIRL-SFT LogLoss of Table III: printed +20.3%, "
-              "while 0.4964 → 0.3688 gives +25.7%.", ""]
-    curves = [(f"{m} {p}", metrics[key].get(m, {})) for key, p in (("generation_number", "MLP"),
-                                                                   ("generation_number_dot", "Dot"))
-              for m in ("GIRL", "GIRL-SFT") if m in metrics.get(key, {})]
-    if curves:
-        ns = sorted({int(n) for _, c in curves for n in c})
-        lines += ["## Fig. 5 analogue: test AUC against the number n of pooled generated JDs", "",
-                  f"Enhanced predictors (Eq. 13 / 14-15), j' = mean of the first n generated JDs; seeds "
-                  f"{metrics.get('curve_seeds')}.", "",
-                  "| n | " + " | ".join(name for name, _ in curves) + " |",
-                  "|---|" + "---|" * len(curves)]
-        for n in ns:
-            lines.append(f"| {n} | " + " | ".join(_fmt(c[str(n)]) if str(n) in c else "—" for _, c in curves) + " |")
-        lines.append("")
-    if metrics.get("zero_shot_auc"):
-        subs = [s for s, _ in SUBSETS if any(s in r for r in metrics["zero_shot_auc"].values())]
-        lines += ["## Reference without training: test AUC of the frozen encoder's cosine", "",
-                  "Beyond the paper. The Dot predictor starts from cos(c, j) (residual towers) and learns "
-                  "corrections; j' is pooled as in the tables.", "",
-                  "| Score | " + " | ".join(subs) + " |", "|---|" + "---|" * len(subs)]
-        for method, r in metrics["zero_shot_auc"].items():
-            lines.append(f"| {method} | " + " | ".join(_fmt(r[s]) if s in r else "—" for s in subs) + " |")
-        lines.append("")
-    ret = metrics.get("retrieval", {})
-    if ret.get("methods"):
-        ks = metrics["retrieval"]["k"]
-        head = [f"{m}@{k}" for k in ks for m in ("Recall", "NDCG")]
-        lines += ["## Retrieval beyond the paper: rank the job pool by cos(query, j)", "",
-                  f"Pool: {ret['pool_size']} jobs; queries: test seekers with a positive test job; relevant: "
-                  f"their positive test jobs. Random ranking gives Recall@k = k / pool size.", "",
-                  "| Query | Subset | Queries | " + " | ".join(head) + " |", "|---|---|---|" + "---|" * len(head)]
-        for method, by_subset in ret["methods"].items():
-            for subset, r in by_subset.items():
-                cells = [f"{r[f'{m.lower()}@{k}']:.4f}" for k in ks for m in ("Recall", "NDCG")]
-                lines.append(f"| {method} | {subset} | {r['n_queries']} | " + " | ".join(cells) + " |")
-        lines.append("")
-    return "\n".join(lines)
 
 
 def _summarise(results: dict, subset: str) -> dict:
@@ -866,8 +733,20 @@ def _train_tables(feats: dict, gen_tables: dict, n_main: dict, rc, subsets: dict
             if pred == "Dot":
                 selection[name], trained = select_dot_jp_skip(tr, va, rc)
                 model_rc = dot_rc[name] = replace(rc, dot_jp_skip=selection[name]["chosen"])
-            results[pred][name] = run_experiment(pred, True, tr, va, te, model_rc, subsets=subsets, trained=trained)
+            results[pred][name] = run_experiment(pred, True, tr, va, te, model_rc, subsets=subsets, trained=trained,
+                                                 test_alternatives=generation_alternatives(feats["test"], table,
+                                                                                           n_main[name]))
     return results, selection, dot_rc
+
+
+def generation_alternatives(test: Features, table: EmbeddingTable, n: int) -> list[Features] | None:
+    """The test rows with each disjoint draw of ``n`` generated JDs as ``j'`` (samples ``[a n, (a + 1) n)``,
+    pooled; the first is the tables' own), or ``None`` when a seeker has fewer than ``2 n`` samples."""
+    k = table.vectors.shape[1] // n
+    if k < 2:
+        return None
+    return [test.with_generated(EmbeddingTable(table.ids, table.vectors[:, a * n:(a + 1) * n].mean(axis=1)))
+            for a in range(k)]
 
 
 DIFF_PAIRS = (("GIRL", "Base"), ("GIRL", "GIRL-SFT"), ("GIRL-SFT", "Base"))
@@ -880,9 +759,11 @@ def paired_diffs(results: dict, test: Features, subsets: dict, n_boot: int, seed
 
     Each model's test probabilities are first averaged over its seeds (the seeds' ensemble); then whole
     seekers are resampled, the same resample for every model (:func:`girl_lib.metrics.paired_group_bootstrap`,
-    seed ``seed``, ``n_boot`` resamples, one-class resamples skipped and counted). j' is the tables' own
-    (pooled over ``n_generated`` JDs), so the interval covers the draw of test seekers and, through the
-    ensemble, not the seeds; it does not cover a new draw of the generated JDs.
+    seed ``seed``, ``n_boot`` resamples, one-class resamples skipped and counted). Where the seekers have more
+    generated JDs than ``n_generated`` (``test_probs_alt``, :func:`generation_alternatives`), each resample
+    also draws which of the disjoint draws of JDs each seeker brings, so the interval covers generation
+    noise as well as the draw of test seekers (the point values then average the draws); with one JD per
+    seeker it covers the seekers only. Through the ensemble it does not cover the seeds.
 
     Returns ``({subset: {pred: {"a-b": {metric: {"mean", "ci95"}}}}}, bootstrap facts per subset)``.
     """
@@ -893,7 +774,10 @@ def paired_diffs(results: dict, test: Features, subsets: dict, n_boot: int, seed
         if not _has_both_classes(test.y[mask]):
             continue
         for pred, by_model in results.items():
-            probs = {m: r["test_probs"].mean(axis=0)[mask] for m, r in by_model.items() if subset in r}
+            probs = {m: (r["test_probs_alt"].mean(axis=0)[:, mask] if "test_probs_alt" in r
+                         else r["test_probs"].mean(axis=0)[mask]) for m, r in by_model.items() if subset in r}
+            boot.setdefault("generated_draws", {}).setdefault(pred, {m: int(np.atleast_2d(p).shape[0])
+                                                                     for m, p in probs.items()})
             pairs = [(a, b) for a, b in DIFF_PAIRS if a in probs and b in probs]
             if not pairs:
                 continue
@@ -910,34 +794,19 @@ def paired_diffs(results: dict, test: Features, subsets: dict, n_boot: int, seed
     return diffs, boot
 
 
-def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.ndarray] | None = None) -> dict:
-    """The ``recommend`` stage: Tables III-IV, Fig. 5 and retrieval analogues into ``<run_dir>/recommend/``.
+def embed_everything(cfg, run_dir: Path, cols: dict, encode_fn, notes: list) -> dict:
+    """Step 1: frozen-encoder embeddings (cached in ``recommend/``) of every seeker's CV, every job's JD and
+    every generated JD (Eq. 12; ``[seekers, N, d]`` per generator that exists). Returns ``{"cv", "job",
+    "generated": {table name: EmbeddingTable}, "seekers", "jobs", "n_encoded"}``."""
+    from .generate import generations_path, load_generations
 
-    ``data`` (a DatasetDict or ``{split: {column: list}}``) defaults to ``girl_lib.data.load_data(run_dir)``;
-    ``encode_fn(texts) -> [N, d]`` defaults to the profile's frozen encoder. Both are there for notebooks
-    and tests. Returns the dict written to ``metrics.json``.
-    """
-    t0 = time.time()
-    run_dir = Path(run_dir)
-    require_stage(run_dir, "generate", "recommend")
-    clear_done(run_dir, "recommend")
-    rc = cfg.recommend
-    if data is None:
-        from .data import load_data
-
-        data = load_data(run_dir)
-    cols = {s: _split_columns(data, s, s == "rec_test") for s in ("rec_train", "rec_valid", "rec_test")}
-    notes: list[str] = []
-
-    # Texts of every seeker and job (first occurrence wins).
-    cv_of, jd_of = {}, {}
+    cv_of, jd_of = {}, {}  # texts of every seeker and job (first occurrence wins)
     for split in cols.values():
         for s, cv in zip(split["seeker_id"], split["cv"]):
             cv_of.setdefault(s, cv)
         for j, jd in zip(split["job_id"], split["jd"]):
             jd_of.setdefault(j, jd)
     seekers, jobs = sorted(cv_of), sorted(jd_of)
-
     n_encoded = [0]
     base_encode = encode_fn or _default_encode_fn(cfg)
 
@@ -949,13 +818,9 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
     fn_name = getattr(encode_fn, "__qualname__", type(encode_fn).__name__)
     encoder_name = (cfg.models.encoder if encode_fn is None
                     else f"custom:{getattr(encode_fn, '__module__', '')}.{fn_name}")
-    key = f"{encoder_name}|{rc.embed_max_length}"
+    key = f"{encoder_name}|{cfg.recommend.embed_max_length}"
     cv_table = EmbeddingTable(seekers, cached_embeddings(run_dir, "cv", [cv_of[s] for s in seekers], encode, key))
     job_table = EmbeddingTable(jobs, cached_embeddings(run_dir, "jd", [jd_of[j] for j in jobs], encode, key))
-
-    # Generated JDs (Eq. 12): [seekers, N, d] per generator that exists.
-    from .generate import generations_path, load_generations
-
     gen_tables: dict[str, EmbeddingTable] = {}
     for gkey, name in TABLE_NAMES.items():
         rec_gens = load_generations(run_dir, gkey, "rec") if generations_path(run_dir, gkey).exists() else {}
@@ -967,11 +832,13 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
         gen_tables[name] = EmbeddingTable(seekers, vecs.reshape(len(seekers), n, vecs.shape[1]))
     if not gen_tables:
         raise GirlError(f"no generated JDs under {run_dir / 'generate'}; run `girl generate` first")
-    n_avail = {name: int(t.vectors.shape[1]) for name, t in gen_tables.items()}
+    return {"cv": cv_table, "job": job_table, "generated": gen_tables, "seekers": seekers, "jobs": jobs,
+            "n_encoded": n_encoded[0]}
 
-    feats = {s: build_features(c["seeker_id"], c["job_id"], c["label"], cv_table, job_table)
-             for s, c in zip(("train", "valid", "test"), cols.values())}
-    test = feats["test"]
+
+def split_test_subsets(cols: dict, test: Features, notes: list) -> tuple[dict, np.ndarray]:
+    """Step 2: the test rows' subsets ``{"all", "cold_start", "warm"}`` (row masks) and the cold-start mask.
+    The data's ``cold_start`` flag wins over the one computed from rec_train (a disagreement is noted)."""
     computed_cold = cold_start_mask(cols["rec_train"]["seeker_id"], cols["rec_test"]["seeker_id"])
     if "cold_start" in cols["rec_test"]:
         cold = np.asarray(cols["rec_test"]["cold_start"], dtype=bool)
@@ -989,6 +856,67 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
     for name, mask in subsets.items():
         if not _has_both_classes(test.y[mask]):
             notes.append(f"test subset '{name}' ({int(mask.sum())} rows) holds one class only; AUC skipped there")
+    return subsets, cold
+
+
+def generation_number_curves(feats: dict, gen_tables: dict, results: dict, n_main: dict, dot_rc: dict,
+                             rc) -> tuple[dict, list]:
+    """Step 4, Fig. 5: MLP and Dot test AUC with j' pooled over n = 1..N generated JDs, on ``curve_seeds``;
+    the point n = ``n_generated`` reuses the tables' runs (same seeds). Returns ``(curves, curve_seeds)``."""
+    curve_seeds = list(rc.seeds[:1] if rc.curve_seeds is None else rc.curve_seeds)
+    curves: dict = {}
+    for pred, out_key in (("MLP", "generation_number"), ("Dot", "generation_number_dot")):
+        curves[out_key], curves[out_key + "_std"] = {}, {}
+        for name in ("GIRL", "GIRL-SFT"):
+            if name not in gen_tables:
+                continue
+            reuse = restrict_seeds(results[pred][name], curve_seeds)
+            pre = {n_main[name]: reuse} if reuse and "all" in reuse else {}
+            ns = range(1, gen_tables[name].vectors.shape[1] + 1)
+            curve = generation_number_curve(pred, feats, gen_tables[name], ns, dot_rc[name] if pred == "Dot" else rc,
+                                            seeds=curve_seeds, precomputed=pre)
+            curves[out_key][name] = {str(n): r["all"]["auc"] for n, r in curve.items() if "all" in r}
+            curves[out_key + "_std"][name] = {str(n): r["all"]["auc_std"] for n, r in curve.items() if "all" in r}
+    return curves, curve_seeds
+
+
+def zero_shot_aucs(test: Features, gen_tables: dict, n_main: dict, subsets: dict) -> dict:
+    """Beyond the paper: test AUC of the frozen encoder's cosine, cos(c, j) and cos(j', j), no training."""
+    scores = {"cos(c, j)": _cosine(test.c, test.j)}
+    for name, table in gen_tables.items():
+        scores[f"cos(j', j) {name}"] = _cosine(table.pooled(n_main[name]).lookup(test.seeker_ids), test.j)
+    return {method: {sub: auc(test.y[m], s[m]) for sub, m in subsets.items() if _has_both_classes(test.y[m])}
+            for method, s in scores.items()}
+
+
+def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.ndarray] | None = None) -> dict:
+    """The ``recommend`` stage: Tables III-IV, Fig. 5 and retrieval analogues into ``<run_dir>/recommend/``.
+
+    Steps: embed (:func:`embed_everything`) -> test subsets (:func:`split_test_subsets`) -> Tables III-IV
+    (:func:`_train_tables`, the Dot gate chosen on rec_valid) -> Fig. 5 (:func:`generation_number_curves`)
+    -> retrieval and zero-shot references -> paired seeker-level intervals (:func:`paired_diffs`) -> write.
+    ``data`` (a DatasetDict or ``{split: {column: list}}``) defaults to ``girl_lib.data.load_data(run_dir)``;
+    ``encode_fn(texts) -> [N, d]`` defaults to the profile's frozen encoder. Both are there for notebooks
+    and tests. Returns the dict written to ``metrics.json``.
+    """
+    t0 = time.time()
+    run_dir = Path(run_dir)
+    require_stage(run_dir, "generate", "recommend")
+    clear_done(run_dir, "recommend")
+    rc = cfg.recommend
+    if data is None:
+        from .data import load_data
+
+        data = load_data(run_dir)
+    cols = {s: _split_columns(data, s, s == "rec_test") for s in ("rec_train", "rec_valid", "rec_test")}
+    notes: list[str] = []
+    emb = embed_everything(cfg, run_dir, cols, encode_fn, notes)
+    gen_tables = emb["generated"]
+    n_avail = {name: int(t.vectors.shape[1]) for name, t in gen_tables.items()}
+    feats = {s: build_features(c["seeker_id"], c["job_id"], c["label"], emb["cv"], emb["job"])
+             for s, c in zip(("train", "valid", "test"), cols.values())}
+    test = feats["test"]
+    subsets, cold = split_test_subsets(cols, test, notes)
 
     old_threads = torch.get_num_threads()
     if rc.num_threads > 0:
@@ -996,38 +924,13 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
     try:
         n_main = {name: min(rc.n_generated, n_avail[name]) for name in gen_tables}
         results, selection, dot_rc = _train_tables(feats, gen_tables, n_main, rc, subsets)
-        for name, n in n_main.items():
-            if n < rc.n_generated:
-                notes.append(f"{name}: only {n} generated JD(s) per seeker, fewer than n_generated={rc.n_generated}")
-
-        # Fig. 5: MLP and Dot, j' pooled over n = 1..N; n = n_generated reuses the runs above (same seeds).
-        curve_seeds = list(rc.seeds[:1] if rc.curve_seeds is None else rc.curve_seeds)
-        curves = {}
-        for pred, out_key in (("MLP", "generation_number"), ("Dot", "generation_number_dot")):
-            curves[out_key], curves[out_key + "_std"] = {}, {}
-            for name in ("GIRL", "GIRL-SFT"):
-                if name not in gen_tables:
-                    continue
-                reuse = restrict_seeds(results[pred][name], curve_seeds)
-                pre = {n_main[name]: reuse} if reuse and "all" in reuse else {}
-                curve = generation_number_curve(pred, feats, gen_tables[name], range(1, n_avail[name] + 1),
-                                                dot_rc[name] if pred == "Dot" else rc, seeds=curve_seeds,
-                                                precomputed=pre)
-                curves[out_key][name] = {str(n): r["all"]["auc"] for n, r in curve.items() if "all" in r}
-                curves[out_key + "_std"][name] = {str(n): r["all"]["auc_std"] for n, r in curve.items() if "all" in r}
+        notes += [f"{name}: only {n} generated JD(s) per seeker, fewer than n_generated={rc.n_generated}"
+                  for name, n in n_main.items() if n < rc.n_generated]
+        curves, curve_seeds = generation_number_curves(feats, gen_tables, results, n_main, dot_rc, rc)
     finally:
         torch.set_num_threads(old_threads)
-
-    # Retrieval (beyond the paper): test seekers with >= 1 positive test job.
-    retrieval = _retrieval_study(test, set(cols["rec_train"]["seeker_id"]), cv_table, job_table, gen_tables,
+    retrieval = _retrieval_study(test, set(cols["rec_train"]["seeker_id"]), emb["cv"], emb["job"], gen_tables,
                                  n_avail, rc.retrieval_k, notes)
-
-    # Zero-shot reference (beyond the paper): the frozen encoder's cosine, no training at all.
-    zero_shot = {"cos(c, j)": _cosine(test.c, test.j)}
-    for name, table in gen_tables.items():
-        zero_shot[f"cos(j', j) {name}"] = _cosine(table.pooled(n_main[name]).lookup(test.seeker_ids), test.j)
-    zero_shot = {method: {sub: auc(test.y[m], scores[m]) for sub, m in subsets.items() if _has_both_classes(test.y[m])}
-                 for method, scores in zero_shot.items()}
 
     metrics = {key: _summarise(results, subset) for subset, key in SUBSETS}
     metrics = {k: v for k, v in metrics.items() if v}
@@ -1038,20 +941,17 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
                 metrics[key][pred]["diff"] = diff
     metrics["recommend_n_seekers"] = {name: int(len(np.unique(test.seeker_ids[m])))  # beside, not in, "recommend"
                                       for name, m in (("all", subsets["all"]), ("cold_start", cold), ("warm", ~cold))}
-    metrics["recommend_bootstrap"] = boot
-    metrics["selection"] = {"dot_jp_skip": selection}
-    metrics.update(curves)
-    metrics["retrieval"] = retrieval
-    metrics["zero_shot_auc"] = zero_shot
+    metrics.update(curves, recommend_bootstrap=boot, selection={"dot_jp_skip": selection}, retrieval=retrieval,
+                   zero_shot_auc=zero_shot_aucs(test, gen_tables, n_main, subsets))
     metrics["n_rows"] = {"rec_train": len(feats["train"]), "rec_valid": len(feats["valid"]), "rec_test": len(test),
                          "rec_test_cold_start": int(cold.sum()), "rec_test_warm": int((~cold).sum()),
-                         "seekers": len(seekers), "jobs": len(jobs), "generated_per_seeker": n_avail}
+                         "seekers": len(emb["seekers"]), "jobs": len(emb["jobs"]), "generated_per_seeker": n_avail}
     metrics.update(seeds=list(rc.seeds), curve_seeds=curve_seeds, n_generated=rc.n_generated, notes=notes,
                    best_epochs={p: {m: r["best_epochs"] for m, r in by.items()} for p, by in results.items()},
                    paper={"table_iii": PAPER_TABLE_III, "table_iv": PAPER_TABLE_IV},
-                   n_texts_encoded=n_encoded[0], seconds=round(time.time() - t0, 2))
+                   n_texts_encoded=emb["n_encoded"], seconds=round(time.time() - t0, 2))
     out_dir = run_dir / "recommend"
     atomic_write_json(out_dir / "metrics.json", metrics)
-    atomic_write_text(out_dir / "tables.md", render_tables(metrics))
-    mark_done(run_dir, "recommend", {"seconds": metrics["seconds"]})
+    atomic_write_text(out_dir / "tables.md", render_recommend_tables(metrics))
+    mark_done(run_dir, "recommend", {"seconds": metrics["seconds"]}, cfg=cfg)
     return metrics

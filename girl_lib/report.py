@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import paper
 from .runio import atomic_write_json, atomic_write_text, read_json, read_jsonl
 
-PAPER_TABLE_II_GIRL_VS_SFT = {"win": 0.45, "tie": 0.25, "lose": 0.26, "adv": 0.19}
-PAIR_KEYS = ("GIRL_vs_GIRL-SFT", "GIRL-SFT_vs_base", "GIRL_vs_base")
 MIN_SEEKERS = 20
 """A seeker-level bootstrap over fewer test seekers than this resamples too few clusters to be trusted: the
 report then calls the comparison not shown, whatever its interval says."""
+MIN_TEST_SEEKERS = (60, 20)
+"""rec_test seekers (all, cold-start) the evaluation issue asks of the ``cpu`` profile."""
+JUDGE_HALF_WIDTH = 0.15
+"""Widest half-width of the judge's GIRL vs GIRL-SFT interval that can show an advantage of the paper's size."""
 REC_TARGET_PAIRS = (("GIRL", "GIRL-SFT"), ("GIRL", "Base"), ("GIRL-SFT", "Base"))
 """The orderings of Tables III-IV the course checks, each as a paired AUC difference ``a - b > 0``."""
 PPO_DICT_KEYS = ("reward_diff", "oracle_fit_diff", "rm_policy_agreement", "rm_sft_agreement")
@@ -51,8 +54,10 @@ def collect_results(cfg, run_dir) -> dict:
                       if isinstance(v, (int, float, str, bool)) or v is None or k in PPO_DICT_KEYS}
     judge = _load(run_dir, "judge")
     if judge:
-        res["judge"] = {pair: {k: rep.get(k) for k in ("win", "tie", "lose", "adv", "adv_ci", "backend",
-                                                       "flip_rate", "parse_errors", "n")}
+        res["judge"] = {pair: {**{k: rep.get(k) for k in ("win", "tie", "lose", "adv", "adv_ci", "backend",
+                                                          "flip_rate", "parse_errors", "n", "n_cvs")},
+                               "aspects": {a: {k: v.get(k) for k in ("adv", "adv_ci")}
+                                           for a, v in (rep.get("aspects") or {}).items()}}
                         for pair, rep in judge.items() if isinstance(rep, dict) and "win" in rep}
     rec = _load(run_dir, "recommend")
     if rec:
@@ -62,11 +67,19 @@ def collect_results(cfg, run_dir) -> dict:
                 res[key] = rec[key]
         if "selection" in rec:
             res["recommend_selection"] = rec["selection"]
+        if "recommend" in rec and "recommend_n_seekers" in rec:  # the issue's schema: results["recommend"]["n_seekers"]
+            res["recommend"] = {**rec["recommend"], "n_seekers": rec["recommend_n_seekers"]}
     timing_path = run_dir / "timing.json"
     if timing_path.exists():
         res["timing_s"] = read_json(timing_path)
     res["targets"] = check_targets(res)
     return res
+
+
+def predictors(table: dict | None) -> dict:
+    """``{predictor: {model: row, "diff": ...}}`` of a recommendation table, without the ``n_seekers`` entry
+    that ``results.json["recommend"]`` also carries."""
+    return {k: v for k, v in (table or {}).items() if k != "n_seekers"}
 
 
 def check_targets(res: dict) -> list[dict]:
@@ -106,10 +119,23 @@ def check_targets(res: dict) -> list[dict]:
             comparison(name, ppo[key]["mean"], ppo[key]["ci95"])
     judge = res.get("judge", {})
     if "GIRL_vs_GIRL-SFT" in judge:
-        comparison("judge advantage GIRL vs GIRL-SFT > 0", judge["GIRL_vs_GIRL-SFT"]["adv"],
-                   judge["GIRL_vs_GIRL-SFT"].get("adv_ci"))
+        j = judge["GIRL_vs_GIRL-SFT"]
+        comparison("judge advantage GIRL vs GIRL-SFT > 0", j["adv"], j.get("adv_ci"))
+        rel = (j.get("aspects") or {}).get("relevance")
+        if rel and rel.get("adv") is not None:
+            comparison("judge relevance advantage GIRL vs GIRL-SFT > 0", rel["adv"], rel.get("adv_ci"))
+        if j.get("adv_ci"):
+            half = (j["adv_ci"][1] - j["adv_ci"][0]) / 2
+            target(f"judge GIRL vs GIRL-SFT interval at most +-{JUDGE_HALF_WIDTH} ({j.get('n')} pairs, "
+                   f"{j.get('n_cvs') or j.get('n')} CVs)", round(half, 3), half <= JUDGE_HALF_WIDTH)
+    splits = res.get("data", {}).get("splits", {})
+    if "rec_test" in splits and res.get("recommend_n_seekers"):
+        n = res["recommend_n_seekers"]
+        target(f"rec_test >= {MIN_TEST_SEEKERS[0]} seekers, >= {MIN_TEST_SEEKERS[1]} of them cold-start",
+               [n.get("all"), n.get("cold_start")],
+               (n.get("all") or 0) >= MIN_TEST_SEEKERS[0] and (n.get("cold_start") or 0) >= MIN_TEST_SEEKERS[1])
     for table in ("recommend", "recommend_cold_start"):
-        for pred, rows in res.get(table, {}).items():
+        for pred, rows in predictors(res.get(table)).items():
             for a, b in REC_TARGET_PAIRS:
                 if a not in rows or b not in rows:
                     continue
@@ -154,22 +180,28 @@ def _verdict(t: dict) -> str:
     return {True: "yes", False: "**no**", None: "—"}[t["met"]]
 
 
-def render_markdown(res: dict, run_dir: Path) -> str:
-    from .data import PAPER_TABLE_I
-
-    lines = [f"# GIRL run report — profile `{res['profile']}`", "",
-             "Every number below is computed by this run; the paper's numbers stand beside them for "
-             "comparison (its data is a private Chinese recruitment platform with 7B models; ours is a "
-             "synthetic world with small models, so absolute values differ).", ""]
+def _data_section(res: dict) -> list[str]:
+    """Table I analogue: rows, seekers (cold-start), rows per seeker, label rate per split."""
+    lines: list[str] = []
     if "data" in res:
         lines += ["## Table I analogue — data", "",
-                  "| split | rows (this run) | seekers | label rate | paper rows |", "|---|---:|---:|---:|---:|"]
+                  "| split | rows (this run) | seekers | cold-start seekers | rows per seeker | label rate | paper rows |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         splits = res["data"].get("splits", {})
-        for split, paper in PAPER_TABLE_I.items():
+        for split, paper_rows in paper.TABLE_I.items():
             row = splits.get(split, {})
-            lines.append(f"| {split} | {_fmt(row.get('rows'))} | {_fmt(row.get('seekers'))} | "
-                         f"{_fmt(row.get('label_rate'), 2)} | {paper:,} |")
+            cold = (round(row["cold_start_seekers"] * row["seekers"]) if row.get("cold_start_seekers") is not None
+                    and row.get("seekers") else None)
+            per = row["rows"] / row["seekers"] if row.get("rows") and row.get("seekers") else None
+            lines.append(f"| {split} | {_fmt(row.get('rows'))} | {_fmt(row.get('seekers'))} | {_fmt(cold)} | "
+                         f"{_fmt(per, 1)} | {_fmt(row.get('label_rate'), 2)} | {paper_rows:,} |")
         lines.append("")
+    return lines
+
+
+def _sft_reward_section(res: dict) -> list[str]:
+    """Steps 1-2: SFT perplexity and format compliance, the reward model's accuracies."""
+    lines: list[str] = []
     if "sft" in res or "reward_model" in res:
         lines += ["## Steps 1–2 — SFT and reward model", ""]
         s = res.get("sft", {})
@@ -189,6 +221,12 @@ def render_markdown(res: dict, run_dir: Path) -> str:
                       f"{_fmt(r['same_occupation_oracle_agreement'], 3)} as the noiseless recruiter does "
                       f"(n = {r['same_occupation_n']})"]
         lines.append("")
+    return lines
+
+
+def _ppo_section(res: dict) -> list[str]:
+    """Step 3: GIRL vs GIRL-SFT, the PPO settings, the reward model on the policy's own JDs."""
+    lines: list[str] = []
     if "ppo" in res:
         p = res["ppo"]
         lines += ["## Step 3 — PPO", "",
@@ -212,36 +250,67 @@ def render_markdown(res: dict, run_dir: Path) -> str:
             lines += [f"On the CVs{n} where the hidden recruiter prefers one of the two JDs (GIRL's or GIRL-SFT's), "
                       f"the reward model prefers the same one for {_fmt(p['rm_oracle_agreement'], 2)} of them "
                       f"(0.5 = chance).", ""]
+    return lines
+
+
+def _judge_section(res: dict) -> list[str]:
+    """Table II analogue, with each aspect's advantage and interval."""
+    lines: list[str] = []
     if "judge" in res:
         lines += ["## Table II analogue — pairwise judge", "",
-                  "| pair | win | tie | lose | adv. | adv. 95% CI | flip rate | judge |", "|---|---:|---:|---:|---:|---|---:|---|"]
+                  "| pair | win | tie | lose | adv. | adv. 95% CI | pairs (CVs) | flip rate | judge |",
+                  "|---|---:|---:|---:|---:|---|---:|---:|---|"]
         for pair, r in res["judge"].items():
             ci = r.get("adv_ci") or [None, None]
             lines.append(f"| {pair.replace('_', ' ')} | {_fmt(r['win'], 2)} | {_fmt(r['tie'], 2)} | "
                          f"{_fmt(r['lose'], 2)} | {_fmt(r['adv'], 2)} | [{_fmt(ci[0], 2)}, {_fmt(ci[1], 2)}] | "
-                         f"{_fmt(r.get('flip_rate'), 2)} | {r.get('backend')} |")
-        pt = PAPER_TABLE_II_GIRL_VS_SFT
-        lines += [f"| paper: GIRL vs GIRL-SFT (ChatGPT) | {pt['win']} | {pt['tie']} | {pt['lose']} | {pt['adv']} | | | |", ""]
+                         f"{_fmt(r.get('n'))} ({_fmt(r.get('n_cvs') or r.get('n'))}) | {_fmt(r.get('flip_rate'), 2)} | "
+                         f"{r.get('backend')} |")
+        pt = paper.TABLE_II["GIRL_vs_GIRL-SFT"]
+        lines += [f"| paper: GIRL vs GIRL-SFT (ChatGPT) | {pt['win']} | {pt['tie']} | {pt['lose']} | {pt['adv']} | | | | |", ""]
+        aspects = [(pair, r["aspects"]) for pair, r in res["judge"].items() if r.get("aspects")]
+        if aspects:
+            names = list(aspects[0][1])
+            lines += ["Each aspect's advantage with its 95% interval (PPO's reward targets relevance):", "",
+                      "| pair | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+            for pair, asp in aspects:
+                lines.append(f"| {pair.replace('_', ' ')} | " + " | ".join(
+                    f"{_fmt(asp[a]['adv'], 2)}{_ci_text(asp[a].get('adv_ci'))}" for a in names) + " |")
+            lines.append("")
+    return lines
+
+
+def _recommend_section(res: dict) -> list[str]:
+    """Tables III-IV analogues and their paired differences."""
+    lines: list[str] = []
     for key, title in (("recommend", "Table III analogue — recommendation"),
                        ("recommend_cold_start", "Table IV analogue — cold start")):
         if key not in res:
             continue
-        from .recommend import PAPER_TABLE_III, PAPER_TABLE_IV
-
-        paper = PAPER_TABLE_III if key == "recommend" else PAPER_TABLE_IV
+        table = paper.TABLE_III if key == "recommend" else paper.TABLE_IV
         lines += [f"## {title}", "", "| predictor | model | AUC ↑ | GAUC ↑ | LogLoss ↓ | paper AUC | paper LogLoss |",
                   "|---|---|---:|---:|---:|---:|---:|"]
-        for pred, rows in res[key].items():
+        for pred, rows in predictors(res[key]).items():
             for model, r in rows.items():
                 if model == "diff":
                     continue
-                pp = paper.get(pred, {}).get(model, {})
+                pp = table.get(pred, {}).get(model, {})
                 rel = f" ({r['auc_rel']:+.1f}%)" if r.get("auc_rel") is not None and model != "Base" else ""
                 lrel = f" ({r['logloss_rel']:+.1f}%)" if r.get("logloss_rel") is not None and model != "Base" else ""
                 lines.append(f"| {pred} | {model} | {_fmt(r['auc'])}{rel} | {_fmt(r.get('gauc'))} | "
                              f"{_fmt(r['logloss'])}{lrel} | {_fmt(pp.get('auc'))} | {_fmt(pp.get('logloss'))} |")
         lines.append("")
         lines += _diff_section(res, key)
+    return lines
+
+def render_markdown(res: dict, run_dir: Path) -> str:
+    """``report.md``: every section whose stage ran, then the plots, the targets and the wall times."""
+    lines = [f"# GIRL run report — profile `{res['profile']}`", "",
+             "Every number below is computed by this run; the paper's numbers stand beside them for "
+             "comparison (its data is a private Chinese recruitment platform with 7B models; ours is a "
+             "synthetic world with small models, so absolute values differ).", ""]
+    for section in (_data_section, _sft_reward_section, _ppo_section, _judge_section, _recommend_section):
+        lines += section(res)
     plots = sorted((run_dir / "plots").glob("*.png")) if (run_dir / "plots").exists() else []
     if plots:
         lines += ["## Plots", ""] + [f"![{p.stem}](plots/{p.name})" for p in plots] + [""]
@@ -260,7 +329,7 @@ def render_markdown(res: dict, run_dir: Path) -> str:
 
 def _diff_section(res: dict, key: str) -> list[str]:
     """The paired differences of one table with their 95% intervals (empty for a run without them)."""
-    from .recommend import SUBSETS, diff_rows
+    from .recommend import SUBSETS
 
     table = diff_rows(res[key])
     if not table:
@@ -290,11 +359,17 @@ def write_plots(res: dict, run_dir: Path) -> None:
         plots.save(plots.ppo_curves(rows), out / "ppo_curves.png")
     if res.get("judge"):
         plots.save(plots.win_rate_bars(res["judge"]), out / "judge_win_rates.png")
-    if res.get("recommend"):
-        plots.save(plots.auc_bars(res["recommend"]), out / "auc_bars.png")
-    if res.get("recommend_cold_start"):
-        plots.save(plots.auc_bars(res["recommend_cold_start"], title="AUC, cold-start seekers"),
+    if predictors(res.get("recommend")):
+        plots.save(plots.auc_bars(predictors(res["recommend"])), out / "auc_bars.png")
+    if predictors(res.get("recommend_cold_start")):
+        plots.save(plots.auc_bars(predictors(res["recommend_cold_start"]), title="AUC, cold-start seekers"),
                    out / "auc_bars_cold_start.png")
+    diffs = {"all test seekers": predictors(res.get("recommend")),
+             "cold-start seekers": predictors(res.get("recommend_cold_start"))}
+    if any(t and any("diff" in rows for rows in t.values()) for t in diffs.values()):
+        plots.save(plots.paired_diff_bars(diffs), out / "auc_paired_differences.png")
+    if res.get("judge") and any(r.get("aspects") for r in res["judge"].values()):
+        plots.save(plots.aspect_adv_bars(res["judge"]), out / "judge_aspects.png")
     if res.get("generation_number"):
         plots.save(plots.generation_number_curve(res["generation_number"]), out / "generation_number.png")
 
@@ -371,16 +446,30 @@ def render_status(res: dict) -> str:
     if j:
         ci = j.get("adv_ci") or [None, None]
         shown_ = ci[0] is not None and (ci[0] > 0 or ci[1] < 0)
-        out.append(f"- *Judge* ({j.get('backend')}): GIRL vs GIRL-SFT advantage {_fmt(j['adv'], 2)}, 95% CI "
-                   f"[{_fmt(ci[0], 2)}, {_fmt(ci[1], 2)}] over {j.get('n')} CVs: {'shown' if shown_ else 'not shown'}.")
-    n_seekers = res.get("recommend_n_seekers", {}).get("all")
-    for pred, rows in res.get("recommend", {}).items():
+        line = (f"- *Judge* ({j.get('backend')}): GIRL vs GIRL-SFT advantage {_fmt(j['adv'], 2)}, 95% CI "
+                f"[{_fmt(ci[0], 2)}, {_fmt(ci[1], 2)}] over {j.get('n')} pairs of JDs for {j.get('n_cvs') or j.get('n')} "
+                f"CVs: {'shown' if shown_ else 'not shown'}")
+        rel = (j.get("aspects") or {}).get("relevance") or {}
+        if rel.get("adv_ci"):
+            line += f"; on relevance alone (what PPO's reward targets) {_diff_text({'mean': rel['adv'], 'ci95': rel['adv_ci']})}"
+        out.append(line + ".")
+    for table, subset, label in (("recommend", "all", "Recommendation"),
+                                 ("recommend_cold_start", "cold_start", "Cold start")):
+        out += _rec_status(res, table, subset, label)
+    return "\n".join(out)
+
+
+def _rec_status(res: dict, table: str, subset: str, label: str) -> list[str]:
+    out = []
+    n_seekers = res.get("recommend_n_seekers", {}).get(subset)
+    for pred, rows in predictors(res.get(table)).items():
         if all(m in rows for m in ("Base", "GIRL-SFT", "GIRL")):
-            line = (f"- *Recommendation* ({pred}, test AUC Base / GIRL-SFT / GIRL: "
+            line = (f"- *{label}* ({pred}, test AUC Base / GIRL-SFT / GIRL: "
                     f"{' / '.join(_fmt(rows[m]['auc'], 4) for m in ('Base', 'GIRL-SFT', 'GIRL'))})")
             diff = rows.get("diff", {})
             if "GIRL-Base" in diff and "GIRL-GIRL-SFT" in diff:
-                over = f" over {n_seekers} test seekers" if n_seekers else ""
+                kind = "cold-start " if subset == "cold_start" else ""
+                over = f" over {n_seekers} {kind}test seekers" if n_seekers else ""
                 few = n_seekers is not None and n_seekers < MIN_SEEKERS
                 line += (f": paired AUC differences{over}, GIRL − Base {_diff_text(diff['GIRL-Base']['auc'], few)}, "
                          f"GIRL − GIRL-SFT {_diff_text(diff['GIRL-GIRL-SFT']['auc'], few)}"
@@ -388,7 +477,7 @@ def render_status(res: dict) -> str:
             else:
                 line += ": no interval in this run, so no ordering is shown."
             out.append(line)
-    return "\n".join(out)
+    return out
 
 
 def _diff_text(d: dict, too_few: bool = False) -> str:
@@ -410,3 +499,180 @@ def render_seed_table(runs: list[tuple[str, dict, dict | None]]) -> str:
         lines.append(f"| {label} | {_diff_text(m['reward_diff'])} | {_diff_text(m['oracle_fit_diff'])} | {judge} |")
     return "\n".join(lines)
 
+
+# =========================================================================== stage pages (judge, recommend)
+def _fmt2(x) -> str:
+    return "–" if x is None else f"{x:.2f}"
+
+
+def _ci2(ci) -> str:
+    return "" if not ci else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def render_judge_table(metrics: dict, backend_name: str) -> str:
+    """``judge/table.md``: the Table II analogue, our pairs next to the paper's numbers where they exist."""
+    from .judge import ASPECTS
+
+    lines = [
+        "# Generation quality (paper Table II analogue)",
+        "",
+        f"Judge: **{backend_name}**. Each pair is judged in both orders; a win needs both orders to agree. "
+        "Adv. = Win − Lose, with a 95% bootstrap interval over CVs.",
+        "",
+        "| Model pair | Win | Tie | Lose | Adv. | Adv. 95% CI | Flip rate | Parse errors | pairs (CVs) | Paper Win/Tie/Lose/Adv. |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for pair, r in metrics.items():
+        ci = "–" if not r["adv_ci"] else f"[{r['adv_ci'][0]:.2f}, {r['adv_ci'][1]:.2f}]"
+        p = paper.TABLE_II.get(pair)
+        theirs = "–" if p is None else f"{p['win']:.2f}/{p['tie']:.2f}/{p['lose']:.2f}/{p['adv']:.2f}"
+        lines.append(f"| {pair.replace('_vs_', ' vs ')} | {_fmt2(r['win'])} | {_fmt2(r['tie'])} | {_fmt2(r['lose'])} | "
+                     f"{_fmt2(r['adv'])} | {ci} | {_fmt2(r['flip_rate'])} | {r['parse_errors']} | {r['n']} ({r.get('n_cvs') or r['n']}) | {theirs} |")
+    lines += ["", "Per aspect, Adv. (Win − Lose) with its 95% interval over CVs (PPO's reward targets relevance):",
+              "", "| Model pair | " + " | ".join(ASPECTS) + " |", "|---|" + "---|" * len(ASPECTS)]
+    for pair, r in metrics.items():
+        cells = [f"{_fmt2(r['aspects'][a]['adv'])} {_ci2(r['aspects'][a]['adv_ci'])}" for a in ASPECTS]
+        lines.append(f"| {pair.replace('_vs_', ' vs ')} | " + " | ".join(cells) + " |")
+    if "not an LLM" in backend_name:
+        lines += ["", "The rubric judge is an offline stand-in, not ChatGPT: its relevance verdict reads the "
+                      "hidden oracle recruiter, so compare trends with the paper, not numbers."]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt_pm(v, std=None, rel=None) -> str:
+    """``0.8123 ± 0.0040 (+1.2%)``."""
+    s = f"{v:.4f}"
+    if std is not None:
+        s += f" ± {std:.4f}"
+    if rel is not None:
+        s += f" ({rel:+.1f}%)"
+    return s
+
+
+def rec_table_rows(ours: dict, paper_table: dict | None) -> list[str]:
+    """Markdown rows of one Table III/IV analogue beside the paper's numbers."""
+    from .metrics import relative_change
+    from .recommend import MODEL_ORDER, PREDICTORS
+
+    lines = ["| Predictor | Model | AUC (↑) | GAUC (↑) | LogLoss (↓) | Paper AUC | Paper LogLoss |",
+             "|---|---|---|---|---|---|---|"]
+    for pred in PREDICTORS:
+        for name in MODEL_ORDER:
+            if name not in ours.get(pred, {}):
+                continue
+            r = ours[pred][name]
+            base = name == "Base"
+            cells = [_fmt_pm(r["auc"], r["auc_std"], None if base else r["auc_rel"]),
+                     "—" if r.get("gauc") is None else _fmt_pm(r["gauc"], r.get("gauc_std")),
+                     _fmt_pm(r["logloss"], r["logloss_std"], None if base else r["logloss_rel"])]
+            pp = (paper_table or {}).get(pred, {})
+            if name in pp:
+                pb = pp["Base"]
+                cells += [_fmt_pm(pp[name]["auc"], rel=None if base else relative_change(pp[name]["auc"], pb["auc"])),
+                          _fmt_pm(pp[name]["logloss"], rel=None if base else
+                               relative_change(pp[name]["logloss"], pb["logloss"], lower_is_better=True))]
+            else:
+                cells += ["—", "—"]
+            lines.append(f"| {pred} | {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _ci_cell(d: dict | None) -> str:
+    """``+0.0123 [-0.0040, +0.0290]`` from ``{"mean", "ci95"}``."""
+    if not d:
+        return "—"
+    lo, hi = d["ci95"]
+    return f"{d['mean']:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+
+
+def diff_rows(ours: dict) -> list[str]:
+    """Markdown rows of the paired differences (``ours[pred]["diff"]``) with their 95% intervals."""
+    from .recommend import PREDICTORS, pair_models
+
+    rows = [(pred, pair, d) for pred in PREDICTORS for pair, d in ours.get(pred, {}).get("diff", {}).items()]
+    if not rows:
+        return []
+    lines = ["| Predictor | Model pair | ΔAUC [95% CI] | ΔGAUC [95% CI] | ΔLogLoss [95% CI] |", "|---|---|---|---|---|"]
+    for pred, pair, d in rows:
+        a, b = pair_models(pair)
+        lines.append(f"| {pred} | {a} − {b} | {_ci_cell(d.get('auc'))} | {_ci_cell(d.get('gauc'))} | "
+                     f"{_ci_cell(d.get('logloss'))} |")
+    return lines
+
+
+def render_recommend_tables(metrics: dict) -> str:
+    """``recommend/tables.md``: Tables III-IV analogues beside the paper's numbers, Fig. 5 data, retrieval.
+    Long because it is one page of markdown, section after section; each section is a few lines."""
+    from .recommend import SUBSETS
+
+    rows = metrics["n_rows"]
+    lines = ["# Generation-enhanced job recommendation (paper Sec. V, Tables III-IV, Fig. 5)", "",
+             f"Rows: {rows['rec_train']} train, {rows['rec_valid']} valid, {rows['rec_test']} test "
+             f"({rows['rec_test_cold_start']} cold-start); {rows['seekers']} seekers, {rows['jobs']} jobs. "
+             f"Seeds {metrics['seeds']} (mean ± std); j' pooled from n = {metrics['n_generated']} generated JD(s). "
+             "Relative change vs Base in %, improvement positive (AUC: (new−base)/base; LogLoss: (base−new)/base).",
+             "", "Our numbers come from a synthetic world with small models: compare directions and gaps "
+             "between rows, not magnitudes with the paper. `base-gen` (j' from the untuned generator) is an "
+             "ablation the paper does not report.", ""]
+    if metrics.get("notes"):
+        lines += ["Notes:"] + [f"- {n}" for n in metrics["notes"]] + [""]
+    chosen = metrics.get("selection", {}).get("dot_jp_skip", {})
+    if chosen:
+        lines += ["Dot gate `dot_jp_skip` chosen on rec_valid only (mean validation AUC over the seeds): " + "; ".join(
+            f"{m} {r['chosen']} (grid {r['grid']}, valid AUC {', '.join(f'{v:.4f}' for v in r['valid_auc'])})"
+            for m, r in chosen.items()) + ".", ""]
+    titles = {"recommend": "Table III analogue: all test rows",
+              "recommend_cold_start": "Table IV analogue: cold-start seekers (not in rec_train)",
+              "recommend_warm": "Warm seekers (in rec_train), beyond the paper"}
+    papers = {"recommend": paper.TABLE_III, "recommend_cold_start": paper.TABLE_IV}
+    boot = metrics.get("recommend_bootstrap", {})
+    for key in ("recommend", "recommend_cold_start", "recommend_warm"):
+        if key in metrics:
+            lines += [f"## {titles[key]}", ""] + rec_table_rows(metrics[key], papers.get(key)) + [""]
+            diff = diff_rows(metrics[key])
+            if diff:
+                subset = next(s for s, k in SUBSETS if k == key)
+                facts = boot.get("subsets", {}).get(subset, {})
+                lines += [f"Paired differences on the seeds' ensemble (test probabilities averaged over seeds), "
+                          f"95% bootstrap over {facts.get('n_groups', '?')} seekers ({facts.get('n_resamples', '?')} "
+                          f"resamples, {facts.get('n_skipped', 0)} skipped); ΔLogLoss < 0 favours the first model.",
+                          ""] + diff + [""]
+    lines += ["The Paper columns' relative changes are recomputed from the paper's numbers. They match the "
+              "printed ones to ±0.1 points, except the Dot GIRL-SFT LogLoss of Table III: printed +20.3%, "
+              "while 0.4964 → 0.3688 gives +25.7%.", ""]
+    curves = [(f"{m} {p}", metrics[key].get(m, {})) for key, p in (("generation_number", "MLP"),
+                                                                   ("generation_number_dot", "Dot"))
+              for m in ("GIRL", "GIRL-SFT") if m in metrics.get(key, {})]
+    if curves:
+        ns = sorted({int(n) for _, c in curves for n in c})
+        lines += ["## Fig. 5 analogue: test AUC against the number n of pooled generated JDs", "",
+                  f"Enhanced predictors (Eq. 13 / 14-15), j' = mean of the first n generated JDs; seeds "
+                  f"{metrics.get('curve_seeds')}.", "",
+                  "| n | " + " | ".join(name for name, _ in curves) + " |",
+                  "|---|" + "---|" * len(curves)]
+        for n in ns:
+            lines.append(f"| {n} | " + " | ".join(_fmt_pm(c[str(n)]) if str(n) in c else "—" for _, c in curves) + " |")
+        lines.append("")
+    if metrics.get("zero_shot_auc"):
+        subs = [s for s, _ in SUBSETS if any(s in r for r in metrics["zero_shot_auc"].values())]
+        lines += ["## Reference without training: test AUC of the frozen encoder's cosine", "",
+                  "Beyond the paper. The Dot predictor starts from cos(c, j) (residual towers) and learns "
+                  "corrections; j' is pooled as in the tables.", "",
+                  "| Score | " + " | ".join(subs) + " |", "|---|" + "---|" * len(subs)]
+        for method, r in metrics["zero_shot_auc"].items():
+            lines.append(f"| {method} | " + " | ".join(_fmt_pm(r[s]) if s in r else "—" for s in subs) + " |")
+        lines.append("")
+    ret = metrics.get("retrieval", {})
+    if ret.get("methods"):
+        ks = metrics["retrieval"]["k"]
+        head = [f"{m}@{k}" for k in ks for m in ("Recall", "NDCG")]
+        lines += ["## Retrieval beyond the paper: rank the job pool by cos(query, j)", "",
+                  f"Pool: {ret['pool_size']} jobs; queries: test seekers with a positive test job; relevant: "
+                  f"their positive test jobs. Random ranking gives Recall@k = k / pool size.", "",
+                  "| Query | Subset | Queries | " + " | ".join(head) + " |", "|---|---|---|" + "---|" * len(head)]
+        for method, by_subset in ret["methods"].items():
+            for subset, r in by_subset.items():
+                cells = [f"{r[f'{m.lower()}@{k}']:.4f}" for k in ks for m in ("Recall", "NDCG")]
+                lines.append(f"| {method} | {subset} | {r['n_queries']} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)

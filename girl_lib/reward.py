@@ -249,35 +249,90 @@ def grouped_permutation(groups: list[list[int]], rng: np.random.Generator) -> np
     return np.concatenate([rng.permutation(groups[g]) for g in rng.permutation(len(groups))]).astype(int)
 
 
-def train_reward_model(model, tokenizer, train, rcfg, log=None) -> list[dict]:
+def _sync_parameters(model) -> None:
+    """Every process starts from the main process's weights (several processes only)."""
+    import torch.distributed as tdist
+
+    with torch.no_grad():
+        for t in list(model.parameters()) + list(model.buffers()):
+            tdist.broadcast(t.data, src=0)
+
+
+def _average_gradients(params: list, world: int) -> None:
+    """What DDP does after ``backward``: every gradient becomes its mean over the processes (one all-reduce
+    of all of them, flattened); a parameter without a gradient on some process counts as zero there."""
+    import torch.distributed as tdist
+
+    grads = [q.grad if q.grad is not None else torch.zeros_like(q) for q in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    tdist.all_reduce(flat)
+    flat /= world
+    offset = 0
+    for q in params:
+        q.grad = flat[offset:offset + q.numel()].view_as(q)
+        offset += q.numel()
+
+
+def train_reward_model(model, tokenizer, train, rcfg, log=None, stats: dict | None = None) -> list[dict]:
     """Minimise Eq. 2 with AdamW over shuffled minibatches of (cv, chosen, rejected). Returns the log.
 
     With ``rcfg.group_by_cv`` a minibatch holds consecutive rows of a permutation that keeps each CV's
-    rows together, so a dual encoder embeds that CV (and a matched JD it shares) once for all its pairs."""
+    rows together, so a dual encoder embeds that CV (and a matched JD it shares) once for all its pairs.
+
+    Under ``accelerate launch`` with N processes, ``rcfg.batch_size`` stays the *global* batch: every process
+    draws the same batch, scores its contiguous share of it (:func:`girl_lib.distributed.share`), and the
+    gradients are averaged over the processes (each share's loss weighted by its size, so the step is the
+    one Eq. 2's mean over the whole batch gives); every process then takes the same optimiser step. The
+    logged loss and accuracy are over the whole batch. ``stats`` (a dict, optional) receives
+    ``rows_per_process``: the training pairs each process scored."""
+    from . import distributed as dist
+
+    world = dist.num_processes()
     model.train()
     params = [q for q in model.parameters() if q.requires_grad]  # a dual encoder may freeze lower layers
+    if world > 1:
+        if rcfg.batch_size < world:
+            raise GirlError(f"reward.batch_size={rcfg.batch_size} is smaller than the number of processes "
+                            f"({world}); every process needs at least one pair of each batch")
+        _sync_parameters(model)
     opt = torch.optim.AdamW(params, lr=rcfg.learning_rate, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, rcfg.max_steps // 10)))
     rng = np.random.default_rng(rcfg.seed)
     groups = cv_groups(train["cv"]) if rcfg.group_by_cv else None
     order = np.array([], dtype=int)
     history, window = [], []
+    n_mine = 0
     t0 = time.time()
     for step in range(rcfg.max_steps):
         if len(order) < rcfg.batch_size:
             order = np.r_[order, grouped_permutation(groups, rng) if groups else rng.permutation(len(train))]
         idx, order = order[:rcfg.batch_size], order[rcfg.batch_size:]
+        if world > 1:  # this process's share of the global batch
+            idx = idx[dist.share(len(idx))]
+        n_mine += len(idx)
         rows = train.select(idx.tolist()).to_dict()  # column -> list
         chosen, rejected = preference_scores(model, tokenizer, rows["cv"], rows["chosen"], rows["rejected"],
                                              rcfg.max_length)
         loss = pairwise_ranking_loss(chosen, rejected)  # Eq. 2
         check_finite(loss, f"reward-model loss at step {step}")
         opt.zero_grad()
-        loss.backward()
+        if world > 1:
+            # The mean over the whole batch: this share's mean weighted by its size (the average over the
+            # processes divides by N again).
+            (loss * (len(idx) * world / rcfg.batch_size)).backward()
+            _average_gradients(params, world)
+            import torch.distributed as tdist
+
+            sums = torch.tensor([loss.item() * len(idx), float((chosen > rejected).sum()), float(len(idx))],
+                                dtype=torch.float64, device=loss.device)
+            tdist.all_reduce(sums)
+            window.append(((sums[0] / sums[2]).item(), (sums[1] / sums[2]).item()))
+        else:
+            loss.backward()
+            window.append((loss.item(), (chosen > rejected).float().mean().item()))
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
-        window.append((loss.item(), (chosen > rejected).float().mean().item()))
         if (step + 1) % rcfg.logging_steps == 0 or step + 1 == rcfg.max_steps:
             row = {"step": step + 1, "loss": float(np.mean([w[0] for w in window])),
                    "train_accuracy": float(np.mean([w[1] for w in window])), "seconds": time.time() - t0}
@@ -286,11 +341,39 @@ def train_reward_model(model, tokenizer, train, rcfg, log=None) -> list[dict]:
             if log:
                 log(row)
     model.eval()
+    if stats is not None:
+        stats["rows_per_process"] = dist.gather_objects(n_mine)
     return history
 
 
+def sharded_held_out_scores(model, tokenizer, pairs: dict, max_length: int, cache=None,
+                            stats: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`held_out_scores`, each process scoring its contiguous share of the pairs, gathered back in
+    order on every process (one process: exactly :func:`held_out_scores`). ``stats`` receives
+    ``eval_rows_per_process``."""
+    from . import distributed as dist
+
+    n = len(pairs["cv"])
+    if dist.num_processes() == 1:
+        if stats is not None:
+            stats["eval_rows_per_process"] = [n]
+        return held_out_scores(model, tokenizer, pairs, max_length, cache=cache)
+    part = dist.share(n)
+    mine = {k: list(v)[part] for k, v in pairs.items() if isinstance(v, (list, tuple))}
+    out = (held_out_scores(model, tokenizer, mine, max_length, cache=cache) if mine["cv"]
+           else (np.zeros(0), np.zeros(0)))
+    got = dist.gather_objects(out)
+    if stats is not None:
+        stats["eval_rows_per_process"] = [len(g[0]) for g in got]
+    return np.concatenate([g[0] for g in got]), np.concatenate([g[1] for g in got])
+
+
 def run_reward(cfg, run_dir, progress: bool = True) -> dict:
-    """Train U on the ``reward`` split; write ``reward/model`` and ``reward/metrics.json``."""
+    """Train U on the ``reward`` split; write ``reward/model`` and ``reward/metrics.json``.
+
+    Under ``accelerate launch`` the processes share each training batch and the held-out pairs
+    (:func:`train_reward_model`, :func:`sharded_held_out_scores`); only the main process writes."""
+    from . import distributed as dist
     from .data import load_data, oracle_fit
     from .models import TopLayersCache, load_sequence_scorer
 
@@ -314,10 +397,14 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
     # held-out texts runs only the trained top layers.
     cache = (TopLayersCache(getattr(model, "module", model).encoder, rcfg.train_layers)
              if _is_dual(model) and rcfg.train_layers else None)
-    before = pairwise_metrics(*held_out_scores(model, tok, held_out, rcfg.max_length, cache=cache))
-    history = train_reward_model(model, tok, train, rcfg, log)
+    main = dist.is_main_process()
+    if not main:
+        log = None
+    work: dict = {}
+    before = pairwise_metrics(*sharded_held_out_scores(model, tok, held_out, rcfg.max_length, cache=cache))
+    history = train_reward_model(model, tok, train, rcfg, log, stats=work)
 
-    chosen, rejected = held_out_scores(model, tok, held_out, rcfg.max_length, cache=cache)
+    chosen, rejected = sharded_held_out_scores(model, tok, held_out, rcfg.max_length, cache=cache, stats=work)
     metrics = pairwise_metrics(chosen, rejected)
     # Agreement with the hidden recruiter: does U order each held-out pair as the oracle's fit does?
     fit_c = np.array([oracle_fit(c, j) for c, j in zip(held_out["cv"], held_out["chosen"])])
@@ -337,12 +424,16 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
                     "seconds": time.time() - t0, "history": history,
                     "eval_scores": {"chosen": chosen.tolist(), "rejected": rejected.tolist(),
                                     "oracle_chosen": fit_c.tolist(), "oracle_rejected": fit_r.tolist()},
-                    "parameters": sum(p.numel() for p in model.parameters())})
-    with atomic_dir(run_dir / "reward" / "model") as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
-    atomic_write_json(run_dir / "reward" / "metrics.json", metrics)
-    mark_done(run_dir, "reward", {"pairwise_accuracy": metrics["pairwise_accuracy"]})
+                    "parameters": sum(p.numel() for p in model.parameters()),
+                    "num_processes": dist.num_processes(), "rows_per_process": work["rows_per_process"],
+                    "eval_rows_per_process": work["eval_rows_per_process"]})
+    if main:
+        with atomic_dir(run_dir / "reward" / "model") as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            tok.save_pretrained(tmp)
+        atomic_write_json(run_dir / "reward" / "metrics.json", metrics)
+        mark_done(run_dir, "reward", {"pairwise_accuracy": metrics["pairwise_accuracy"]}, cfg=cfg)
+    dist.barrier()  # no process returns before the stage is marked done
     return metrics
 
 

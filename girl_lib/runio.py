@@ -142,8 +142,190 @@ def is_done(run_dir: str | Path, stage: str) -> bool:
     return (stage_dir(run_dir, stage) / "DONE").exists()
 
 
-def mark_done(run_dir: str | Path, stage: str, info: dict | None = None) -> None:
-    atomic_write_json(stage_dir(run_dir, stage) / "DONE", info or {})
+# ------------------------------------------------------------------------------------------- provenance
+STAGES = ("data", "sft", "reward", "ppo", "generate", "judge", "recommend")
+INPUTS = {
+    "data": (),
+    "sft": ("data",),
+    "reward": ("data",),
+    "ppo": ("data", "sft", "reward"),
+    "generate": ("data", "sft", "ppo"),
+    "judge": ("data", "generate"),
+    "recommend": ("data", "generate"),
+}
+"""The stages whose outputs each stage reads (its fingerprint includes theirs)."""
+CONFIG_READ = {
+    "data": ("data",),
+    "sft": ("sft", "models.generator", "models.dtype"),
+    "reward": ("reward", "models.reward_backbone", "models.dtype"),
+    "ppo": ("ppo", "reward.max_length", "models.dtype"),
+    "generate": ("generate", "models.generator", "models.dtype"),
+    "judge": ("judge",),
+    "recommend": ("recommend", "models.encoder", "models.dtype", "judge.n_bootstrap", "judge.seed"),
+}
+"""The profile's sections (or single fields) each stage's results depend on. Top-level scalars of the profile
+(``seed``) count for every stage. Not counted: :data:`NOT_RESULTS`, and on purpose ``generate`` for ``sft`` and
+``ppo`` (they sample a few JDs with its settings for their metrics only; retraining for a new temperature
+would be absurd, and the generate stage reuses PPO's evaluation JDs only when their sampler matches)."""
+NOT_RESULTS = frozenset({"models.device", "ppo.checkpoint_every", "judge.max_concurrency", "judge.timeout_s",
+                         "judge.max_retries", "judge.backoff_s", "judge.backoff_max_s", "recommend.num_threads"})
+"""Fields that change how a stage runs, not what it produces (a change rebuilds nothing)."""
+FINGERPRINT_VERSION = 1
+
+
+def _plain(value):
+    """JSON-stable form of a config value (tuples as lists, dicts with string keys)."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def file_digest(path) -> str | None:
+    """sha256 of a file's bytes (``None`` when it cannot be read)."""
+    import hashlib
+
+    try:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    except OSError:
+        return None
+
+
+def stage_config(cfg, stage: str) -> dict:
+    """``{"section.field": value}`` of everything ``stage`` reads from the profile ``cfg`` (see
+    :data:`CONFIG_READ`); the data stage adds ``data.file_sha256``, the digest of its input file."""
+    import dataclasses
+
+    out = {}
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.name != "name" and not dataclasses.is_dataclass(value):
+            out[f.name] = _plain(value)
+    for item in CONFIG_READ[stage]:
+        section, _, field = item.partition(".")
+        sub = getattr(cfg, section)
+        names = [field] if field else [x.name for x in dataclasses.fields(sub)]
+        for name in names:
+            key = f"{section}.{name}"
+            if key not in NOT_RESULTS:
+                out[key] = _plain(getattr(sub, name))
+    if stage == "data" and str(cfg.data.source).lower() != "synthetic" and cfg.data.path:
+        digest = file_digest(cfg.data.path)
+        if digest is not None:  # the file's content counts, not where it lies
+            out.pop("data.path", None)
+        out["data.file_sha256"] = digest
+    return out
+
+
+def fingerprint(stage: str, config: dict, inputs: dict) -> str:
+    """The hash a stage's output is known by: its config (:func:`stage_config`) and its inputs' fingerprints."""
+    import hashlib
+
+    blob = json.dumps({"v": FINGERPRINT_VERSION, "stage": stage, "config": config, "inputs": inputs},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def expected_fingerprints(cfg) -> dict:
+    """``{stage: fingerprint}`` that a run dir built entirely from ``cfg`` holds."""
+    fps: dict = {}
+    for stage in STAGES:
+        fps[stage] = fingerprint(stage, stage_config(cfg, stage), {d: fps[d] for d in INPUTS[stage]})
+    return fps
+
+
+def done_record(run_dir: str | Path, stage: str) -> dict | None:
+    """The content of ``<stage>/DONE`` (``None`` when the stage is not finished; ``{}`` when unreadable)."""
+    path = stage_dir(run_dir, stage) / "DONE"
+    if not path.exists():
+        return None
+    try:
+        rec = read_json(path)
+    except (OSError, ValueError):
+        return {}
+    return rec if isinstance(rec, dict) else {}
+
+
+def recorded_fingerprint(run_dir: str | Path, stage: str) -> str | None:
+    rec = done_record(run_dir, stage)
+    return rec.get("fingerprint") if rec else None
+
+
+def build_fingerprint(cfg, run_dir: str | Path, stage: str) -> tuple[str, dict, dict]:
+    """``(fingerprint, config, inputs)`` of ``stage`` built now from ``cfg`` and the inputs on disk."""
+    config = stage_config(cfg, stage)
+    inputs = {d: recorded_fingerprint(run_dir, d) for d in INPUTS[stage]}
+    return fingerprint(stage, config, inputs), config, inputs
+
+
+def generation_fingerprints(cfg, run_dir: str | Path) -> dict:
+    """Per generator (base, sft, girl): what its ``generate/<key>.jsonl`` rows depend on, hashed: the generate
+    settings (all but ``models``), the data, and the weights (base: the profile's generator; sft: the sft
+    stage, and ppo, whose evaluation JDs it may copy; girl: ppo). Equal hashes: the rows can be reused."""
+    config = {k: v for k, v in stage_config(cfg, "generate").items() if k != "generate.models"}
+    data = recorded_fingerprint(run_dir, "data")
+    sources = {"base": {}, "sft": {"sft": recorded_fingerprint(run_dir, "sft"),
+                                   "ppo": recorded_fingerprint(run_dir, "ppo")},
+               "girl": {"ppo": recorded_fingerprint(run_dir, "ppo")}}
+    return {key: fingerprint(f"generate:{key}", config, {"data": data, **src}) for key, src in sources.items()}
+
+
+def describe_change(old: dict, new: dict, limit: int = 4) -> str:
+    """``"ppo.kl_coef 0.05 -> 0.5, ppo.iterations 3 -> 4"``: the fields that differ between two configs."""
+    keys = [k for k in sorted(set(old) | set(new)) if old.get(k, "<unset>") != new.get(k, "<unset>")]
+    parts = [f"{k} {_short(old.get(k, '<unset>'))} -> {_short(new.get(k, '<unset>'))}" for k in keys[:limit]]
+    if len(keys) > limit:
+        parts.append(f"and {len(keys) - limit} more")
+    return ", ".join(parts)
+
+
+def _short(value) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def mark_done(run_dir: str | Path, stage: str, info: dict | None = None, cfg=None) -> None:
+    """Write ``<stage>/DONE`` last. With ``cfg``, it records the stage's provenance: its fingerprint, the
+    config it read, its inputs' fingerprints and the profile name (``girl run`` rebuilds it when these no
+    longer match). A ``BUILDING`` marker left by :func:`mark_building` is removed."""
+    record = dict(info or {})
+    if cfg is not None:
+        fp, config, inputs = build_fingerprint(cfg, run_dir, stage)
+        record.update(fingerprint=fp, profile=getattr(cfg, "name", None), config=config, inputs=inputs)
+        if stage == "generate":
+            record["model_fingerprints"] = generation_fingerprints(cfg, run_dir)
+        if stage == "data":  # where a file came from (its content, not its path, is in the fingerprint)
+            record["path"] = str(cfg.data.path) if cfg.data.path else None
+    atomic_write_json(stage_dir(run_dir, stage) / "DONE", record)
+    building = stage_dir(run_dir, stage) / "BUILDING"
+    if building.exists():
+        building.unlink()
+
+
+def mark_building(run_dir: str | Path, stage: str, fp: str, config: dict | None = None,
+                  profile: str | None = None) -> None:
+    """``<stage>/BUILDING``: which fingerprint the unfinished outputs of a stage belong to (resume only
+    those)."""
+    atomic_write_json(stage_dir(run_dir, stage) / "BUILDING",
+                      {"fingerprint": fp, "config": config or {}, "profile": profile})
+
+
+def building_record(run_dir: str | Path, stage: str) -> dict | None:
+    path = stage_dir(run_dir, stage) / "BUILDING"
+    if not path.exists():
+        return None
+    try:
+        rec = read_json(path)
+    except (OSError, ValueError):
+        return None
+    return rec if isinstance(rec, dict) else None
 
 
 def clear_done(run_dir: str | Path, stage: str) -> None:
@@ -152,14 +334,64 @@ def clear_done(run_dir: str | Path, stage: str) -> None:
         marker.unlink()
 
 
-def require_stage(run_dir: str | Path, stage: str, needed_by: str) -> Path:
+def run_profile(run_dir: str | Path) -> str | None:
+    """The profile a run dir is being built or was made with (a stage's BUILDING marker, ``profile.json``,
+    a stage's DONE), or ``None``."""
+    run_dir = Path(run_dir)
+    for stage in STAGES:
+        rec = building_record(run_dir, stage)
+        if rec and rec.get("profile"):
+            return rec["profile"]
+    try:
+        if (run_dir / "profile.json").is_file():
+            name = read_json(run_dir / "profile.json").get("name")
+            if name:
+                return name
+    except (OSError, ValueError, AttributeError):
+        pass
+    for stage in STAGES:
+        rec = done_record(run_dir, stage)
+        if rec and rec.get("profile"):
+            return rec["profile"]
+    return None
+
+
+def require_stage(run_dir: str | Path, stage: str, needed_by: str, profile: str | None = None) -> Path:
     """Fail with a clear message when an earlier stage has not run."""
     if not is_done(run_dir, stage):
+        profile = profile or run_profile(run_dir) or "<profile>"
         raise GirlError(
             f"{needed_by} needs the '{stage}' stage, but {stage_dir(run_dir, stage)} is missing or "
-            f"unfinished. Run `girl {stage} --run-dir {run_dir}` first (or `girl run`)."
+            f"unfinished. Run `girl {stage} --run-dir {run_dir} --profile {profile}` first "
+            f"(or `girl run --run-dir {run_dir} --profile {profile}`)."
         )
     return stage_dir(run_dir, stage)
+
+
+def check_run_dir(run_dir: str | Path) -> Path:
+    """``run_dir`` as a writable folder (created when missing), or a :class:`GirlError` saying why not."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise GirlError(f"the run dir {run_dir} is a file, not a folder; pass another --run-dir")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise GirlError(f"cannot create the run dir {run_dir} ({err.strerror or err}); pass another "
+                        f"--run-dir") from None
+    probe = run_dir / f".write-test-{os.getpid()}"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise GirlError(f"the run dir {run_dir} is not writable ({err.strerror or err}); fix its permissions or "
+                        f"pass another --run-dir") from None
+    return run_dir
+
+
+def derive_seed(seed: int, offset: int = 0) -> int:
+    """The seed of sub-stream ``offset`` (a chunk, an iteration, a purpose) of a stage seeded ``seed``. The
+    prime stride keeps the streams of neighbouring seeds from overlapping for any offset below it."""
+    return int(seed) * 1_000_003 + int(offset)
 
 
 def set_seed(seed: int) -> None:

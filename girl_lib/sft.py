@@ -134,11 +134,22 @@ def jd_only_nll(model, input_ids, attention_mask, labels, num_items_in_batch=Non
     prompt's logits were a third of an SFT step: TRL's fused head projects every position off-GPU.
     ``num_items_in_batch`` (set by the Trainer under gradient accumulation) replaces the token count,
     as in TRL. Plain causal LMs only (no logit soft-capping or scaling)."""
+    targets = labels[:, 1:]
+    keep = targets != -100
+    if isinstance(model, torch.nn.parallel.DistributedDataParallel):
+        # Several processes: the forward must go through the DDP wrapper, or the gradients are never
+        # averaged. ``logits_to_keep`` (positions) keeps the head on the columns that predict a JD token in
+        # some row of the batch; the rows' own JD positions are picked from those.
+        cols = keep.any(0).nonzero().squeeze(-1)
+        logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False,
+                       logits_to_keep=cols).logits
+        sel = keep[:, cols]
+        nll = F.cross_entropy(logits[sel].float(), targets[:, cols][sel], reduction="sum")
+        n = keep.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
+        return nll / n
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     hidden = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask,
                                 use_cache=False).last_hidden_state
-    targets = labels[:, 1:]
-    keep = targets != -100
     logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()
     nll = F.cross_entropy(logits, targets[keep], reduction="sum")
     n = keep.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
@@ -163,12 +174,18 @@ def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
                 loss = loss * self.accelerator.num_processes  # as TRL: DDP averages the gradients
             return loss
 
+    from . import distributed as dist
+
     s = cfg.sft
     on_gpu = next(model.parameters()).device.type == "cuda"
+    world = dist.num_processes()
+    if s.batch_size % world:
+        raise GirlError(f"sft.batch_size={s.batch_size} is the global batch: it must be divisible by the number "
+                        f"of processes ({world})")
     rows = [prompt_completion(tokenizer, fit_cv_to_length(tokenizer, c, j, s.max_length), j)
             for c, j in zip(train_rows["cv"], train_rows["jd"])]
     args = TRLSFTConfig(
-        output_dir=str(output_dir), max_steps=s.max_steps, per_device_train_batch_size=s.batch_size,
+        output_dir=str(output_dir), max_steps=s.max_steps, per_device_train_batch_size=s.batch_size // world,
         gradient_accumulation_steps=s.grad_accum, learning_rate=s.learning_rate, warmup_steps=s.warmup_ratio,
         lr_scheduler_type="cosine", logging_steps=s.logging_steps, save_strategy="no", report_to=[],
         completion_only_loss=True, max_length=s.max_length, packing=False, seed=s.seed,
@@ -191,7 +208,12 @@ def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
 
 
 def run_sft(cfg, run_dir, progress: bool = True) -> dict:
-    """Fine-tune the base generator on the ``sft`` split; write ``sft/model`` and ``sft/metrics.json``."""
+    """Fine-tune the base generator on the ``sft`` split; write ``sft/model`` and ``sft/metrics.json``.
+
+    Under ``accelerate launch`` TRL's trainer runs DDP (``sft.batch_size`` is the global batch, each process
+    takes ``batch_size / N`` rows of it); every process evaluates (same weights, same seeds, same numbers)
+    and only the main process writes."""
+    from . import distributed as dist
     from .data import load_data
     from .models import load_generator
 
@@ -222,7 +244,7 @@ def run_sft(cfg, run_dir, progress: bool = True) -> dict:
 
         class Printer(TrainerCallback):
             def on_log(self, args, state, control, logs=None, **kwargs):
-                if logs and "loss" in logs:
+                if logs and "loss" in logs and state.is_world_process_zero:
                     print(f"  sft step {state.global_step}/{args.max_steps}: loss {logs['loss']:.4f}", flush=True)
 
         trainer.add_callback(Printer())
@@ -246,10 +268,13 @@ def run_sft(cfg, run_dir, progress: bool = True) -> dict:
         "samples": [{"cv": c, "before": b, "after": a} for c, b, a in zip(held_out["cv"][:n_format], before, after)],
         "n_train": n_train, "n_eval": n_eval, "steps": s.max_steps, "lora": s.use_lora,
         "train_seconds": train_seconds, "seconds": time.time() - t0,
+        "num_processes": dist.num_processes(), "per_device_batch_size": s.batch_size // dist.num_processes(),
     }
-    with atomic_dir(run_dir / "sft" / "model") as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
-    atomic_write_json(run_dir / "sft" / "metrics.json", metrics)
-    mark_done(run_dir, "sft", {"jd_perplexity_after": ppl_after})
+    if dist.is_main_process():
+        with atomic_dir(run_dir / "sft" / "model") as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            tok.save_pretrained(tmp)
+        atomic_write_json(run_dir / "sft" / "metrics.json", metrics)
+        mark_done(run_dir, "sft", {"jd_perplexity_after": ppl_after}, cfg=cfg)
+    dist.barrier()  # no process returns before the stage is marked done
     return metrics

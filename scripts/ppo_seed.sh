@@ -28,10 +28,14 @@ run = Path(sys.argv[1])
 ev = json.loads((run / "ppo" / "eval_generations.json").read_text())
 cv_of = dict(zip(*(load_data(run)["judge_eval"][c] for c in ("seeker_id", "cv"))))
 pairs = run / "judge_pairs.jsonl"
-pairs.write_text("".join(json.dumps({"cv": cv_of[c], "jd_a": g["jd"], "jd_b": s["jd"]}) + "\n"
-                         for c, g, s in zip(ev["cv_ids"], ev["girl"], ev["sft"])))
+extra = ev.get("extra") or {k: [[] for _ in ev["cv_ids"]] for k in ("girl", "sft")}
+rows = []  # JD k of GIRL against JD k of GIRL-SFT, as the judge stage pairs them; cv_id clusters the bootstrap
+for i, c in enumerate(ev["cv_ids"]):
+    girl, sft = [ev["girl"][i]] + extra["girl"][i], [ev["sft"][i]] + extra["sft"][i]
+    rows += [{"cv_id": c, "cv": cv_of[c], "jd_a": g["jd"], "jd_b": s["jd"]} for g, s in zip(girl, sft)]
+pairs.write_text("".join(json.dumps(r) + "\n" for r in rows))
 cfg = get_profile("cpu")
 rep = judge.judge_file(pairs, run / "judge_girl_vs_sft.json", judge.make_backend(cfg.judge, cfg),
                        n_bootstrap=cfg.judge.n_bootstrap, seed=cfg.judge.seed, progress=False)
-print(json.dumps({k: rep.get(k) for k in ("win", "tie", "lose", "adv", "adv_ci", "n")}))
+print(json.dumps({k: rep.get(k) for k in ("win", "tie", "lose", "adv", "adv_ci", "n", "n_cvs")}))
 PY

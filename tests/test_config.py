@@ -111,3 +111,20 @@ def test_dot_gate_grid_parses_and_refuses_non_finite_values():
     for bad in ((0.0, float("nan")), (True,), ()):
         with pytest.raises(ConfigError, match="dot_jp_skip_grid"):
             get_profile("tiny", {"recommend.dot_jp_skip_grid": bad})
+
+
+def test_paper_profile_builds_and_validates_without_downloads():
+    from girl_lib.config import validate_profile
+
+    p = validate_profile(get_profile("paper"))
+    assert p.name == "paper" and "paper" in PROFILE_NAMES
+    assert p.models.generator == "Qwen/Qwen2.5-7B-Instruct" and p.sft.use_lora and p.ppo.use_lora
+    assert p.data.scale == 1.0  # the paper's Table I sizes
+    cpu = get_profile("cpu")
+    assert p.sft.max_steps > cpu.sft.max_steps and p.ppo.rollout_batch_size > cpu.ppo.rollout_batch_size
+    # global batches that split evenly over 1, 2, 4 or 8 processes (sft, ppo rollouts and minibatches)
+    k = p.ppo.samples_per_cv
+    for n in (1, 2, 4, 8):
+        assert p.sft.batch_size % n == 0 and p.ppo.rollout_batch_size % n == 0
+        assert (p.ppo.minibatch_size // k) % n == 0 and p.ppo.minibatch_size % k == 0
+        assert p.reward.batch_size % n == 0

@@ -441,3 +441,29 @@ def test_reward_split_negatives_are_mostly_the_cvs_own_occupation():
     assert abs(share["same"] - dict(REJECTED_MIX)["same"]) < 0.06
     mix = world_stats(to_dataset_dict({"reward": rows}))["splits"]["reward"]["rejected_mix"]
     assert mix == pytest.approx(share)
+
+
+def test_rec_eval_splits_sized_by_seekers():
+    """rec_valid/rec_test by seekers: exactly that many seekers, each with rec_eval_rows_per_seeker rows and both
+    labels, the cold-start share as configured; rec_train keeps its Table I rows."""
+    from girl_lib.world.splits import build_splits, rec_plan
+
+    cfg = get_profile("tiny", {"data.rec_test_seekers": "15", "data.rec_valid_seekers": "6",
+                               "data.rec_eval_rows_per_seeker": "8"})
+    sizes = split_sizes(cfg.data)
+    assert sizes["rec_test"] == 15 * 8 and sizes["rec_valid"] == 6 * 8
+    assert sizes["rec_train"] == split_sizes(get_profile("tiny").data)["rec_train"]
+    assert rec_plan(cfg.data)["rec_test"] == (15, 8)
+    splits = build_splits(cfg.data)
+    for name, n in (("rec_test", 15), ("rec_valid", 6)):
+        rows = splits[name]
+        by_seeker: dict = {}
+        for r in rows:
+            by_seeker.setdefault(r["seeker_id"], []).append(r)
+        assert len(rows) == n * 8 and len(by_seeker) == n, name
+        assert sum(len(v) == 8 for v in by_seeker.values()) >= n - 1
+        assert all({r["label"] for r in v} == {0, 1} for v in by_seeker.values() if len(v) >= 2)
+        cold = sum(v[0]["cold_start"] for v in by_seeker.values())
+        assert cold == round(cfg.data.cold_start_fraction * n), name
+    with pytest.raises(ValueError, match="rec_test_seekers"):
+        get_profile("tiny", {"data.rec_test_seekers": "0"})

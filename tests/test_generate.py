@@ -148,3 +148,38 @@ def test_length_batches_sort_by_length_and_fold_a_small_remainder():
     assert length_batches(cvs, 8) == [[1, 3, 4, 2, 0, 8, 6, 7, 5]]  # 1 of 8 is: the lone row joins
     assert [len(b) for b in length_batches(["a"] * 65, 32)] == [32, 33]
     assert length_batches(["a"], 32) == [[0]]
+
+
+def test_judge_samples_for_sft_and_girl_only_and_copied_from_ppo(tiny_cfg, tmp_path):
+    """generate.judge_samples = k: GIRL-SFT and GIRL get k JDs per judge CV, base one; PPO's final evaluation
+    (first JD + ``extra``) is copied only when it holds the same CVs, settings and at least k JDs."""
+    import copy
+
+    from girl_lib.generate import judge_sampler, model_jobs, ppo_eval_rows
+    from girl_lib.runio import atomic_write_json
+
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg.generate.judge_samples = 3
+    cfg.generate.rec_models = ("sft",)
+    jobs = [("judge_eval", cid, k) for k in range(3) for cid in ("a", "b")] + [("rec", "r1", 0)]
+    assert [j for j in model_jobs(jobs, "base", cfg.generate)] == [("judge_eval", "a", 0), ("judge_eval", "b", 0)]
+    assert len(model_jobs(jobs, "girl", cfg.generate)) == 6
+    assert model_jobs(jobs, "sft", cfg.generate)[-1] == ("rec", "r1", 0)
+
+    judge_jobs = jobs[:6]
+    row = lambda t: {"jd": t, "n_tokens": 3, "finished": True}  # noqa: E731
+    saved = {"sampler": judge_sampler(cfg.generate), "cv_ids": ["a", "b"], "girl": [row("a0"), row("b0")],
+             "sft": [row("sa0"), row("sb0")],
+             "extra": {"girl": [[row("a1"), row("a2")], [row("b1"), row("b2")]], "sft": [[row("s")] * 2] * 2}}
+    atomic_write_json(tmp_path / "ppo" / "eval_generations.json", saved)
+    rows = ppo_eval_rows(tmp_path, "girl", judge_jobs, cfg.generate)
+    assert {(r["cv_id"], r["sample"]): r["jd"] for r in rows} == {
+        ("a", 0): "a0", ("b", 0): "b0", ("a", 1): "a1", ("b", 1): "b1", ("a", 2): "a2", ("b", 2): "b2"}
+    assert ppo_eval_rows(tmp_path, "base", judge_jobs, cfg.generate) is None
+    saved["extra"]["girl"] = [[row("a1")], [row("b1")]]  # PPO sampled 2 per CV, 3 asked
+    atomic_write_json(tmp_path / "ppo" / "eval_generations.json", saved)
+    assert ppo_eval_rows(tmp_path, "girl", judge_jobs, cfg.generate) is None
+    assert len(ppo_eval_rows(tmp_path, "girl", judge_jobs[:4], cfg.generate)) == 4  # 2 asked: copied
+    saved["cv_ids"] = ["b", "a"]
+    atomic_write_json(tmp_path / "ppo" / "eval_generations.json", saved)
+    assert ppo_eval_rows(tmp_path, "girl", judge_jobs[:4], cfg.generate) is None

@@ -96,9 +96,9 @@ def test_aggregate_order_swap_rules():
         (verdict("A", r="B"), verdict("B", r="A", o="C")),      # tuple form, mixed aspects
     ]
     rep = J.aggregate(pairs, n_bootstrap=200, seed=0, backend="hand")
-    assert list(rep)[:10] == ["win", "tie", "lose", "adv", "adv_ci", "flip_rate", "parse_errors", "n",
-                              "backend", "aspects"]
-    assert rep["n"] == 5 and rep["parse_errors"] == 1 and rep["backend"] == "hand"
+    assert list(rep)[:11] == ["win", "tie", "lose", "adv", "adv_ci", "flip_rate", "parse_errors", "n",
+                              "n_cvs", "backend", "aspects"]
+    assert rep["n"] == 5 and rep["n_cvs"] == 5 and rep["parse_errors"] == 1 and rep["backend"] == "hand"
     # overall: win (1), tie (2), tie (3), lose (4), x-says-A vs y-says-C -> disagree -> tie (6)
     assert (rep["win"], rep["tie"], rep["lose"]) == (0.2, 0.6, 0.2)
     assert rep["adv"] == 0.0 and rep["flip_rate"] == 0.4
@@ -507,3 +507,38 @@ def test_run_judge_writes_table_ii_analogue(tmp_path, monkeypatch):
     n_cached = len(read_jsonl(judge_dir / "cache.jsonl"))
     assert J.run_judge(cfg, tmp_path, progress=False) == metrics  # rerun: all from the cache
     assert len(read_jsonl(judge_dir / "cache.jsonl")) == n_cached
+
+
+def test_run_judge_compares_every_sample_and_resamples_cvs(tmp_path, monkeypatch):
+    """With k JDs per CV from GIRL and GIRL-SFT (generate.judge_samples), JD k meets JD k: k pairs per CV, one
+    cluster per CV in the bootstrap; base has one JD, so its pairs use sample 0 only."""
+    from girl_lib.config import get_profile
+
+    cvs = {r["cv_id"]: r["cv"] for r in FIX_ROWS}
+    fake = types.ModuleType("girl_lib.data")
+    fake.load_data = lambda run_dir: {"judge_eval": {"cv": list(cvs.values()), "seeker_id": list(cvs)}}
+    fake.oracle_fit = overlap_fit
+    fake.JD_SECTIONS = ("Responsibilities:", "Requirements:")
+    monkeypatch.setitem(sys.modules, "girl_lib.data", fake)
+    good = {r["cv_id"]: r["jd_a"] for r in FIX_ROWS}  # fits its CV
+    bad = {r["cv_id"]: "sales sales sales sales" for r in FIX_ROWS}
+    # GIRL: sample 0 and 2 good, sample 1 bad; GIRL-SFT: always bad -> 2 wins, 1 tie-or-loss per CV
+    samples = {"girl": [good, bad, good], "sft": [bad, bad, bad], "base": [bad]}
+    gen = tmp_path / "generate"
+    gen.mkdir()
+    for key, per_sample in samples.items():
+        gen.joinpath(f"{key}.jsonl").write_text("".join(
+            json.dumps({"subset": "judge_eval", "cv_id": cid, "sample": k, "jd": by_cv[cid], "n_tokens": 9,
+                        "finished": True}) + "\n" for k, by_cv in enumerate(per_sample) for cid in cvs))
+    mark_done(tmp_path, "generate")
+    metrics = J.run_judge(get_profile("tiny"), tmp_path, progress=False)
+    m = metrics["GIRL_vs_GIRL-SFT"]
+    assert m["n"] == 3 * len(cvs) and m["n_cvs"] == len(cvs)
+    assert m["win"] == pytest.approx(2 / 3) and m["lose"] == 0.0
+    assert metrics["GIRL_vs_base"]["n"] == len(cvs) and metrics["GIRL_vs_base"]["n_cvs"] == len(cvs)
+    verdicts = read_jsonl(tmp_path / "judge" / "GIRL_vs_GIRL-SFT.verdicts.jsonl")
+    assert sorted((v["cv_id"], v["sample"]) for v in verdicts) == sorted((c, k) for c in cvs for k in range(3))
+    # every CV has the same 2/3 win share, so resampling CVs cannot move adv: a zero-width interval
+    assert m["adv_ci"][0] == pytest.approx(m["adv"]) == pytest.approx(m["adv_ci"][1])
+    table = (tmp_path / "judge" / "table.md").read_text()
+    assert f"| {3 * len(cvs)} ({len(cvs)}) |" in table and "relevance" in table

@@ -54,8 +54,9 @@ def test_relative_change_reproduces_paper_table_iii():
     assert round(relative_change(0.3567, 0.4964, lower_is_better=True), 1) == 28.1
     assert relative_change(0.5, 0.4) == pytest.approx(25.0)
     assert relative_change(0.5, 0.4, lower_is_better=True) == pytest.approx(-25.0)  # worse LogLoss
+    assert relative_change(0.5, 0.0) is None  # an AUC of exactly 0 is legitimate: no relative change, no crash
     with pytest.raises(GirlError):
-        relative_change(0.5, 0.0)
+        relative_change(float("nan"), 0.4)
 
 
 def test_mean_std():
@@ -189,6 +190,34 @@ def test_paired_group_bootstrap_covers_a_null_difference():
         lo, hi = paired_group_bootstrap(y, {"a": a, "b": b}, [("a", "b")], g, n=200, seed=rep)["diff"]["a-b"]["auc"]["ci95"]
         covered += lo <= 0 <= hi
     assert covered >= 36, covered
+
+
+def test_paired_group_bootstrap_with_alternative_predictions_covers_generation_noise():
+    """[K, R] predictions (one per generated JD): K identical alternatives give exactly the one-prediction
+    result; alternatives that differ average into the point values and widen the interval, since each
+    resample also draws which alternative every seeker brings."""
+    rng = np.random.default_rng(5)
+    y, g, latent = _seekers(40, 6, rng, effect=0.5)
+    base = _sigmoid(latent + rng.normal(size=len(y)))
+    a = _sigmoid(latent + 0.5 * rng.normal(size=len(y)))
+    one = paired_group_bootstrap(y, {"a": a, "base": base}, [("a", "base")], g, n=300, seed=0)
+    same = paired_group_bootstrap(y, {"a": np.stack([a, a, a]), "base": base}, [("a", "base")], g, n=300, seed=0)
+    for key in ("auc", "gauc", "logloss"):
+        assert same["diff"]["a-base"][key]["mean"] == pytest.approx(one["diff"]["a-base"][key]["mean"])
+        assert same["diff"]["a-base"][key]["ci95"] == pytest.approx(one["diff"]["a-base"][key]["ci95"])
+    # alternative 1 is pure noise: the point AUC is the mean of the two alternatives' AUCs ...
+    noise = rng.random(len(y))
+    mixed = paired_group_bootstrap(y, {"a": np.stack([a, noise]), "base": base}, [("a", "base")], g, n=300, seed=0)
+    assert mixed["point"]["a"]["auc"] == pytest.approx((auc(y, a) + auc(y, noise)) / 2)
+    assert mixed["point"]["a"]["logloss"] == pytest.approx((logloss(y, a) + logloss(y, noise)) / 2)
+    # ... and the interval is wider than with either alternative fixed for every seeker
+    width = lambda out: np.diff(out["diff"]["a-base"]["auc"]["ci95"])[0]  # noqa: E731
+    fixed = [paired_group_bootstrap(y, {"a": p, "base": base}, [("a", "base")], g, n=300, seed=0) for p in (a, noise)]
+    assert width(mixed) > max(width(f) for f in fixed)
+    lo, hi = mixed["diff"]["a-base"]["auc"]["ci95"]
+    assert lo < mixed["diff"]["a-base"]["auc"]["mean"] < hi
+    with pytest.raises(GirlError, match="alternatives, rows"):
+        paired_group_bootstrap(y, {"a": np.zeros((2, 2, len(y))), "base": base}, [("a", "base")], g)
 
 
 def test_paired_group_bootstrap_bad_inputs():

@@ -89,3 +89,28 @@ def test_html_helpers_escape_text():
     assert "&lt;b&gt;me&lt;/b&gt;" in out and out.count("<td") == 2
     out = plots.loss_mask_html(["<p>", "x"], [-100, 7])
     assert "&lt;p&gt;" in out and out.count("background:#d9f2d9") == 2  # the legend + the one trained token
+
+
+def test_paired_diff_bars_draw_each_interval_and_colour_by_verdict():
+    iv = lambda mean, lo, hi: {"auc": {"mean": mean, "ci95": [lo, hi]}}  # noqa: E731
+    table = {"Dot": {"GIRL": {"auc": 0.9}, "diff": {"GIRL-Base": iv(0.03, 0.01, 0.05),
+                                                     "GIRL-GIRL-SFT": iv(0.01, -0.01, 0.03),
+                                                     "GIRL-SFT-Base": iv(-0.02, -0.04, -0.005)}}}
+    fig = plots.paired_diff_bars({"all": table, "cold": table, "none": None})
+    assert len(fig.axes) == 2  # the table without intervals gets no panel
+    ax = fig.axes[0]
+    bars = ax.patches
+    assert [round(b.get_width(), 3) for b in bars] == [0.03, 0.01, -0.02]
+    colours = [matplotlib.colors.to_hex(b.get_facecolor()) for b in bars]
+    assert colours == [matplotlib.colors.to_hex(c) for c in ("tab:green", "tab:gray", "tab:red")]
+    segments = ax.collections[0].get_segments()  # the horizontal error bars: (lo, y) -> (hi, y)
+    assert [tuple(np.round([s[0][0], s[1][0]], 3)) for s in segments] == [(0.01, 0.05), (-0.01, 0.03), (-0.04, -0.005)]
+    assert "GIRL − GIRL-SFT" in [t.get_text() for t in ax.get_yticklabels()][1]
+
+
+def test_aspect_bars_carry_the_intervals():
+    rep = {"adv": 0.1, "adv_ci": [0.0, 0.2],
+           "aspects": {a: {"adv": 0.2, "adv_ci": [0.1, 0.4]} for a in ("detail", "relevance", "conciseness")}}
+    ax = plots.aspect_adv_bars({"GIRL_vs_GIRL-SFT": rep}).axes[0]
+    spans = sorted(tuple(np.round([s[0][1], s[1][1]], 3)) for c in ax.collections for s in c.get_segments())
+    assert spans == [(0.0, 0.2)] + [(0.1, 0.4)] * 3

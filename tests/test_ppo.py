@@ -411,7 +411,7 @@ def test_run_ppo_stage_defaults_on_tiny_data(base_run, tiny_data_dir, tiny_cfg, 
     shutil.copytree(base_run, run)
     shutil.copytree(tiny_data_dir / "data", run / "data")
     cfg = copy.deepcopy(tiny_cfg)
-    cfg.ppo.iterations, cfg.ppo.max_new_tokens, cfg.ppo.n_eval = 2, 8, 3
+    cfg.ppo.iterations, cfg.ppo.max_new_tokens, cfg.ppo.n_eval, cfg.ppo.eval_samples = 2, 8, 3, 2
     m = ppo.run_ppo(cfg, run, progress=False)
     for key in ("reward_sft", "reward_girl", "kl_girl", "oracle_fit_sft", "oracle_fit_girl"):
         assert isinstance(m[key], float) and math.isfinite(m[key]), key
@@ -443,12 +443,14 @@ def test_run_ppo_stage_defaults_on_tiny_data(base_run, tiny_data_dir, tiny_cfg, 
                                                   g.temperature, g.top_p, seed=chunk_seed(g, 0))}
     assert [r["jd"] for r in saved["sft"]] == [direct[i] for i in range(3)]
     # ... and the stage reuses both models' rows instead of sampling them again.
-    cfg.generate.n_judge = 3
+    cfg.generate.n_judge, cfg.generate.judge_samples = 3, 2
     stats = run_generate(cfg, run, models=("sft", "girl"), progress=False)
-    assert stats["sft"]["reused_from_ppo"] == 3 and stats["girl"]["reused_from_ppo"] == 3
-    for key in ("sft", "girl"):
+    assert stats["sft"]["reused_from_ppo"] == 6 and stats["girl"]["reused_from_ppo"] == 6
+    for key in ("sft", "girl"):  # each CV's first JD, then its extra one (ppo.eval_samples = 2)
         got = load_generations(run, key, "judge_eval")
-        assert [got[cid][0] for cid in saved["cv_ids"]] == [r["jd"] for r in saved[key]]
+        assert [got[cid] for cid in saved["cv_ids"]] == [[r["jd"], e[0]["jd"]]
+                                                         for r, e in zip(saved[key], saved["extra"][key])]
+    cfg.generate.judge_samples = 1
     # other settings: nothing is reused
     cfg.generate.temperature = 0.5
     shutil.rmtree(run / "generate")

@@ -2,6 +2,7 @@
 building, mean pooling (Fig. 5), embedding cache, early stopping, a toy world where j' carries the signal,
 retrieval metrics, and the ``recommend`` stage end to end on a hand-made run dir."""
 
+from dataclasses import replace
 import hashlib
 import json
 
@@ -15,7 +16,7 @@ from girl_lib.recommend import (PAPER_TABLE_III, DotPredictor, EmbeddingTable, F
                                 build_features, cached_embeddings, cold_start_mask, evaluate,
                                 generation_number_curve, make_predictor, paired_diffs, pool_generated,
                                 predict_logits, retrieval_metrics,
-                                run_recommend, stack_generations, train_predictor)
+                                run_experiment, run_recommend, stack_generations, train_predictor)
 from girl_lib.runio import GirlError, append_jsonl, is_done, mark_done
 
 torch.set_num_threads(1)
@@ -381,6 +382,8 @@ def test_run_recommend_end_to_end(tmp_path):
     assert "Table III" in tables and "Table IV" in tables
     assert f"{PAPER_TABLE_III['Dot']['GIRL']['auc']:.4f}" in tables and "+28.1%" in tables
     assert m["n_texts_encoded"] == sum(calls) == 36 + 10 + 2 * 36 * 2  # CVs, JDs, 2 generators x 2 samples
+    # two JDs per seeker, tables on one: the paired intervals also draw which JD each test seeker brings
+    assert m["recommend_bootstrap"]["generated_draws"]["MLP"] == {"Base": 1, "GIRL-SFT": 2, "GIRL": 2}
     # A rerun reuses every cached embedding (the encoder is not called) and gives the same numbers.
     m2 = run_recommend(cfg, tmp_path, data=data, encode_fn=encode)
     assert m2["n_texts_encoded"] == 0 and len(calls) == 4
@@ -646,3 +649,58 @@ def targets_of(res: dict) -> dict:
     from girl_lib.report import check_targets
 
     return {t["target"]: t for t in check_targets(res)}
+
+
+def test_report_judge_width_aspects_and_test_seekers_targets(tmp_path):
+    """The judge's interval half-width and relevance aspect, and rec_test's seekers, are targets; the status
+    names pairs and CVs; Table I shows cold-start seekers and rows per seeker."""
+    from girl_lib.report import JUDGE_HALF_WIDTH, render_markdown, render_status
+
+    res = _res_with_diffs(lo_girl_sft=-0.005)
+    res["data"] = {"splits": {"rec_test": {"rows": 640, "seekers": 64, "cold_start_seekers": 22 / 64,
+                                           "label_rate": 0.27}}}
+    aspect = lambda adv, lo, hi: {"adv": adv, "adv_ci": [lo, hi]}  # noqa: E731
+    res["judge"] = {"GIRL_vs_GIRL-SFT": {"win": 0.5, "tie": 0.2, "lose": 0.3, "adv": 0.2, "adv_ci": [0.06, 0.34],
+                                         "n": 240, "n_cvs": 80, "backend": "rubric", "flip_rate": 0.0,
+                                         "aspects": {"detail": aspect(0.0, -0.1, 0.1),
+                                                     "relevance": aspect(0.3, 0.1, 0.5),
+                                                     "conciseness": aspect(-0.1, -0.2, 0.0)}}}
+    t = targets_of(res)
+    width = t[f"judge GIRL vs GIRL-SFT interval at most +-{JUDGE_HALF_WIDTH} (240 pairs, 80 CVs)"]
+    assert width["value"] == 0.14 and width["met"] is True
+    assert t["judge relevance advantage GIRL vs GIRL-SFT > 0"]["met"] is True
+    assert t["judge advantage GIRL vs GIRL-SFT > 0"]["ci95"] == [0.06, 0.34]
+    seekers = t["rec_test >= 60 seekers, >= 20 of them cold-start"]
+    assert seekers["value"] == [64, 22] and seekers["met"] is True
+    res["judge"]["GIRL_vs_GIRL-SFT"]["adv_ci"] = [-0.02, 0.42]
+    res["recommend_n_seekers"]["cold_start"] = 19
+    t = targets_of(res)
+    assert t["judge advantage GIRL vs GIRL-SFT > 0"]["met"] is False
+    assert t[f"judge GIRL vs GIRL-SFT interval at most +-{JUDGE_HALF_WIDTH} (240 pairs, 80 CVs)"]["met"] is False
+    assert t["rec_test >= 60 seekers, >= 20 of them cold-start"]["met"] is False
+    status = render_status(res)
+    assert "over 240 pairs of JDs for 80 CVs: not shown" in status and "relevance alone" in status
+    md = render_markdown(res, tmp_path)
+    assert "| rec_test | 640 | 64 | 22 | 10.0 | 0.27 |" in md
+    assert "| GIRL vs GIRL-SFT | 0.00 [-0.100, 0.100] | 0.30 [0.100, 0.500] | -0.10 [-0.200, 0.000] |" in md
+
+
+def test_generation_alternatives_are_the_disjoint_draws_of_generated_jds():
+    from girl_lib.recommend import generation_alternatives
+
+    rng = np.random.default_rng(0)
+    ids = [f"s{i}" for i in range(3)]
+    table = EmbeddingTable(ids, rng.normal(size=(3, 4, 2)))
+    test = Features(np.zeros((4, 2)), np.zeros((4, 2)), np.array([1, 0, 1, 0]), seeker_ids=np.array(["s0", "s0", "s2", "s1"]))
+    alts = generation_alternatives(test, table, 2)
+    assert len(alts) == 2
+    assert np.allclose(alts[0].jp, table.pooled(2).lookup(test.seeker_ids))  # the tables' own j' first
+    assert np.allclose(alts[1].jp[0], table.vectors[0, 2:].mean(axis=0))
+    assert np.allclose(alts[1].jp[3], table.vectors[1, 2:].mean(axis=0))
+    assert len(generation_alternatives(test, table, 1)) == 4
+    assert generation_alternatives(test, table, 3) is None  # no second disjoint draw of three
+    splits, gen_t = _toy_splits(n_seekers=40)
+    te_alts = generation_alternatives(splits["test"], EmbeddingTable(gen_t.ids, np.stack([gen_t.vectors] * 2, 1)), 1)
+    tr, va, te = (splits[k].with_generated(gen_t) for k in ("train", "valid", "test"))
+    out = run_experiment("MLP", True, tr, va, te, replace(FAST, epochs=3), test_alternatives=te_alts)
+    assert out["test_probs_alt"].shape == (1, 2, len(te)) and np.allclose(out["test_probs_alt"][0, 0], out["test_probs"][0])

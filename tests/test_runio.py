@@ -58,3 +58,11 @@ def test_append_after_a_torn_line_repairs_the_file(tmp_path):
         f.write('{"i": 1, "to')
     append_jsonl(path, [{"i": 2}])
     assert [r["i"] for r in read_jsonl(path)] == [0, 2]
+
+
+def test_derive_seed_is_the_documented_stride_and_keeps_streams_apart():
+    from girl_lib.runio import derive_seed
+
+    assert derive_seed(0, 7) == 7 and derive_seed(2, 5) == 2 * 1_000_003 + 5
+    streams = {derive_seed(s, k) for s in range(5) for k in range(1000)}
+    assert len(streams) == 5 * 1000  # no two (seed, offset) pairs share a stream

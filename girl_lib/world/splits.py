@@ -17,7 +17,8 @@ judge_eval     Jun 1 - Jun 3           CVs held out from everything (paper: 200 
 =============  ======================  ==========================================================
 
 Seeker groups of sft, reward, rl, rec and judge_eval are disjoint. Sizes are Table I times
-``cfg.scale`` (at least ``cfg.min_rows``). In rec splits each seeker gets about ``REC_POSITIVE_RATE``
+``cfg.scale`` (at least ``cfg.min_rows``); ``rec_valid``/``rec_test`` can instead be set by their number of
+seekers (:func:`rec_plan`), since a paired interval over test seekers needs dozens of them. In rec splits each seeker gets about ``REC_POSITIVE_RATE``
 positives (at least one) and negatives for the rest, each found by applying until the hidden feedback
 gives that label; negatives come from the whole application stream, so most are *hard* (same or
 related occupation: wrong seniority, pay, city or skills) and some are random jobs.
@@ -29,14 +30,12 @@ import math
 import random
 from datetime import datetime, timedelta
 
+from .. import paper
 from . import taxonomy as T
 from .people import _OCC_IDS, OCC_WEIGHTS, World, _weighted
 
-PAPER_TABLE_I = {"sft": 153006, "reward": 303929, "rl": 37600, "rec_train": 37158, "rec_valid": 4542,
-                 "rec_test": 6300}
-"""Rows per dataset in the paper's Table I."""
-PAPER_JUDGE_EVAL = 200
-"""CVs in the paper's generation-quality evaluation set (Sec. VI-C)."""
+PAPER_TABLE_I, PAPER_JUDGE_EVAL = paper.TABLE_I, paper.JUDGE_EVAL_CVS
+"""Paper Table I rows per dataset and the judge's 200 CVs, from :mod:`girl_lib.paper`."""
 WINDOWS = {
     "sft": ("2023-04-01", "2023-04-30"), "reward": ("2023-05-01", "2023-05-07"),
     "rl": ("2023-05-08", "2023-05-10"), "rec_train": ("2023-05-08", "2023-05-24"),
@@ -57,10 +56,30 @@ MAX_SEARCH = 40
 
 
 def split_sizes(data_cfg) -> dict:
-    """Rows per split: Table I x ``scale``, at least ``min_rows``; ``judge_eval`` = ``n_judge_eval``."""
+    """Rows per split: Table I x ``scale``, at least ``min_rows``; ``judge_eval`` = ``n_judge_eval``;
+    ``rec_valid``/``rec_test`` = their seekers x rows per seeker where ``rec_valid_seekers`` /
+    ``rec_test_seekers`` are set (:func:`rec_plan`)."""
     sizes = {k: max(int(data_cfg.min_rows), int(round(v * float(data_cfg.scale)))) for k, v in PAPER_TABLE_I.items()}
     sizes["judge_eval"] = max(1, int(data_cfg.n_judge_eval))
+    for split, (seekers, per_seeker) in rec_plan(data_cfg, sizes).items():
+        if split != "rec_train" and getattr(data_cfg, f"{split}_seekers", None):
+            sizes[split] = seekers * per_seeker
     return sizes
+
+
+def rec_plan(data_cfg, sizes: dict | None = None) -> dict:
+    """``{rec split: (seekers, rows per seeker)}``. rec_train: Table I rows / ``rec_rows_per_seeker``;
+    rec_valid/rec_test: ``rec_valid_seekers``/``rec_test_seekers`` when set (each with
+    ``rec_eval_rows_per_seeker`` rows), else their Table I rows / rows per seeker."""
+    sizes = sizes or {k: max(int(data_cfg.min_rows), int(round(v * float(data_cfg.scale))))
+                      for k, v in PAPER_TABLE_I.items()}
+    k_train = max(2, int(data_cfg.rec_rows_per_seeker))
+    k_eval = max(2, int(data_cfg.rec_eval_rows_per_seeker or data_cfg.rec_rows_per_seeker))
+    plan = {"rec_train": (max(1, round(sizes["rec_train"] / k_train)), k_train)}
+    for split in ("rec_valid", "rec_test"):
+        fixed = getattr(data_cfg, f"{split}_seekers", None)
+        plan[split] = (int(fixed), k_eval) if fixed else (max(1, round(sizes[split] / k_eval)), k_eval)
+    return plan
 
 
 def distribute(total: int, n: int, rng: random.Random, min_each: int = 1) -> list[int]:
@@ -252,9 +271,9 @@ def _interactions(market, seeker, count, rng, seen):
 
 def build_rec(world, sizes, data_cfg, rng):
     """rec_train / rec_valid / rec_test over one shared job pool, with warm and cold-start seekers."""
-    k = max(2, int(data_cfg.rec_rows_per_seeker))
     cold_frac = float(data_cfg.cold_start_fraction)
-    n = {s: max(1, round(sizes[s] / k)) for s in ("rec_train", "rec_valid", "rec_test")}
+    plan_sizes = rec_plan(data_cfg)
+    n = {s: plan_sizes[s][0] for s in ("rec_train", "rec_valid", "rec_test")}
     total = sizes["rec_train"] + sizes["rec_valid"] + sizes["rec_test"]
     market = Market(world, max(300, total // 5), rng)
     train = _seekers(world, n["rec_train"], rng)
@@ -269,7 +288,9 @@ def build_rec(world, sizes, data_cfg, rng):
     for split, seekers in plan.items():
         stamp = Stamper(split)
         rows: list = []
-        plan_counts = list(zip(seekers, distribute(sizes[split], len(seekers), rng, min_each=2)))
+        # valid/test: every seeker gets its full share (no jitter), so per-seeker AUCs have enough rows
+        min_each = 2 if split == "rec_train" else plan_sizes[split][1]
+        plan_counts = list(zip(seekers, distribute(sizes[split], len(seekers), rng, min_each=min_each)))
         for _ in range(10 * sizes[split]):  # after the plan, top up from random seekers of the split
             if len(rows) >= sizes[split]:
                 break

