@@ -35,6 +35,7 @@ import os
 import re
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
@@ -280,14 +281,15 @@ class ReplyCache:
     kill mid-write is dropped when the cache is opened, so appending after it stays valid JSONL.
     """
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, valid=None):
         self.path = Path(path) if path else None
+        self.valid = valid  # reply -> bool: replies that fail it are neither kept nor reused (a rerun asks again)
         self._lock = threading.Lock()
         rows = read_jsonl(self.path) if self.path else []
         torn = self.path and self.path.exists() and self.path.stat().st_size
         if torn and not self.path.read_bytes().endswith(b"\n"):
             atomic_write_text(self.path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-        self._replies = {r["key"]: r["reply"] for r in rows}
+        self._replies = {r["key"]: r["reply"] for r in rows if valid is None or valid(r["reply"])}
         self.hits = self.misses = 0
 
     def ask(self, backend, messages: list[dict]) -> str:
@@ -301,6 +303,8 @@ class ReplyCache:
         reply = reply if isinstance(reply, str) else ""
         with self._lock:
             self.misses += 1
+            if self.valid is not None and not self.valid(reply):  # empty, HTML, unparseable: never cached
+                return reply
             self._replies[key] = reply
             if self.path:
                 append_jsonl(self.path, [{"key": key, "model": backend.cache_id, "reply": reply}])
@@ -548,6 +552,24 @@ def _check_row(row, where: str) -> dict:
     return row
 
 
+def parses(reply: str) -> bool:
+    """Whether ``reply`` holds a complete verdict (:func:`parse_verdict` reads it)."""
+    try:
+        parse_verdict(reply)
+        return True
+    except VerdictParseError:
+        return False
+
+
+def world_readable(cv: str) -> bool:
+    """Whether the rubric can read ``cv``: the synthetic world's parser finds at least one of its skills and its
+    city or salary. The rubric's relevance is the hidden recruiter of *that* world; on other CVs it is noise."""
+    from .world.oracle import parse_cv
+
+    facts = parse_cv(cv)
+    return bool(facts["skills"]) and (facts["city"] is not None or facts["salary"] is not None)
+
+
 def _judge_order(backend, cache: ReplyCache, cv: str, jd_a: str, jd_b: str) -> tuple[dict | None, str, str | None]:
     """(verdict or None, last reply, parse error or None) for one order; an unreadable reply is retried once."""
     messages = build_judge_messages(cv, jd_a, jd_b)
@@ -574,7 +596,16 @@ def judge_verdicts(rows, backend, cache_path=None, progress: bool = True) -> lis
     from tqdm.auto import tqdm
 
     rows = [_check_row(r, f"judge pair {i}") for i, r in enumerate(rows)]
-    cache = ReplyCache(cache_path)
+    if not rows:
+        raise GirlError("no pairs to judge: give at least one row with cv, jd_a, jd_b")
+    if isinstance(backend, RubricJudge):
+        foreign = sum(not world_readable(cv) for cv in {r["cv"] for r in rows})
+        if foreign:
+            warnings.warn(f"the rubric judge cannot read {foreign} of {len({r['cv'] for r in rows})} CVs (no skill, "
+                          f"city or salary of the synthetic world): its relevance verdict reads that world's hidden "
+                          f"recruiter, so on these pairs it judges noise. Use an LLM judge (judge.backend=openai or hf) "
+                          f"for CVs from elsewhere.", stacklevel=2)
+    cache = ReplyCache(cache_path, valid=parses)
     jobs = [(i, order) for i in range(len(rows)) for order in ("xy", "yx")]
 
     def run(job):
@@ -614,7 +645,16 @@ def judge_pairs(rows, backend, cache_path=None, n_bootstrap: int = 1000, seed: i
     """Judge ``rows`` (``cv``, ``jd_a``, ``jd_b``) in both orders and aggregate: the REPORT of
     :func:`aggregate`, where ``win`` means ``jd_a`` is better."""
     verdicts = judge_verdicts(rows, backend, cache_path=cache_path, progress=progress)
-    return aggregate(verdicts, n_bootstrap=n_bootstrap, seed=seed, backend=backend.name)
+    return _usable(aggregate(verdicts, n_bootstrap=n_bootstrap, seed=seed, backend=backend.name), backend.name)
+
+
+def _usable(report: dict, backend_name: str, what: str = "the pairs") -> dict:
+    """``report``, or a clear error when not one pair got a readable verdict in both orders."""
+    if not report["n"]:
+        raise GirlError(f"no usable verdict for {what}: all {report['parse_errors']} pairs got unreadable replies from "
+                        f"{backend_name} (see the verdicts' error_xy / error_yx). Nothing unreadable was cached, so a "
+                        f"rerun asks again; check the server, the model name and that it follows the verdict format")
+    return report
 
 
 def read_pairs(pairs_path) -> list[dict]:
@@ -688,6 +728,7 @@ def run_judge(cfg, run_dir, backend=None, progress: bool = True) -> dict:
         report = aggregate(verdicts, n_bootstrap=cfg.judge.n_bootstrap, seed=cfg.judge.seed, backend=backend.name)
         atomic_write_text(out_dir / f"{name}.verdicts.jsonl",
                           "".join(json.dumps(v, ensure_ascii=False) + "\n" for v in verdicts))
+        _usable(report, backend.name, name)
         atomic_write_json(out_dir / f"{name}.json", report)
         metrics[name] = report
     atomic_write_json(out_dir / "metrics.json", metrics)

@@ -278,7 +278,9 @@ def reward_kl_tradeoff(rows: list[dict], x: str = "kl_girl", y: str = "reward_gi
                        title: str = "reward-KL trade-off (Eq. 4)"):
     """One point per PPO run (``girl_lib.ppo.reward_kl_tradeoff`` rows), KL to the reference against the
     RM reward, each labelled with its lambda; the SFT model's reward as a dashed line; and, where the
-    rows have it, the oracle fit on a second panel."""
+    rows have it, the oracle fit on a second panel. Where a row carries the paired difference GIRL −
+    GIRL-SFT (``reward_diff`` / ``oracle_fit_diff``), its point gets that difference's 95% interval as an
+    error bar: a point whose bar crosses the dashed line shows no change."""
     has_oracle = any(r.get("oracle_fit_girl") is not None for r in rows)
     fig, axes = _fig(2 if has_oracle else 1, width=4.6)
     panels = [(axes[0], y, baseline, "mean RM reward U")]
@@ -288,6 +290,12 @@ def reward_kl_tradeoff(rows: list[dict], x: str = "kl_girl", y: str = "reward_gi
         xs = [r.get(x) for r in rows]
         ys = [r.get(key) for r in rows]
         ax.plot(xs, ys, marker="o")
+        diff_key = key.replace("_girl", "_diff")
+        bars = [(xv, yv, r[diff_key]) for r, xv, yv in zip(rows, xs, ys)
+                if xv is not None and yv is not None and (r.get(diff_key) or {}).get("ci95")]
+        if bars:
+            ax.errorbar([b[0] for b in bars], [b[1] for b in bars], fmt="none", ecolor="tab:blue", capsize=3,
+                        yerr=[[d["mean"] - d["ci95"][0] for _, _, d in bars], [d["ci95"][1] - d["mean"] for _, _, d in bars]])
         for r, xv, yv in zip(rows, xs, ys):
             if xv is not None and yv is not None:
                 ax.annotate(f"λ={r['kl_coef']:g}", (xv, yv), textcoords="offset points", xytext=(4, 4), fontsize=8)

@@ -156,6 +156,23 @@ print("judge:", next(iter(judge.values()))["backend"])
 _ = plots.win_rate_bars(judge)
 table
 
+# %% [markdown]
+# **When the run's judge is an LLM** (the `colab` profile judges with a local instruct model through the
+# `hf` backend, no API key needed), the offline rubric judges the very same pairs beside it as a
+# cross-check: where the two disagree, and how often the LLM flips when the JDs swap places, says how far
+# its verdicts can be trusted. On `tiny` and `cpu` the run's judge *is* the rubric, and this cell says so.
+
+# %%
+backend = judge["GIRL_vs_GIRL-SFT"]["backend"] if "GIRL_vs_GIRL-SFT" in judge else None
+if backend and "rubric" not in backend and rows:
+    pair_rows = [{"cv_id": c, "cv": cvs[c], "jd_a": jd_a, "jd_b": jd_b} for c in cvs if c in gens["girl"] and c in gens["sft"]
+                 for jd_a, jd_b in zip(gens["girl"][c], gens["sft"][c])]
+    rubric = judge_pairs(pair_rows, RubricJudge(), n_bootstrap=cfg.judge.n_bootstrap, progress=False)
+    display(pd.DataFrame({backend: judge["GIRL_vs_GIRL-SFT"], "rubric (cross-check)": rubric}).T[
+        ["win", "tie", "lose", "adv", "adv_ci", "flip_rate", "parse_errors", "n"]])
+else:
+    print(f"the run's judge is {backend!r}: no LLM to cross-check here (the colab profile judges with one)")
+
 
 # %% [markdown]
 # ## 3. Position bias

@@ -284,16 +284,15 @@ pd.DataFrame({(m, sub): {k: v for k, v in r.items() if k != "pool_size"} for m, 
 #
 # **Reading these results honestly.** On `tiny`, the encoder is a random tiny BERT, the generators write
 # gibberish and the test split has about 24 rows from 4 seekers, so AUCs swing by ±0.1 between seeds and
-# rows: any ordering of Base, GIRL-SFT and GIRL is chance. On `cpu` (MiniLM, SmolLM2, 3 seeds, ~300 test
-# rows), look for the *direction* of the paper's findings: enhanced above Base, larger gains for cold start,
-# GIRL at least as good as GIRL-SFT. `report.md` lists "AUC GIRL - GIRL-SFT > 0", "GIRL - Base > 0" and
-# "GIRL-SFT - Base > 0" as targets and says whether this run shows them (the paired interval above 0). The
-# interval covers the draw of test seekers, with the seeds averaged out; it does not cover the draw of the
-# generated JDs: with one sampled JD for each
-# of ~10 test seekers, a new random draw of the *same* model's JDs moved GIRL-SFT's AUC by about 1% between
-# two runs (README, status), as much as the effects themselves. Pooling several JDs (Fig. 5, `n_samples`
-# ≥ 2) or more test seekers (`data.scale`) shrinks that; both cost generation time. The paper's absolute
-# AUCs (0.61-0.65 on a real platform with BERT) are not comparable with ours.
+# rows: any ordering of Base, GIRL-SFT and GIRL is chance. On `cpu` (MiniLM, SmolLM2, 3 seeds, 10 test
+# rows per test seeker, seekers printed above), look for the *direction* of the paper's findings: enhanced
+# above Base, larger gains for cold start, GIRL at least as good as GIRL-SFT. `report.md` lists "AUC GIRL -
+# GIRL-SFT > 0", "GIRL - Base > 0" and "GIRL-SFT - Base > 0" as targets and says whether this run shows them
+# (the paired interval above 0). The interval covers the draw of test seekers, with the seeds averaged out,
+# and, where seekers have more generated JDs than `recommend.n_generated` (`generate.n_samples` ≥ 2), the
+# draw of the generated JDs too; with one JD per seeker (`cpu`) a new draw of the same model's JDs is not in
+# it, which is one more reason to read a narrow gap as "not shown". The paper's absolute AUCs (0.61-0.65 on
+# a real platform with BERT) are not comparable with ours.
 
 # %% [markdown]
 # ## Exercises

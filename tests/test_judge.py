@@ -465,20 +465,30 @@ def test_hf_judge_decodes_greedily_and_only_new_tokens():
 def test_hf_judge_runs_offline_on_tiny_model():
     pytest.importorskip("girl_lib.data")
     hf = J.HFJudge("tiny", max_new_tokens=4)
-    rep = J.judge_pairs(FIX_ROWS[:1], hf, n_bootstrap=10, progress=False)
+    verdicts = J.judge_verdicts(FIX_ROWS[:1], hf, progress=False)
+    rep = J.aggregate(verdicts, n_bootstrap=10, backend=hf.name)
     assert rep["parse_errors"] + rep["n"] == 1 and rep["backend"] == "hf:tiny"
+    if rep["n"] == 0:  # a random tiny model writes no verdict: judging it is an error, not an empty table
+        with pytest.raises(GirlError, match="no usable verdict"):
+            J.judge_pairs(FIX_ROWS[:1], hf, n_bootstrap=10, progress=False)
 
 
 # =========================================================================== the stage
-def test_run_judge_writes_table_ii_analogue(tmp_path, monkeypatch):
-    from girl_lib.config import get_profile
-
+def _fake_judge_data(monkeypatch) -> dict:
+    """The fixture CVs as the run's judge_eval split, the overlap fit as the oracle: ``{cv_id: cv}``."""
     cvs = {r["cv_id"]: r["cv"] for r in FIX_ROWS}
     fake = types.ModuleType("girl_lib.data")
     fake.load_data = lambda run_dir: {"judge_eval": {"cv": list(cvs.values()), "seeker_id": list(cvs)}}
     fake.oracle_fit = overlap_fit
     fake.JD_SECTIONS = ("Responsibilities:", "Requirements:")
     monkeypatch.setitem(sys.modules, "girl_lib.data", fake)
+    return cvs
+
+
+def test_run_judge_writes_table_ii_analogue(tmp_path, monkeypatch):
+    from girl_lib.config import get_profile
+
+    cvs = _fake_judge_data(monkeypatch)
     cfg = get_profile("tiny")
     with pytest.raises(GirlError, match="generate"):
         J.run_judge(cfg, tmp_path, progress=False)
@@ -514,12 +524,7 @@ def test_run_judge_compares_every_sample_and_resamples_cvs(tmp_path, monkeypatch
     cluster per CV in the bootstrap; base has one JD, so its pairs use sample 0 only."""
     from girl_lib.config import get_profile
 
-    cvs = {r["cv_id"]: r["cv"] for r in FIX_ROWS}
-    fake = types.ModuleType("girl_lib.data")
-    fake.load_data = lambda run_dir: {"judge_eval": {"cv": list(cvs.values()), "seeker_id": list(cvs)}}
-    fake.oracle_fit = overlap_fit
-    fake.JD_SECTIONS = ("Responsibilities:", "Requirements:")
-    monkeypatch.setitem(sys.modules, "girl_lib.data", fake)
+    cvs = _fake_judge_data(monkeypatch)
     good = {r["cv_id"]: r["jd_a"] for r in FIX_ROWS}  # fits its CV
     bad = {r["cv_id"]: "sales sales sales sales" for r in FIX_ROWS}
     # GIRL: sample 0 and 2 good, sample 1 bad; GIRL-SFT: always bad -> 2 wins, 1 tie-or-loss per CV
@@ -542,3 +547,37 @@ def test_run_judge_compares_every_sample_and_resamples_cvs(tmp_path, monkeypatch
     assert m["adv_ci"][0] == pytest.approx(m["adv"]) == pytest.approx(m["adv_ci"][1])
     table = (tmp_path / "judge" / "table.md").read_text()
     assert f"| {3 * len(cvs)} ({len(cvs)}) |" in table and "relevance" in table
+
+
+def test_unreadable_replies_are_never_cached_and_zero_verdicts_is_an_error(secret_key, tmp_path):
+    """An empty, HTML or verdict-less reply with HTTP 200 is counted as a parse error, not cached: a rerun against
+    a working server asks again and gets real verdicts. Judging that yields no usable verdict is an error."""
+    cache = tmp_path / "cache.jsonl"
+    for bad in ("", "<html><body>502 Bad Gateway</body></html>", "Both JDs look fine to me."):
+        with stub_server(lambda i, b, bad=bad: (200, completion(bad))) as s:
+            with pytest.raises(GirlError, match="no usable verdict"):
+                J.judge_pairs(rows(2), oai(s.url), cache_path=cache, progress=False)
+        assert not cache.exists() or read_jsonl(cache) == []
+    good = J.format_verdict({a: "A" for a in J.VERDICT_KEYS})
+    with stub_server(lambda i, b: (200, completion(good))) as s:
+        rep = J.judge_pairs(rows(2), oai(s.url), cache_path=cache, progress=False)
+    assert s.n == 4 and rep["n"] == 2 and len(read_jsonl(cache)) == 4  # asked again, and now cached
+    # an old cache holding an unreadable reply does not serve it
+    key_rows = read_jsonl(cache)
+    key_rows[0]["reply"] = "garbage"
+    cache.write_text("".join(json.dumps(r) + "\n" for r in key_rows))
+    assert len(J.ReplyCache(cache, valid=J.parses)._replies) == 3
+    with pytest.raises(GirlError, match="no pairs to judge"):
+        J.judge_pairs([], J.RubricJudge(), progress=False)
+
+
+def test_rubric_warns_on_cvs_from_outside_the_synthetic_world():
+    foreign = ("Registered nurse, 6 years in intensive care at a university hospital. Ventilator management, "
+               "sedation protocols, family communication.")
+    from girl_lib.world.people import World
+
+    world_cv = World(0).new_seeker().cv
+    assert J.world_readable(world_cv) and not J.world_readable(foreign)
+    row = {"cv": foreign, "jd_a": GOOD_JD, "jd_b": GARBAGE_JD}
+    with pytest.warns(UserWarning, match="cannot read 1 of 1 CVs"):
+        J.judge_verdicts([row], J.RubricJudge(), progress=False)

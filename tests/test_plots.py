@@ -114,3 +114,12 @@ def test_aspect_bars_carry_the_intervals():
     ax = plots.aspect_adv_bars({"GIRL_vs_GIRL-SFT": rep}).axes[0]
     spans = sorted(tuple(np.round([s[0][1], s[1][1]], 3)) for c in ax.collections for s in c.get_segments())
     assert spans == [(0.0, 0.2)] + [(0.1, 0.4)] * 3
+
+
+def test_reward_kl_tradeoff_draws_the_paired_intervals():
+    rows = [{"kl_coef": 0.0, "kl_girl": 0.3, "reward_girl": 0.5, "reward_sft": 0.1,
+             "reward_diff": {"mean": 0.4, "ci95": [0.1, 0.6]}},
+            {"kl_coef": 1.0, "kl_girl": 0.01, "reward_girl": 0.15, "reward_sft": 0.1}]
+    ax = plots.reward_kl_tradeoff(rows).axes[0]
+    spans = [tuple(np.round([s[0][1], s[1][1]], 3)) for c in ax.collections for s in c.get_segments()]
+    assert spans == [(0.2, 0.7)]  # GIRL's 0.5 minus 0.3, plus 0.2: only the row with an interval gets a bar
