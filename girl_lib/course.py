@@ -568,7 +568,7 @@ def _expected(exercise: str, ctx: dict):
 
         return group_advantages(torch.as_tensor(ctx["rewards"], dtype=torch.float32), ctx["k"], "rloo").tolist()
     if exercise == "04-distinct-2":
-        from .plots import distinct_n
+        from .metrics import distinct_n
 
         return float(distinct_n(ctx["texts"], 2))
     if exercise == "05-advantage":

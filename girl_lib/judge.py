@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from . import paper
+from .metrics import distinct_ngram_ratio, words
 from .report import render_judge_table
 from .runio import GirlError, append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
 
@@ -430,17 +431,6 @@ _STOP = frozenset("a an and are as at be by for from in is of on or our the to w
                   "experience strong good able".split())
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9+#]+", text.lower())
-
-
-def distinct_ngram_ratio(text: str, n: int = 3) -> float:
-    """Distinct word n-grams / all word n-grams (1 = no repetition); 1.0 for texts shorter than n words."""
-    w = _words(text)
-    grams = [tuple(w[i:i + n]) for i in range(len(w) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else 1.0
-
-
 @functools.lru_cache(maxsize=1)
 def _sections() -> tuple[str, str]:
     """The two JD section headers (``data.JD_SECTIONS``)."""
@@ -459,7 +449,7 @@ def detail_score(jd: str) -> float:
     lower = jd.lower()
     bullets = sum(bool(_BULLET.match(line)) for line in jd.splitlines())
     req_part = lower.split(req.lower(), 1)[1] if req.lower() in lower else ""
-    skills = {w for w in _words(req_part) if len(w) > 1 and w not in _STOP}
+    skills = {w for w in words(req_part) if len(w) > 1 and w not in _STOP}
     return (0.2 * (resp.lower() in lower) + 0.2 * (req.lower() in lower) + 0.25 * min(bullets, 8) / 8
             + 0.1 * bool(_SALARY.search(jd)) + 0.1 * bool(_CITY.search(jd)) + 0.15 * min(len(skills), 10) / 10)
 
@@ -468,7 +458,7 @@ def conciseness_score(jd: str, typical_words: tuple[int, int] = (60, 110)) -> fl
     """Readability in [0, 1]: 1 minus penalties for repetition (1 - distinct 3-gram ratio), a length
     far from a typical JD (``typical_words``), and broken layout (no line breaks, an over-long line, a
     repeated section header, control characters; 0.25 each)."""
-    n_words = len(_words(jd))
+    n_words = len(words(jd))
     if n_words == 0:
         return 0.0
     lo, hi = typical_words

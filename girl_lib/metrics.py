@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Callable, Sequence
 
 import numpy as np
@@ -332,3 +333,35 @@ def _mean_over_queries(fn, rankings, relevants, k) -> float:
     if len(rankings) == 0:
         raise GirlError("no queries to evaluate")
     return float(np.mean([fn(r, rel, k) for r, rel in zip(rankings, relevants)]))
+
+
+# --------------------------------------------------------------------------- text (generated JDs)
+_WORD = re.compile(r"[a-z0-9+#]+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (letters, digits, ``+`` and ``#``, so "c++" and "c#" stay words)."""
+    return _WORD.findall(str(text).lower())
+
+
+def distinct_ngram_ratio(text: str, n: int = 3) -> float:
+    """Distinct word n-grams / all word n-grams of one text (1 = no repetition); 1.0 below n words."""
+    w = words(text)
+    grams = [tuple(w[i:i + n]) for i in range(len(w) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 1.0
+
+
+def distinct_n(texts, n: int = 2) -> float:
+    """Distinct word n-grams / all word n-grams over a set of texts pooled (1 = no n-gram repeats); NaN when
+    no text has n words."""
+    grams = [tuple(w[i:i + n]) for t in texts for w in [words(t)] for i in range(len(w) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else float("nan")
+
+
+def pairwise_overlap(samples) -> float:
+    """Mean word-set Jaccard similarity over all pairs of ``samples`` (texts for the same CV): 1 = the
+    samples use the same words, 0 = no word in common. NaN with fewer than two samples."""
+    sets = [set(words(t)) for t in samples]
+    sims = [len(a & b) / len(a | b) if a | b else 1.0 for i, a in enumerate(sets) for b in sets[i + 1:]]
+    return float(np.mean(sims)) if sims else float("nan")
+

@@ -394,26 +394,6 @@ def aspect_adv_bars(judge: dict, aspects=("detail", "relevance", "conciseness"),
     return fig
 
 
-def _words(text: str) -> list[str]:
-    import re
-
-    return re.findall(r"[a-z0-9+#]+", str(text).lower())
-
-
-def distinct_n(texts, n: int = 2) -> float:
-    """Distinct word n-grams / all word n-grams over a set of texts pooled (1 = no n-gram repeats)."""
-    grams = [tuple(w[i:i + n]) for t in texts for w in [_words(t)] for i in range(len(w) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else float("nan")
-
-
-def pairwise_overlap(samples) -> float:
-    """Mean word-set Jaccard similarity over all pairs of ``samples`` (texts for the same CV): 1 = the
-    samples use the same words, 0 = no word in common. NaN with fewer than two samples."""
-    sets = [set(_words(t)) for t in samples]
-    sims = [len(a & b) / len(a | b) if a | b else 1.0 for i, a in enumerate(sets) for b in sets[i + 1:]]
-    return float(np.mean(sims)) if sims else float("nan")
-
-
 def diversity_bars(stats: dict, title: str = "diversity of generated JDs"):
     """``{model: {metric: value}}`` as one panel per metric (e.g. distinct-1, distinct-2, self-overlap)."""
     models = list(stats)

@@ -88,7 +88,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from girl_lib import plots
+from girl_lib import metrics, plots
 from girl_lib.config import get_profile
 from girl_lib.data import build_dataset, load_data, make_world, oracle_fit, parse_cv, parse_jd
 from girl_lib.runio import read_json
@@ -160,8 +160,8 @@ ds = load_data(RUN_DIR)
 sft = ds["sft"]
 rng = np.random.default_rng(0)
 shuffled = rng.permutation(len(sft))
-overlap_matched = np.mean([plots.pairwise_overlap([c, j]) for c, j in zip(sft["cv"], sft["jd"])])
-overlap_random = np.mean([plots.pairwise_overlap([c, sft["jd"][int(k)]]) for c, k in zip(sft["cv"], shuffled)])
+overlap_matched = np.mean([metrics.pairwise_overlap([c, j]) for c, j in zip(sft["cv"], sft["jd"])])
+overlap_random = np.mean([metrics.pairwise_overlap([c, sft["jd"][int(k)]]) for c, k in zip(sft["cv"], shuffled)])
 pd.DataFrame({"value": [cv_rates[0], cv_rates[1], jd_rates[0], jd_rates[1], overlap_matched, overlap_random]},
              index=["CV: skill named by its JD name", "CV: skill shown by a tool",
                     "JD: required skill named by its JD name", "JD: required skill shown by a tool",

@@ -83,7 +83,7 @@ cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DI
 # %%
 import numpy as np
 import pandas as pd
-from girl_lib import plots
+from girl_lib import metrics, plots
 from girl_lib.data import jd_format_ok, load_data
 from girl_lib.generate import MODEL_NAMES, generations_path, load_generations
 from girl_lib.judge import RubricJudge
@@ -129,7 +129,7 @@ else:
 #
 # For each recommendation seeker every model of `generate.rec_models` wrote `generate.n_samples` JDs
 # (temperature `generate.temperature`, nucleus `generate.top_p`); notebook 06 mean-pools them (Fig. 5). Pooling only
-# helps if the samples differ. Two measures (`girl_lib.plots.distinct_n`, `pairwise_overlap`):
+# helps if the samples differ. Two measures (`girl_lib.metrics.distinct_n`, `pairwise_overlap`):
 #
 # - **distinct-n**: distinct word n-grams / all n-grams over the pooled texts (higher = less repetition);
 # - **self-overlap**: mean word-set Jaccard similarity between two samples for the same CV (lower = more diverse).
@@ -146,12 +146,12 @@ for sid, jd in zip(sft_split["seeker_id"], sft_split["jd"]):
 n_texts = sum(len(v) for v in next(iter(rec.values())).values())
 real_texts = [jd for v in real.values() for jd in v][:n_texts]
 several = cfg.generate.n_samples >= 2            # self-overlap compares samples of one CV: it needs two
-diversity = {name: {"distinct-1": plots.distinct_n([t for v in g.values() for t in v], 1),
-                    "distinct-2": plots.distinct_n([t for v in g.values() for t in v], 2),
-                    **({"self-overlap": np.nanmean([plots.pairwise_overlap(v) for v in g.values()])} if several else {})}
+diversity = {name: {"distinct-1": metrics.distinct_n([t for v in g.values() for t in v], 1),
+                    "distinct-2": metrics.distinct_n([t for v in g.values() for t in v], 2),
+                    **({"self-overlap": np.nanmean([metrics.pairwise_overlap(v) for v in g.values()])} if several else {})}
              for name, g in rec.items()}
-diversity["real JDs"] = {"distinct-1": plots.distinct_n(real_texts, 1), "distinct-2": plots.distinct_n(real_texts, 2),
-                         **({"self-overlap": np.nanmean([plots.pairwise_overlap(v) for v in real.values() if len(v) > 1])}
+diversity["real JDs"] = {"distinct-1": metrics.distinct_n(real_texts, 1), "distinct-2": metrics.distinct_n(real_texts, 2),
+                         **({"self-overlap": np.nanmean([metrics.pairwise_overlap(v) for v in real.values() if len(v) > 1])}
                             if several else {})}
 if not several:
     print(f"generate.n_samples = {cfg.generate.n_samples} on '{C.profile}': each seeker has one generated JD, so "
@@ -202,7 +202,7 @@ pd.DataFrame({m: {"JDs": len(df), "mean tokens": df["n_tokens"].mean(), "ended w
 # %%
 # 🐢 Exercise: distinct-2 of GIRL's judge_eval JDs (texts: gens["GIRL"], one list of JDs per CV)
 girl_texts = [jd for jds in gens["GIRL"].values() for jd in jds]
-distinct2 = None   # TODO: distinct word bigrams / all word bigrams (girl_lib.plots.distinct_n)
+distinct2 = None   # TODO: distinct word bigrams / all word bigrams (girl_lib.metrics.distinct_n)
 course.check("04-distinct-2", distinct2, texts=girl_texts)
 
 # %% [markdown]

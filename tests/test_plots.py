@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from girl_lib import plots  # noqa: E402
+from girl_lib import metrics, plots  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -66,13 +66,13 @@ def test_ppo_and_judge_figures():
 
 
 def test_diversity_measures():
-    assert plots.distinct_n(["a b c", "a b c"], 1) == pytest.approx(0.5)
-    assert plots.distinct_n(["a b a b"], 2) == pytest.approx(2 / 3)
-    assert math.isnan(plots.distinct_n([""], 2))
-    assert plots.pairwise_overlap(["a b", "a b"]) == 1.0
-    assert plots.pairwise_overlap(["a b", "c d"]) == 0.0
-    assert plots.pairwise_overlap(["a b", "a c", "a b"]) == pytest.approx((1 / 3 + 1 + 1 / 3) / 3)
-    assert math.isnan(plots.pairwise_overlap(["only one"]))
+    assert metrics.distinct_n(["a b c", "a b c"], 1) == pytest.approx(0.5)
+    assert metrics.distinct_n(["a b a b"], 2) == pytest.approx(2 / 3)
+    assert math.isnan(metrics.distinct_n([""], 2))
+    assert metrics.pairwise_overlap(["a b", "a b"]) == 1.0
+    assert metrics.pairwise_overlap(["a b", "c d"]) == 0.0
+    assert metrics.pairwise_overlap(["a b", "a c", "a b"]) == pytest.approx((1 / 3 + 1 + 1 / 3) / 3)
+    assert math.isnan(metrics.pairwise_overlap(["only one"]))
     assert _is_fig(plots.diversity_bars({"base": {"distinct-1": 0.5, "distinct-2": 0.8},
                                          "GIRL": {"distinct-1": 0.4, "distinct-2": 0.7}}))
 

@@ -28,7 +28,7 @@ cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir
 import numpy as np
 import pandas as pd
 from girl_lib.data import make_world
-from girl_lib.plots import pairwise_overlap
+from girl_lib.metrics import pairwise_overlap
 
 world = make_world(seed=cfg.data.seed, n_seekers=400, n_jobs=400)
 pairs = pd.DataFrame(world.sample_pairs(3000, seed=0))

@@ -44,7 +44,7 @@ assert course.check("04-distinct-2", distinct2, texts=girl_texts)
 import torch
 from girl_lib.data import load_data
 from girl_lib.generate import sample_batch
-from girl_lib.plots import distinct_n
+from girl_lib.metrics import distinct_n
 
 if C.has_model("ppo", what="sampling from GIRL"):
     model, tok, _ = C.generator("ppo")
@@ -60,7 +60,7 @@ print("solved")
 
 # %%
 from girl_lib.data import oracle_fit
-from girl_lib.plots import pairwise_overlap
+from girl_lib.metrics import pairwise_overlap
 
 rec = load_generations(RESULTS_DIR, "girl", "rec")
 cv_of = dict(zip(load_data(RUN_DIR)["rec_test"]["seeker_id"], load_data(RUN_DIR)["rec_test"]["cv"]))
