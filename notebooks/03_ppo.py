@@ -441,6 +441,28 @@ if trade:
 # only the downstream judge (notebook 05) and recommendation (notebook 06) results.
 
 # %% [markdown]
+# ## 7. The same loop on N GPUs
+#
+# **The same loop on N GPUs.** `accelerate launch --config_file configs/accelerate/multi_gpu.yaml -m girl_lib.cli ppo --profile paper`
+# starts one process per GPU; each runs `PPOTrainer.iteration` as you read it above, on its own share:
+#
+# - **Global vs per-device batch.** `ppo.rollout_batch_size` CVs are drawn with the same seeded generator on every
+#   process, and process *r* keeps every N-th of them: N processes together sample exactly the CVs one process
+#   would (with their own token streams, so the JDs differ). `ppo.minibatch_size` is global too: each process
+#   trains on `minibatch_size / N` JDs per step, DDP averages the gradients, and every process takes the same
+#   AdamW step, so there are as many optimiser steps per iteration as on one GPU. (Hence the checks:
+#   `rollout_batch_size` and `minibatch_size / samples_per_cv` must divide by N.)
+# - **Gathering metrics.** A mean over one process's JDs would be a mean over 1/N of the batch. `log_row` gathers
+#   every per-JD value (`accelerator.gather`) before averaging, so `reward`, `kl`, `oracle_fit` in
+#   `metrics.jsonl` are means over all `rollout_batch_size x samples_per_cv` JDs (`rollouts` says how many).
+# - **Who writes files.** Only the main process appends to `metrics.jsonl`, writes TensorBoard, saves the
+#   checkpoint (after a barrier, so every process has finished the iteration) and, at the end, evaluates,
+#   saves `model/` and writes `metrics.json` and `DONE`; the others wait at a barrier. Resuming reads the same
+#   checkpoint on every process.
+#
+# Verified here on CPU with two processes (`tests/test_distributed.py`), not on several GPUs: `docs/scaling.md`.
+
+# %% [markdown]
 # ## Exercises
 #
 # Three tiers; the cost is on the `cpu` profile (on `tiny` everything takes seconds). Solutions:
