@@ -745,7 +745,7 @@ def generation_alternatives(test: Features, table: EmbeddingTable, n: int) -> li
     k = table.vectors.shape[1] // n
     if k < 2:
         return None
-    return [test.with_generated(EmbeddingTable(table.ids, table.vectors[:, a * n:(a + 1) * n].mean(axis=1)))
+    return [test.with_generated(EmbeddingTable(table.ids, pool_generated(table.vectors[:, a * n:], n)))
             for a in range(k)]
 
 

@@ -165,8 +165,13 @@ def _fmt(v, nd=4):
     return str(v)
 
 
-def _ci_text(ci) -> str:
-    return f" [{_fmt(ci[0], 3)}, {_fmt(ci[1], 3)}]" if ci and ci[0] is not None else ""
+def _ci_text(ci, nd: int = 3) -> str:
+    return f" [{_fmt(ci[0], nd)}, {_fmt(ci[1], nd)}]" if ci and ci[0] is not None else ""
+
+
+def _shown(ci) -> bool:
+    """A comparison is *shown* only when its 95% interval excludes 0."""
+    return bool(ci) and ci[0] is not None and (ci[0] > 0 or ci[1] < 0)
 
 
 def _verdict(t: dict) -> str:
@@ -445,10 +450,9 @@ def render_status(res: dict) -> str:
     j = res.get("judge", {}).get("GIRL_vs_GIRL-SFT")
     if j:
         ci = j.get("adv_ci") or [None, None]
-        shown_ = ci[0] is not None and (ci[0] > 0 or ci[1] < 0)
         line = (f"- *Judge* ({j.get('backend')}): GIRL vs GIRL-SFT advantage {_fmt(j['adv'], 2)}, 95% CI "
                 f"[{_fmt(ci[0], 2)}, {_fmt(ci[1], 2)}] over {j.get('n')} pairs of JDs for {j.get('n_cvs') or j.get('n')} "
-                f"CVs: {'shown' if shown_ else 'not shown'}")
+                f"CVs: {'shown' if _shown(ci) else 'not shown'}")
         rel = (j.get("aspects") or {}).get("relevance") or {}
         if rel.get("adv_ci"):
             line += f"; on relevance alone (what PPO's reward targets) {_diff_text({'mean': rel['adv'], 'ci95': rel['adv_ci']})}"
@@ -482,7 +486,7 @@ def _rec_status(res: dict, table: str, subset: str, label: str) -> list[str]:
 
 def _diff_text(d: dict, too_few: bool = False) -> str:
     lo, hi = d["ci95"]
-    verdict = "not shown" if too_few or not (lo > 0 or hi < 0) else "shown"
+    verdict = "shown" if _shown(d["ci95"]) and not too_few else "not shown"
     return f"{d['mean']:+.3f} [{lo:+.3f}, {hi:+.3f}] ({verdict})"
 
 
@@ -492,23 +496,12 @@ def render_seed_table(runs: list[tuple[str, dict, dict | None]]) -> str:
     lines = ["| PPO run | RM score GIRL − GIRL-SFT | oracle fit GIRL − GIRL-SFT | judge adv. GIRL vs GIRL-SFT |",
              "|---|---|---|---|"]
     for label, m, j in runs:
-        judge = "—"
-        if j and j.get("adv_ci"):
-            lo, hi = j["adv_ci"]
-            judge = f"{j['adv']:+.3f} [{lo:+.3f}, {hi:+.3f}] ({'shown' if lo > 0 or hi < 0 else 'not shown'})"
+        judge = _diff_text({"mean": j["adv"], "ci95": j["adv_ci"]}) if j and j.get("adv_ci") else "—"
         lines.append(f"| {label} | {_diff_text(m['reward_diff'])} | {_diff_text(m['oracle_fit_diff'])} | {judge} |")
     return "\n".join(lines)
 
 
 # =========================================================================== stage pages (judge, recommend)
-def _fmt2(x) -> str:
-    return "–" if x is None else f"{x:.2f}"
-
-
-def _ci2(ci) -> str:
-    return "" if not ci else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
-
-
 def render_judge_table(metrics: dict, backend_name: str) -> str:
     """``judge/table.md``: the Table II analogue, our pairs next to the paper's numbers where they exist."""
     from .judge import ASPECTS
@@ -523,15 +516,16 @@ def render_judge_table(metrics: dict, backend_name: str) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for pair, r in metrics.items():
-        ci = "–" if not r["adv_ci"] else f"[{r['adv_ci'][0]:.2f}, {r['adv_ci'][1]:.2f}]"
+        ci = _ci_text(r["adv_ci"], 2).strip() or "–"
         p = paper.TABLE_II.get(pair)
         theirs = "–" if p is None else f"{p['win']:.2f}/{p['tie']:.2f}/{p['lose']:.2f}/{p['adv']:.2f}"
-        lines.append(f"| {pair.replace('_vs_', ' vs ')} | {_fmt2(r['win'])} | {_fmt2(r['tie'])} | {_fmt2(r['lose'])} | "
-                     f"{_fmt2(r['adv'])} | {ci} | {_fmt2(r['flip_rate'])} | {r['parse_errors']} | {r['n']} ({r.get('n_cvs') or r['n']}) | {theirs} |")
+        lines.append(f"| {pair.replace('_vs_', ' vs ')} | {_fmt(r['win'], 2)} | {_fmt(r['tie'], 2)} | {_fmt(r['lose'], 2)} | "
+                     f"{_fmt(r['adv'], 2)} | {ci} | {_fmt(r['flip_rate'], 2)} | {r['parse_errors']} | "
+                     f"{r['n']} ({r.get('n_cvs') or r['n']}) | {theirs} |")
     lines += ["", "Per aspect, Adv. (Win − Lose) with its 95% interval over CVs (PPO's reward targets relevance):",
               "", "| Model pair | " + " | ".join(ASPECTS) + " |", "|---|" + "---|" * len(ASPECTS)]
     for pair, r in metrics.items():
-        cells = [f"{_fmt2(r['aspects'][a]['adv'])} {_ci2(r['aspects'][a]['adv_ci'])}" for a in ASPECTS]
+        cells = [f"{_fmt(r['aspects'][a]['adv'], 2)}{_ci_text(r['aspects'][a]['adv_ci'], 2)}" for a in ASPECTS]
         lines.append(f"| {pair.replace('_vs_', ' vs ')} | " + " | ".join(cells) + " |")
     if "not an LLM" in backend_name:
         lines += ["", "The rubric judge is an offline stand-in, not ChatGPT: its relevance verdict reads the "

@@ -241,16 +241,21 @@ def expected_fingerprints(cfg) -> dict:
     return fps
 
 
-def done_record(run_dir: str | Path, stage: str) -> dict | None:
-    """The content of ``<stage>/DONE`` (``None`` when the stage is not finished; ``{}`` when unreadable)."""
-    path = stage_dir(run_dir, stage) / "DONE"
+def _read_marker(run_dir: str | Path, stage: str, name: str, unreadable):
+    """The JSON object in ``<stage>/<name>``: ``None`` when absent, ``unreadable`` when it is not an object."""
+    path = stage_dir(run_dir, stage) / name
     if not path.exists():
         return None
     try:
         rec = read_json(path)
     except (OSError, ValueError):
-        return {}
-    return rec if isinstance(rec, dict) else {}
+        return unreadable
+    return rec if isinstance(rec, dict) else unreadable
+
+
+def done_record(run_dir: str | Path, stage: str) -> dict | None:
+    """The content of ``<stage>/DONE`` (``None`` when the stage is not finished; ``{}`` when unreadable)."""
+    return _read_marker(run_dir, stage, "DONE", {})
 
 
 def recorded_fingerprint(run_dir: str | Path, stage: str) -> str | None:
@@ -318,14 +323,8 @@ def mark_building(run_dir: str | Path, stage: str, fp: str, config: dict | None 
 
 
 def building_record(run_dir: str | Path, stage: str) -> dict | None:
-    path = stage_dir(run_dir, stage) / "BUILDING"
-    if not path.exists():
-        return None
-    try:
-        rec = read_json(path)
-    except (OSError, ValueError):
-        return None
-    return rec if isinstance(rec, dict) else None
+    """The content of ``<stage>/BUILDING`` (``None`` when absent or unreadable)."""
+    return _read_marker(run_dir, stage, "BUILDING", None)
 
 
 def clear_done(run_dir: str | Path, stage: str) -> None:

@@ -144,14 +144,13 @@ def jd_only_nll(model, input_ids, attention_mask, labels, num_items_in_batch=Non
         logits = model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False,
                        logits_to_keep=cols).logits
         sel = keep[:, cols]
-        nll = F.cross_entropy(logits[sel].float(), targets[:, cols][sel], reduction="sum")
-        n = keep.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
-        return nll / n
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask,
-                                use_cache=False).last_hidden_state
-    logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()
-    nll = F.cross_entropy(logits, targets[keep], reduction="sum")
+        logits, wanted = logits[sel].float(), targets[:, cols][sel]
+    else:
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        hidden = base.get_decoder()(input_ids=input_ids, attention_mask=attention_mask,
+                                    use_cache=False).last_hidden_state
+        logits, wanted = base.get_output_embeddings()(hidden[:, :-1][keep]).float(), targets[keep]
+    nll = F.cross_entropy(logits, wanted, reduction="sum")
     n = keep.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch
     return nll / n
 

@@ -55,11 +55,16 @@ MAX_SEARCH = 40
 """Pool draws tried when searching a seeker's positive (or negative) before posting a tailored job."""
 
 
+def _table_sizes(data_cfg) -> dict:
+    """Table I's rows times ``scale``, at least ``min_rows``, per split."""
+    return {k: max(int(data_cfg.min_rows), int(round(v * float(data_cfg.scale)))) for k, v in PAPER_TABLE_I.items()}
+
+
 def split_sizes(data_cfg) -> dict:
     """Rows per split: Table I x ``scale``, at least ``min_rows``; ``judge_eval`` = ``n_judge_eval``;
     ``rec_valid``/``rec_test`` = their seekers x rows per seeker where ``rec_valid_seekers`` /
     ``rec_test_seekers`` are set (:func:`rec_plan`)."""
-    sizes = {k: max(int(data_cfg.min_rows), int(round(v * float(data_cfg.scale)))) for k, v in PAPER_TABLE_I.items()}
+    sizes = _table_sizes(data_cfg)
     sizes["judge_eval"] = max(1, int(data_cfg.n_judge_eval))
     for split, (seekers, per_seeker) in rec_plan(data_cfg, sizes).items():
         if split != "rec_train" and getattr(data_cfg, f"{split}_seekers", None):
@@ -71,8 +76,7 @@ def rec_plan(data_cfg, sizes: dict | None = None) -> dict:
     """``{rec split: (seekers, rows per seeker)}``. rec_train: Table I rows / ``rec_rows_per_seeker``;
     rec_valid/rec_test: ``rec_valid_seekers``/``rec_test_seekers`` when set (each with
     ``rec_eval_rows_per_seeker`` rows), else their Table I rows / rows per seeker."""
-    sizes = sizes or {k: max(int(data_cfg.min_rows), int(round(v * float(data_cfg.scale))))
-                      for k, v in PAPER_TABLE_I.items()}
+    sizes = sizes or _table_sizes(data_cfg)
     k_train = max(2, int(data_cfg.rec_rows_per_seeker))
     k_eval = max(2, int(data_cfg.rec_eval_rows_per_seeker or data_cfg.rec_rows_per_seeker))
     plan = {"rec_train": (max(1, round(sizes["rec_train"] / k_train)), k_train)}
