@@ -44,6 +44,10 @@ def parse_args(argv=None):
     p.add_argument("--hf-batch", type=int, default=8,
                    help="also time HF model.generate (do_sample, same temperature/top-p, top_k off) at this "
                         "batch size, interleaved with ours (0 = skip)")
+    p.add_argument("--backend-batch", type=int, default=0,
+                   help="also time ours with generate.backend='hf' (transformers' own DynamicCache, no pre-"
+                        "allocation, shared prefix or row dropping) at this batch size, interleaved with the "
+                        "default 'fast' backend (0 = skip)")
     p.add_argument("--ablations", action="store_true",
                    help="also time ours with one optimisation switched off at a time (one padded prompt "
                         "forward instead of the shared-prefix one; growing DynamicCache instead of the "
@@ -71,14 +75,14 @@ def count_real_tokens(response, eos_id: int) -> list[int]:
     return out
 
 
-def run_ours(model, tok, cvs, args, seed):
+def run_ours(model, tok, cvs, args, seed, backend: str = "fast"):
     import torch
 
     from girl_lib.generate import sample_batch
 
     with Timer() as t:
         out = sample_batch(model, tok, cvs, args.max_new_tokens, args.temperature, args.top_p,
-                           torch.Generator().manual_seed(seed))
+                           torch.Generator().manual_seed(seed), backend=backend)
     return int(out["n_tokens"].sum()), t.seconds, t.load, t.cpu_seconds
 
 
@@ -288,9 +292,9 @@ def main(argv=None):
               "repeats": args.repeats}
 
     # 1. Head to head at one batch size, interleaved so that load changes hit all three alike.
-    cmp_batch = args.baseline_batch or args.hf_batch
+    cmp_batch = args.baseline_batch or args.hf_batch or args.backend_batch
     if cmp_batch:
-        heads = {"ours": [], "baseline": [], "hf_generate": []}
+        heads = {"ours": [], "baseline": [], "hf_generate": [], "backend_hf": []}
         ablations = (("no_shared_prefix", "no_prealloc", "no_compaction", "old_sampler") if args.ablations
                      else ())
         heads.update({a: [] for a in ablations})
@@ -303,6 +307,8 @@ def main(argv=None):
                 heads["baseline"].append(run_baseline(model, tok, cvs[:args.baseline_batch], args, seed))
             if args.hf_batch:
                 heads["hf_generate"].append(run_hf(model, tok, cvs[:args.hf_batch], args, seed))
+            if args.backend_batch:
+                heads["backend_hf"].append(run_ours(model, tok, cvs[:args.backend_batch], args, seed, "hf"))
             for k, v in heads.items():
                 if v:
                     n, s, ld, c = v[-1]

@@ -126,7 +126,6 @@ def ours_iteration(cfg, run_dir: Path, cvs: list[str], out_dir: Path) -> dict:
 
 def trl_iteration(cfg, prompts: list[str], out_dir: Path, seed: int) -> dict:
     """One timed GRPO iteration: one generation of B completions + (epochs x B/minibatch) optimiser steps."""
-    import torch
     from datasets import Dataset
     from peft import LoraConfig
     from transformers import TrainerCallback

@@ -8,8 +8,8 @@ Modules, one concept each: ``config`` (profiles), ``data`` (synthetic world, loa
 import os as _os
 import warnings as _warnings
 
-# On a GPU, variable-length batches fragment PyTorch's caching allocator (measured: 11.6 GB allocated but
-# 27 GB reserved in SFT); expandable segments let it grow blocks in place. A default only: an explicit
+# On a GPU, variable-length batches fragment PyTorch's caching allocator (far more memory reserved than
+# allocated in SFT: benchmarks/README.md, section 4); expandable segments let it grow blocks in place. A default only: an explicit
 # setting wins, and it must be in place before CUDA starts, hence here.
 _os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
 

@@ -19,9 +19,12 @@ import os
 import sys
 from pathlib import Path
 
+from . import pipeline  # run_pipeline and run_stage are called as pipeline.X: tests replace them
 from .config import PROFILE_NAMES, get_profile
-from .pipeline import DEPENDS_ON, STAGES
-from .runio import GirlError
+from .models import env_offline, quiet_libraries
+from .pipeline import DEPENDS_ON, STAGES, backup_dir, stage_status
+from .report import write_report
+from .runio import GirlError, check_run_dir, run_profile
 
 
 def _common(p: argparse.ArgumentParser, run_dir_required: bool = False) -> None:
@@ -86,8 +89,6 @@ def _column_map(text: str) -> dict:
 
 def _check_default_run_dir(args, cfg, run_dir: Path) -> None:
     """Without --run-dir, never write into a run dir made with another profile."""
-    from .runio import run_profile
-
     if args.run_dir is not None or not run_dir.exists() or not run_dir.is_dir():
         return
     other = run_profile(run_dir)
@@ -98,8 +99,6 @@ def _check_default_run_dir(args, cfg, run_dir: Path) -> None:
 
 def _note_stale_inputs(cfg, run_dir: Path, stage: str) -> None:
     """``girl <stage>`` builds from the inputs on disk as they are; say so when they do not match the profile."""
-    from .pipeline import stage_status
-
     status = stage_status(cfg, run_dir)
     for dep in DEPENDS_ON[stage]:
         if status[dep].state == "stale":
@@ -110,9 +109,6 @@ def _note_stale_inputs(cfg, run_dir: Path, stage: str) -> None:
 
 def _check_report(cfg, run_dir: Path) -> None:
     """A report from stages made under another profile would mix runs: refuse."""
-    from .pipeline import backup_dir, stage_status
-    from .runio import run_profile
-
     other = run_profile(run_dir)
     status = stage_status(cfg, run_dir)
     if all(st.state == "missing" for st in status.values()):
@@ -132,8 +128,6 @@ def _check_report(cfg, run_dir: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .models import env_offline, quiet_libraries
-
     env_offline()
     quiet_libraries()
     try:
@@ -145,13 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.command == "judge" and args.pairs):
             _check_default_run_dir(args, cfg, run_dir)
         if args.command == "run":
-            from .pipeline import run_pipeline
-
-            run_pipeline(cfg, run_dir, force=tuple(args.force))
+            pipeline.run_pipeline(cfg, run_dir, force=tuple(args.force))
         elif args.command == "report":
-            from .report import write_report
-            from .runio import check_run_dir
-
             check_run_dir(run_dir)
             _check_report(cfg, run_dir)
             write_report(cfg, run_dir)
@@ -166,15 +155,12 @@ def main(argv: list[str] | None = None) -> int:
                     cfg.data.path = args.path
                 if args.column_map:
                     cfg.data.column_map = _column_map(args.column_map)
-            from .pipeline import run_stage
-            from .runio import check_run_dir
-
             check_run_dir(run_dir)
             _note_stale_inputs(cfg, run_dir, args.command)
             if args.command == "ppo":  # without --resume PPO starts afresh, with it a foreign checkpoint is refused
-                metrics = run_stage("ppo", cfg, run_dir, fresh=not args.resume, resume=True if args.resume else None)
+                metrics = pipeline.run_stage("ppo", cfg, run_dir, fresh=not args.resume, resume=True if args.resume else None)
             else:
-                metrics = run_stage(args.command, cfg, run_dir)
+                metrics = pipeline.run_stage(args.command, cfg, run_dir)
             _print_summary(metrics)
     except GirlError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -196,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _judge(args, cfg, run_dir) -> None:
+    # Imported here: the judge module loads transformers, which must come after main() has set the HF
+    # libraries offline (huggingface_hub reads HF_HUB_OFFLINE once, when first imported).
     from . import judge
 
     if args.backend:
@@ -212,12 +200,9 @@ def _judge(args, cfg, run_dir) -> None:
         report = judge.judge_file(args.pairs, args.out, judge.make_backend(cfg.judge, cfg))
         _print_summary(report)
     else:
-        from .pipeline import run_stage
-        from .runio import check_run_dir
-
         check_run_dir(run_dir)
         _note_stale_inputs(cfg, run_dir, "judge")
-        _print_summary(run_stage("judge", cfg, run_dir))
+        _print_summary(pipeline.run_stage("judge", cfg, run_dir))
 
 
 def _print_summary(metrics) -> None:

@@ -236,6 +236,11 @@ class GenerateConfig:
     """Models that also generate for every recommendation seeker (the rest only for ``judge_eval``). The
     ``cpu`` profile drops ``base`` here (its rec ablation) to save ~1/3 of the generation time."""
     seed: int = 0
+    backend: Literal["fast", "hf"] = "fast"
+    """Decoder of the generate stage: ``"fast"`` (our KV-cache loop: pre-allocated cache, shared-prompt
+    prefill, finished rows dropped; it builds on a transformers internal and falls back to ``"hf"``, with a
+    warning, where that is missing) or ``"hf"`` (a plain loop on transformers' own ``DynamicCache``,
+    slower). Both sample with the same function and random stream: the same JDs, up to float rounding."""
 
 
 @dataclass
@@ -255,11 +260,9 @@ class JudgeConfig:
     timeout_s: float = 60.0
     """OpenAI backend: seconds per request before it counts as failed (and is retried)."""
     max_retries: int = 4
-    """OpenAI backend: retries of a request after 429/5xx/timeouts/connection errors."""
-    backoff_s: float = 1.0
-    """OpenAI backend: wait before the first retry; doubles after each."""
-    backoff_max_s: float = 20.0
-    """OpenAI backend: longest wait between retries (also caps a server's Retry-After)."""
+    """OpenAI backend: retries of a request after HTTP 408/409/429/5xx, timeouts and connection errors, made by
+    the ``openai`` client itself: it waits for the server's Retry-After (up to 2 minutes), else 0.5 s doubling
+    to at most 8 s (its fixed schedule, not configurable here)."""
     max_new_tokens: int = 512
     """HF backend: reply length limit (greedy decoding)."""
     n_bootstrap: int = 1000
@@ -355,42 +358,37 @@ def _tiny() -> Profile:
 
 
 def _cpu() -> Profile:
-    """Sized for the README's main job on 2 CPU cores (measured stage times: README and report.md).
+    """Sized for the README's main job on 2 CPU cores (its stage times: README and report.md).
 
-    What bounds it on such a machine (measured, see benchmarks/README.md): SmolLM2-135M trains at ~13 s
-    per LoRA step of 4 x ~400 tokens (with the LM head on JD positions only) and samples ~60 tokens/s at
-    batch 32; a MiniLM step over 8 preference pairs takes ~4 s (~2.4 s with only the top 2 layers
-    trained, ~1.4 s when a batch keeps each CV's rows together). Hence: SFT 24 steps (lr 1e-3 makes that
-    enough for the JD format), a *dual* reward model
-    (it starts from MiniLM's own cosine instead of a random head), 4 PPO iterations of one epoch with a
-    larger actor step, one generated JD per recommendation seeker (the Fig. 5 study needs ``n_samples``
-    >= 2) and ~75 seekers in the recommendation splits."""
+    What bounds it there is the cost of a LoRA step of the generator, of sampling and of a reward-model
+    step (measured in benchmarks/README.md; why each setting below has its value, with the trials behind
+    it: docs/experiments.md, "Why the cpu profile's settings"). Hence: a short SFT at a high learning
+    rate, a *dual* reward model (it starts from MiniLM's own cosine instead of a random head) with only
+    its top layers trained, a short PPO of one epoch with a larger actor step, one generated JD per
+    recommendation seeker (the Fig. 5 study needs ``n_samples`` >= 2), and evaluation splits sized for
+    seeker-level intervals."""
     p = Profile(name="cpu")
     # rec_valid/rec_test by seekers: a seeker-level paired interval needs dozens of test seekers (cold-start
     # ones among them), and the generation budget is paid per seeker, not per row.
     p.data = DataConfig(scale=0.05, rec_rows_per_seeker=32, rec_valid_seekers=40, rec_test_seekers=64,
                         rec_eval_rows_per_seeker=10)
-    # lora_dropout 0: the Bernoulli masks of 210 LoRA inputs took 17% of a CPU step (torch profiler).
-    # max_length 512: the longest prompt + JD of the cpu world is ~505 tokens, so no JD loses its tail or its
+    # lora_dropout 0: dropout masks on every LoRA input are a sizeable share of a CPU step.
+    # max_length 512: covers the longest prompt + JD of the cpu world, so no JD loses its tail or its
     # end-of-turn token (batches pad to their own longest row, so the cap costs nothing by itself).
-    # max_steps 48: at 24 steps only 74% of sampled JDs (T = 0.7) ended before the cap; at 48, 92%.
+    # max_steps 48: fewer steps leave many sampled JDs running into the token cap.
     p.sft = SFTConfig(max_steps=48, batch_size=4, learning_rate=1e-3, max_length=512, n_eval=12, n_format=12,
                       lora_dropout=0.0)
-    # n_eval 300: on 150 held-out pairs the accuracy's standard error is ~0.03; the same trained model
-    # scored 0.827 on the first 150 pairs and 0.885 on 400 other unused ones.
-    # train_layers 2: the top 2 of MiniLM's 6 layers learn, the rest run without a graph, so a step costs
-    # ~2.4 s instead of ~4 s and 80 steps fit where 40 did. Measured on the same 300 held-out pairs:
-    # all layers, 40 steps, lr 5e-5: 0.837; top 3, 70 steps, lr 1e-4: 0.853; top 2, 80 steps, lr 1e-4: 0.863.
-    # group_by_cv: a batch keeps each CV's rows together, so a step embeds ~15 distinct texts instead of 24:
-    # 80 steps took 115 s instead of 201 s and scored 0.877 (random batches: 0.863); the held-out pass after
-    # training replays only the 2 trained layers (TopLayersCache): the stage took 161 s in a trial and
-    # 156 s in the README's main job, instead of 267 s.
+    # n_eval 300: fewer held-out pairs leave the accuracy's standard error too wide to compare designs.
+    # train_layers 2: the top 2 of MiniLM's 6 layers learn, the rest run without a graph: cheaper steps,
+    # so more of them fit, and it scored better than training all layers for the same time.
+    # group_by_cv: a batch keeps each CV's rows together, so a step embeds fewer distinct texts; the
+    # held-out pass after training replays only the trained layers (TopLayersCache).
     p.reward = RewardConfig(architecture="dual", train_layers=2, group_by_cv=True, max_steps=80,
                             batch_size=8, learning_rate=1e-4, max_length=256, n_eval=300, logging_steps=5)
     # PPO, beyond the paper where marked in PPOConfig: k = 4 JDs per CV judged against each other (RLOO), so a
     # CV's own difficulty cancels and the four share one prompt forward; lambda prices the KL summed over
     # the JD; the policy samples at the temperature users get (generate.temperature), so RL shapes the JDs
-    # that are judged. Sizes and measured times: docs/experiments.md.
+    # that are judged.
     # missing_eos_penalty: U's score rises with a JD's length, and without it the policy learnt to run every
     # JD into the token cap within four iterations. eval_samples: two more JDs per eval CV and model narrow
     # the intervals of the GIRL - GIRL-SFT differences. kl_estimator k1 (log rho): summed over a JD, the
@@ -399,8 +397,9 @@ def _cpu() -> Profile:
                       epochs=1, actor_lr=5e-4, kl_coef=0.05, kl_estimator="k1", kl_reduction="sum", temperature=0.7,
                       missing_eos_penalty=1.0, max_new_tokens=176, n_eval=80, eval_samples=3, checkpoint_every=2,
                       whiten_advantages=True)
-    # n_judge x judge_samples = 80 x 3 pairs of GIRL and GIRL-SFT JDs for the judge (copied from PPO's final
-    # evaluation, which samples the same CVs with these settings): one JD per CV left its interval +-0.23 wide.
+    # n_judge x judge_samples pairs of GIRL and GIRL-SFT JDs for the judge (copied from PPO's final
+    # evaluation, which samples the same CVs with these settings): one JD per CV left its interval too wide
+    # to show an effect of the size PPO produces.
     p.generate = GenerateConfig(max_new_tokens=176, batch_size=32, n_samples=1, n_judge=80, judge_samples=3,
                                 rec_models=("sft", "girl"))
     return p
@@ -411,10 +410,8 @@ def _colab() -> Profile:
     p.models = ModelConfig(generator="Qwen/Qwen2.5-0.5B-Instruct", reward_backbone="bert-base-uncased",
                            encoder="bert-base-uncased")
     p.data = DataConfig(scale=0.2)
-    # Batch sizes from GPU peaks measured with shape-alike models (benchmarks/README.md, section 4): SFT at
-    # 8 x 768 tokens allocated 11.6 GB (27 GB reserved), the reward model at 32 pairs 14.1 GB and PPO with
-    # minibatches of 8 17.2 GB; halved here (same effective SFT batch via grad_accum), the largest stage
-    # (PPO) now peaks at 10.5 GB reserved: it fits a 16 GB T4.
+    # Batch sizes halved from the GPU peaks measured with shape-alike models (benchmarks/README.md,
+    # section 4; same effective SFT batch via grad_accum), so the largest stage (PPO) fits a 16 GB T4.
     p.sft = SFTConfig(max_steps=600, batch_size=4, grad_accum=4, learning_rate=1e-4, max_length=768)
     p.reward = RewardConfig(max_steps=3000, batch_size=16, learning_rate=2e-5, max_length=512)
     p.ppo = PPOConfig(iterations=100, rollout_batch_size=32, minibatch_size=4, epochs=2, max_new_tokens=256)

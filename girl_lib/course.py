@@ -26,19 +26,31 @@ line and every notebook) and ``$GIRL_REPO_URL`` overrides it at run time.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatch
+from importlib import metadata
 from pathlib import Path
 
-from .pipeline import STAGES, upstream
+import numpy as np
+
+from .config import get_profile
+from .pipeline import STAGES, ensure, is_fresh, upstream
 from .runio import GirlError, atomic_write_json, is_done, read_json
+
+# This module is imported first in every notebook, on Colab before colab_install() has run, and by the
+# notebook tools (`python -m girl_lib.course sync`). So what it imports here must be on a bare Colab runtime
+# (numpy: yes; transformers, trl, peft, datasets: not yet) and must not need torch (see has_gpu), nor load
+# pandas (scikit-learn does) before colab_install may replace it. Those are imported where they are used,
+# each with a comment saying so.
 
 DEFAULT_REPO_URL = "https://github.com/girl-course/girl-course"
 """Where the course is hosted. Forks: `python -m girl_lib.course set-repo-url URL` (rewrites badges too)."""
@@ -215,7 +227,7 @@ def on_colab() -> bool:
 
 def has_gpu() -> bool:
     try:
-        import torch
+        import torch  # local: see the note at the imports; a missing or broken torch means no GPU
 
         return bool(torch.cuda.is_available())
     except Exception:  # noqa: BLE001 - no torch, or a broken CUDA set-up: treat as no GPU
@@ -257,11 +269,7 @@ class Decision:
 def stage_done(cfg, run_dir, stage: str) -> bool:
     """``stage`` is finished in ``run_dir`` and, where the pipeline records fingerprints, built from what
     ``cfg`` asks for (a stale output is not shown as this profile's result)."""
-    from . import pipeline
-
-    if hasattr(pipeline, "is_fresh"):
-        return pipeline.is_fresh(cfg, run_dir, stage)
-    return is_done(run_dir, stage)
+    return is_fresh(cfg, run_dir, stage)
 
 
 def decide(stage: str, profile: str, run_dir, train: bool | None, ref_dir, done: bool | None = None) -> Decision:
@@ -370,7 +378,7 @@ class Session:
     def generator(self, stage: str = "sft"):
         """(model, tokenizer, name): the trained generator of ``stage`` from RESULTS_DIR, or, when it is not
         there (a reference run ships no weights), the profile's base generator, with a note saying so."""
-        from .models import load_generator
+        from .models import load_generator  # local: torch (see the note at the imports)
 
         path = self.results_dir / stage / "model"
         if path.exists():
@@ -389,8 +397,7 @@ def sft_training_setup(cfg, rows: dict, model=None, tokenizer=None) -> dict:
     ``SFTConfig``), ``lora_config`` (peft's ``LoraConfig``, None when every weight is trained) and the
     trainable / total parameter counts. Nothing is trained; the model is the profile's base generator
     (loaded fresh unless given: the trainer wraps it with LoRA in place)."""
-    import tempfile
-
+    # local: datasets, torch and sft's trl/peft come with colab_install (see the note at the imports)
     from datasets import Dataset
 
     from .models import load_generator
@@ -433,8 +440,6 @@ def _pin_versions(requirements: Path) -> dict[str, str]:
 
 def needs_restart(pins: dict[str, str], modules: dict | None = None, installed=None) -> list[str]:
     """Packages already imported in this kernel at another version than now installed (restart needed)."""
-    from importlib import metadata
-
     modules = sys.modules if modules is None else modules
     installed = installed or (lambda name: metadata.version(name))
     stale = []
@@ -471,7 +476,7 @@ def colab_install(root: Path = ROOT) -> None:
 
 
 def mount_drive() -> Path:
-    from google.colab import drive  # type: ignore[import-not-found]
+    from google.colab import drive  # type: ignore[import-not-found]  # local: exists on Colab only
 
     drive.mount(DRIVE_MOUNT)
     return Path(DRIVE_RUNS)
@@ -487,8 +492,6 @@ def _show(path: Path) -> str:
 def setup(stage: str, profile: str | None = None, train: bool | None = None, run_dir=None,
           use_drive: bool = False, overrides: dict | None = None, quiet: bool = True) -> Session:
     """Set up a course notebook for ``stage``; see the module docstring. Prints what it decided and why."""
-    from .config import get_profile
-
     if on_colab():
         colab_install()
     name, why = choose_profile(profile)
@@ -500,15 +503,14 @@ def setup(stage: str, profile: str | None = None, train: bool | None = None, run
     run_dir = Path(run_dir) if run_dir is not None else ROOT / "runs" / name
     run_dir.mkdir(parents=True, exist_ok=True)
     if quiet:
+        # local, both: after colab_install (quiet_libraries imports transformers and datasets, which it installs;
+        # pandas, a datasets dependency, may be upgraded by it), and models needs torch (see the imports)
+        import pandas as pd
+
         from .models import quiet_libraries
 
         quiet_libraries()
-        try:
-            import pandas as pd
-
-            pd.set_option("display.max_colwidth", 120)
-        except ImportError:
-            pass
+        pd.set_option("display.max_colwidth", 120)
     ref_dir = reference_dir(name)
     print(f"profile '{name}' ({why}); GPU: {'yes' if has_gpu() else 'no'}; RUN_DIR = {_show(run_dir)}")
     done = lambda s: stage_done(cfg, run_dir, s)  # noqa: E731
@@ -517,8 +519,6 @@ def setup(stage: str, profile: str | None = None, train: bool | None = None, run
     decision = decide(stage, name, run_dir, parse_train(train), ref_dir, done=done(stage))
     info = reference_info(ref_dir) if decision.mode == "reference" else None
     session = Session(stage, name, cfg, run_dir, decision.results_dir, decision.mode, info)
-    from .pipeline import ensure
-
     if decision.mode == "reference":
         ensure(cfg, run_dir, "data", include_self=True)   # the datasets: seconds, always built here
         when = info.get("run_date") or info.get("date")
@@ -552,7 +552,8 @@ def data_matches_reference(run_dir, ref_dir) -> str | None:
 
 # --------------------------------------------------------------------------- exercise checks
 def _expected(exercise: str, ctx: dict):
-    import numpy as np
+    # local: scikit-learn imports pandas, which colab_install may replace (see the note at the imports)
+    from .metrics import auc, distinct_n
 
     if exercise == "00-label-noise":
         pairs = ctx["pairs"]
@@ -562,21 +563,17 @@ def _expected(exercise: str, ctx: dict):
     if exercise == "02-pairwise-accuracy":
         return float(np.mean(np.asarray(ctx["chosen"]) > np.asarray(ctx["rejected"])))
     if exercise == "03-rloo":
-        import torch
+        import torch  # local, both: torch, and ppo's trl/peft/accelerate (see the note at the imports)
 
         from .ppo import group_advantages
 
         return group_advantages(torch.as_tensor(ctx["rewards"], dtype=torch.float32), ctx["k"], "rloo").tolist()
     if exercise == "04-distinct-2":
-        from .metrics import distinct_n
-
         return float(distinct_n(ctx["texts"], 2))
     if exercise == "05-advantage":
         report = ctx["report"]
         return float(report["win"] - report["lose"])
     if exercise == "06-auc":
-        from .metrics import auc
-
         return float(auc(ctx["labels"], ctx["scores"]))
     raise KeyError(f"unknown exercise {exercise!r}")
 
@@ -584,8 +581,6 @@ def _expected(exercise: str, ctx: dict):
 def check(exercise: str, answer, tol: float = 1e-6, **ctx) -> bool | None:
     """Check a notebook exercise: prints "not done yet" while ``answer`` is None (the notebook still runs),
     "solved" when it matches, else a hint. Returns None, True or False."""
-    import numpy as np
-
     if answer is None:
         print(f"[{exercise}] not done yet: replace the None of the TODO line and run the cell again.")
         return None
@@ -607,13 +602,15 @@ NB_DIR = ROOT / "notebooks"
 
 def notebook_sources(py_path) -> list[tuple[str, str]]:
     """(cell type, source) of every cell of a jupytext percent script (what its .ipynb must hold)."""
+    # local, as every jupytext/nbformat/nbclient import here: notebook tooling, in the optional `course` and
+    # `test` extras (pyproject.toml), not on Colab, and 1-1.5 s each to import
     import jupytext
 
     return [(c.cell_type, c.source) for c in jupytext.read(py_path).cells]
 
 
 def ipynb_sources(ipynb_path) -> list[tuple[str, str]]:
-    import nbformat
+    import nbformat  # local: see notebook_sources
 
     return [(c.cell_type, c.source) for c in nbformat.read(ipynb_path, as_version=4).cells]
 
@@ -628,7 +625,7 @@ def code_hash(cells) -> str:
 def sync_notebook(py_path, keep_outputs: bool = True) -> Path:
     """Write ``NN_name.ipynb`` from its source ``NN_name.py``: cells from the .py, stable cell ids, and the
     saved outputs and metadata of the old .ipynb kept for every cell whose source did not change."""
-    import jupytext
+    import jupytext  # local, both: see notebook_sources
     import nbformat
 
     py_path = Path(py_path)
@@ -661,7 +658,7 @@ def sync_notebook(py_path, keep_outputs: bool = True) -> Path:
 def execute_notebook(path, env: dict, cwd=None, timeout: int = 900):
     """Execute a notebook (.ipynb or jupytext .py) in memory with ``env`` added to the kernel's environment;
     return the executed nbformat node (nothing is written)."""
-    import jupytext
+    import jupytext  # local, all three: see notebook_sources
     import nbclient
     import nbformat
 
@@ -684,7 +681,7 @@ def execute_notebook(path, env: dict, cwd=None, timeout: int = 900):
 
 def write_notebook(nb, path) -> Path:
     """Save an executed notebook with the stable cell ids :func:`sync_notebook` gives."""
-    import nbformat
+    import nbformat  # local: see notebook_sources
 
     path = Path(path)
     stem = path.stem.split("_")[0]
@@ -762,8 +759,6 @@ def set_repo_url(new_url: str, root: Path = ROOT, old_url: str = DEFAULT_REPO_UR
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m girl_lib.course", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("set-repo-url", help="point badges and the Colab clone cell at your fork")

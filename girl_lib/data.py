@@ -70,6 +70,8 @@ class DataError(GirlError):
 # ------------------------------------------------------------------------------------------- building
 def to_dataset_dict(splits: dict):
     """``{split: [row dicts]}`` -> ``DatasetDict`` with the required columns first and explicit types."""
+    # datasets is local here and in load_data: it reads HF_*_OFFLINE when first imported, so it must come after
+    # models.env_offline() (cli imports models, and models this module, before calling it)
     from datasets import Dataset, DatasetDict, Features, Value
 
     out = {}
@@ -150,13 +152,34 @@ def run_data(cfg, run_dir) -> dict:
 
 def load_data(run_dir):
     """The ``DatasetDict`` saved by :func:`run_data` in ``<run_dir>/data``."""
-    from datasets import load_from_disk
+    from datasets import load_from_disk  # local: see to_dataset_dict
 
     path = Path(run_dir) / "data"
     if not is_done(run_dir, "data") or not (path / "dataset_dict.json").exists():
         raise GirlError(f"No dataset in {path}: run `girl data --run-dir {run_dir} --profile "
                         f"{run_profile(run_dir) or '<profile>'}` first.")
     return load_from_disk(str(path))
+
+
+def check_split(split, name: str, columns: tuple) -> None:
+    """Refuse, naming the fix, a split without ``columns`` or without rows."""
+    missing = [c for c in columns if c not in split.column_names]
+    if missing:
+        raise GirlError(f"the '{name}' split lacks column(s) {missing} (has {split.column_names}); it needs "
+                        f"{list(columns)}. Rebuild the data with `girl data --run-dir DIR`.")
+    if len(split) == 0:
+        raise GirlError(f"the '{name}' split is empty; rebuild the data with a larger data.scale")
+
+
+def held_out_split(run_dir, name: str, columns: tuple, seed: int, n_eval: int, eval_share: int):
+    """The ``name`` split of the data stage, shuffled with ``seed``, cut into ``(held_out, rest)``: the first
+    ``min(n_eval, max(1, len // eval_share))`` rows as a column dict (column -> list), the others as a
+    ``Dataset``. The split is checked first (:func:`check_split`)."""
+    split = load_data(run_dir)[name]
+    check_split(split, name, columns)
+    split = split.shuffle(seed=seed)
+    n = min(n_eval, max(1, len(split) // eval_share))
+    return split.select(range(n)).to_dict(), split.select(range(n, len(split)))
 
 
 def world_stats(ds) -> dict:
@@ -217,7 +240,7 @@ def _decode(path, data: bytes) -> str:
                         f"re-save the file as UTF-8.") from None
 
 
-def read_jsonl(path) -> list[tuple[int, dict]]:
+def read_jsonl_numbered(path) -> list[tuple[int, dict]]:
     """``(row number, object)`` for each non-blank line; rows are 1-based line numbers."""
     text = _decode(path, _read_bytes(path))
     out = []
@@ -407,7 +430,7 @@ def load_rjdb(path, cfg):
     a single interaction, so every rec_valid/rec_test seeker is a cold start.
     """
     units = []
-    for row, obj in read_jsonl(path):
+    for row, obj in read_jsonl_numbered(path):
         for name in RJDB_FIELDS:
             if name not in obj:
                 raise DataError(f"{path}, row {row}: missing column {name!r}. Found columns: {_columns(obj)}; "
@@ -436,7 +459,7 @@ def load_generic(path, column_map: dict | None, cfg, fmt: str | None = None):
     """
     cmap = _column_map(column_map)
     fmt = (fmt or ("csv" if str(path).lower().endswith(".csv") else "jsonl")).lower()
-    rows = read_csv(path) if fmt == "csv" else read_jsonl(path)
+    rows = read_csv(path) if fmt == "csv" else read_jsonl_numbered(path)
     present = set().union(*(obj.keys() for _, obj in rows))
     # Every column the map names must be in the file (the unmapped defaults only where the file has them).
     missing = [ours for ours, theirs in cmap.items() if (ours in ("cv", "jd", "label") and ours in (column_map or {})

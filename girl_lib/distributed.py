@@ -26,6 +26,7 @@ Which stage splits what (README, "Scaling up"; docs/scaling.md):
 from __future__ import annotations
 
 import os
+import sys
 
 __all__ = ["barrier", "broadcast_object", "gather_objects", "is_distributed", "is_main_process",
            "num_processes", "process_index", "share"]
@@ -53,8 +54,6 @@ def is_distributed() -> bool:
             and os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true")):
         # `accelerate launch --cpu --num_processes N` (accelerate 1.x) starts ONE process unless it is given an
         # MPI hostfile; it sets MASTER_PORT for the N it was asked for, but no WORLD_SIZE.
-        import sys
-
         print("warning: this is one process. `accelerate launch --cpu --num_processes N` starts a single process "
               "without MPI (--mpirun_hostfile); for N CPU processes run `accelerate launch --multi_gpu "
               "--num_processes N ...` on a machine without GPUs (or CUDA_VISIBLE_DEVICES=''), or "
@@ -70,6 +69,8 @@ def _state():
     """accelerate's ``PartialState`` (creates the process group: gloo on CPU, NCCL on GPUs), once."""
     global _STATE
     if _STATE is None:
+        # local: one process imports nothing beyond the standard library (module docstring); torch and
+        # accelerate (~2 s together) only under a launcher
         import torch
         from accelerate import PartialState
 
@@ -100,7 +101,7 @@ def gather_objects(obj) -> list:
     ``[obj]`` with one process."""
     if not is_distributed():
         return [obj]
-    import torch.distributed as dist
+    import torch.distributed as dist  # local: see _state
 
     _state()
     out = [None] * dist.get_world_size()
@@ -112,7 +113,7 @@ def broadcast_object(obj):
     """The main process's ``obj`` on every process (``obj`` itself with one process)."""
     if not is_distributed():
         return obj
-    import torch.distributed as dist
+    import torch.distributed as dist  # local: see _state
 
     _state()
     box = [obj]

@@ -28,23 +28,28 @@ interrupted judge resumes where it stopped and a rerun costs nothing.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
 import re
 import threading
-import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
+import openai
+from tqdm.auto import tqdm
 
 from . import paper
+from .data import load_data
+from .generate import generations_path, load_generations
 from .metrics import distinct_ngram_ratio, words
+from .prompts import display_cv, validate_cv
 from .report import render_judge_table
-from .runio import GirlError, append_jsonl, atomic_write_json, atomic_write_text, read_jsonl
+from .runio import (GirlError, append_jsonl, atomic_write_json, atomic_write_text, mark_done, read_jsonl,
+                    require_stage)
+from .world import JD_SECTIONS, oracle_fit, parse_cv
 
 ASPECTS = ("detail", "relevance", "conciseness")
 """The three aspects of paper Sec. VI-B; every verdict also has ``overall``."""
@@ -103,8 +108,6 @@ _MARKERS = {
 
 def build_judge_messages(cv: str, jd_a: str, jd_b: str) -> list[dict]:
     """Chat messages asking the judge to compare ``jd_a`` and ``jd_b`` for ``cv`` (paper Fig. 4)."""
-    from .prompts import display_cv, validate_cv
-
     validate_cv(cv)
     for field, jd in (("jd_a", jd_a), ("jd_b", jd_b)):
         if not isinstance(jd, str):
@@ -313,31 +316,34 @@ class ReplyCache:
 
 
 # =========================================================================== backends
+_RETRIED = (408, 409, 429)
+"""HTTP statuses the ``openai`` client retries, besides every 5xx (``SyncAPIClient._should_retry``)."""
+
+
 class OpenAIJudge:
     """Any OpenAI-compatible chat server (ChatGPT, vLLM, Ollama, llama.cpp server) at temperature 0.
 
     The API key comes from ``OPENAI_API_KEY`` only (``"EMPTY"`` when unset, which local servers accept);
-    it is never printed, cached or put in an error message. Each request has ``timeout_s``; HTTP 408,
-    409, 429, 5xx, timeouts and connection errors are retried ``max_retries`` times with exponential
-    backoff (``backoff_s``, doubling, at most ``backoff_max_s``; a server's ``Retry-After`` is honoured
-    within that cap). A bad key (401/403) fails at once; other errors raise :class:`GirlError` naming the
-    server URL. ``max_concurrency`` requests run at once (a thread pool in :func:`judge_verdicts`).
+    it is never printed, cached or put in an error message. Each request has ``timeout_s``. Retries are the
+    ``openai`` client's own (``max_retries`` of them): HTTP 408, 409, 429, 5xx, timeouts and connection
+    errors are retried after the server's ``Retry-After`` (``retry-after-ms`` or ``retry-after``, up to
+    2 minutes; a server asking for longer is not retried), else after an exponential backoff of 0.5 s,
+    doubling, at most 8 s, minus up to 25% jitter. A bad key (401/403) fails at once; other errors raise
+    :class:`GirlError` naming the server URL. ``max_concurrency`` requests run at once (a thread pool in
+    :func:`judge_verdicts`).
     """
 
     def __init__(self, base_url: str | None, model: str, timeout_s: float = 60.0, max_retries: int = 4,
-                 max_concurrency: int = 4, backoff_s: float = 1.0, backoff_max_s: float = 20.0):
-        import openai
-
+                 max_concurrency: int = 4):
         if not model:
             raise GirlError("the OpenAI judge needs a model name: set judge.model (CLI: --model), e.g. "
                             "'gpt-4o-mini' or the name your vLLM/Ollama server serves")
         self.model = model
         self.max_retries = max(0, int(max_retries))
         self.max_concurrency = max(1, int(max_concurrency))
-        self.backoff_s, self.backoff_max_s = float(backoff_s), float(backoff_max_s)
         self.timeout_s = float(timeout_s)
         self._client = openai.OpenAI(api_key=os.environ.get("OPENAI_API_KEY") or "EMPTY", base_url=base_url,
-                                     timeout=self.timeout_s, max_retries=0)
+                                     timeout=self.timeout_s, max_retries=self.max_retries)
         self.base_url = str(self._client.base_url).rstrip("/")
         self.name = f"openai:{model}"
         self.cache_id = model
@@ -349,45 +355,43 @@ class OpenAIJudge:
         key = os.environ.get("OPENAI_API_KEY")
         return text.replace(key, "***") if key else text
 
-    def judge(self, messages: list[dict]) -> str:
-        """One chat completion at temperature 0, with retries; the reply text."""
-        import openai
+    def _attempts(self, error: openai.APIError) -> int:
+        """Requests the client sent before giving up: it numbers each in its ``x-stainless-retry-count``
+        header (fewer than ``max_retries + 1`` when the server said not to retry)."""
+        try:
+            return int(error.request.headers["x-stainless-retry-count"]) + 1
+        except (AttributeError, KeyError, TypeError, ValueError):
+            return self.max_retries + 1
 
-        url, delay, last = self.base_url, self.backoff_s, ""
-        for attempt in range(self.max_retries + 1):
-            wait = delay
-            try:
-                resp = self._client.chat.completions.create(model=self.model, messages=messages, temperature=0)
-                choices = getattr(resp, "choices", None) or []
-                return (choices[0].message.content or "") if choices else ""
-            except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
-                raise GirlError(
-                    f"the judge server at {url} rejected the API key (HTTP {e.status_code}). Set OPENAI_API_KEY "
-                    f"to a key valid for this server (local servers accept any value).") from None
-            except openai.APIStatusError as e:
-                status = e.status_code
-                if status not in (408, 409, 429) and status < 500:
-                    hint = (" Does the base URL end in /v1, and does the server serve this model?"
-                            if status == 404 else "")
-                    raise GirlError(f"the judge server at {url} answered HTTP {status} for model "
-                                    f"'{self.model}': {self._scrub(str(e.message))[:300]}.{hint}") from None
-                last = f"HTTP {status}"
-                retry_after = e.response.headers.get("retry-after") if e.response is not None else None
-                try:
-                    wait = max(delay, float(retry_after)) if retry_after else delay
-                except ValueError:
-                    pass
-            except openai.APITimeoutError:
-                last = f"no answer within {self.timeout_s:g} s"
-            except openai.APIConnectionError:
-                last = "could not connect"
-            if attempt < self.max_retries:
-                time.sleep(min(wait, self.backoff_max_s))
-                delay *= 2
+    def judge(self, messages: list[dict]) -> str:
+        """One chat completion at temperature 0 (the client retries); the reply text."""
+        url = self.base_url
+        try:
+            resp = self._client.chat.completions.create(model=self.model, messages=messages, temperature=0)
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as e:
+            raise GirlError(
+                f"the judge server at {url} rejected the API key (HTTP {e.status_code}). Set OPENAI_API_KEY "
+                f"to a key valid for this server (local servers accept any value).") from None
+        except openai.APIStatusError as e:
+            status = e.status_code
+            if status not in _RETRIED and status < 500:
+                hint = " Does the base URL end in /v1, and does the server serve this model?" if status == 404 else ""
+                raise GirlError(f"the judge server at {url} answered HTTP {status} for model "
+                                f"'{self.model}': {self._scrub(str(e.message))[:300]}.{hint}") from None
+            wait = e.response.headers.get("retry-after") if e.response is not None else None
+            failure = f"HTTP {status}" + (f", Retry-After: {self._scrub(wait)[:40]}" if wait else "")
+            attempts = self._attempts(e)
+        except openai.APITimeoutError as e:  # before APIConnectionError, its base class
+            failure, attempts = f"no answer within {self.timeout_s:g} s", self._attempts(e)
+        except openai.APIConnectionError as e:
+            failure, attempts = "could not connect", self._attempts(e)
+        else:
+            choices = getattr(resp, "choices", None) or []
+            return (choices[0].message.content or "") if choices else ""
         raise GirlError(
-            f"the judge server at {url} failed after {self.max_retries + 1} attempts ({last}). Check that it "
-            f"is running and that judge.base_url (CLI: --base-url) is right, e.g. http://localhost:8000/v1. "
-            f"Replies judged so far are kept in the cache; rerun to resume.")
+            f"the judge server at {url} failed after {attempts} attempt{'s' * (attempts != 1)} ({failure}). "
+            f"Check that it is running and that judge.base_url (CLI: --base-url) is right, e.g. "
+            f"http://localhost:8000/v1. Replies judged so far are kept in the cache; rerun to resume.")
 
 
 class HFJudge:
@@ -403,7 +407,7 @@ class HFJudge:
         if not model_name_or_path:
             raise GirlError("the HF judge needs a model: set judge.model to a local folder or hub name")
         if model is None or tokenizer is None:
-            from .models import load_generator
+            from .models import load_generator  # imports torch: see judge() below
 
             model, tokenizer = load_generator(model_name_or_path, cfg)
         self.model, self.tokenizer = model.eval(), tokenizer
@@ -412,6 +416,8 @@ class HFJudge:
         self.cache_id = f"hf:{model_name_or_path}"
 
     def judge(self, messages: list[dict]) -> str:
+        # torch is imported here, not at the top: it takes ~2 s, and only this backend needs it (the rubric and
+        # OpenAI judges, and `girl report` via render_judge_table -> ASPECTS, import this module without it).
         import torch
 
         tok = self.tokenizer
@@ -431,21 +437,10 @@ _STOP = frozenset("a an and are as at be by for from in is of on or our the to w
                   "experience strong good able".split())
 
 
-@functools.lru_cache(maxsize=1)
-def _sections() -> tuple[str, str]:
-    """The two JD section headers (``data.JD_SECTIONS``)."""
-    try:
-        from .data import JD_SECTIONS
-
-        return tuple(JD_SECTIONS)
-    except ImportError:
-        return ("Responsibilities:", "Requirements:")
-
-
 def detail_score(jd: str) -> float:
     """Information present, in [0, 1]: both sections, bullets (up to 8), salary, city, skills named
     (distinct content words of the requirements section, up to 10)."""
-    resp, req = _sections()
+    resp, req = JD_SECTIONS
     lower = jd.lower()
     bullets = sum(bool(_BULLET.match(line)) for line in jd.splitlines())
     req_part = lower.split(req.lower(), 1)[1] if req.lower() in lower else ""
@@ -466,7 +461,7 @@ def conciseness_score(jd: str, typical_words: tuple[int, int] = (60, 110)) -> fl
     lines = [line for line in jd.splitlines() if line.strip()]
     broken = [len(lines) <= 1 and n_words > 30,
               any(len(line) > 400 for line in lines),
-              any(jd.lower().count(s.lower()) > 1 for s in _sections()),
+              any(jd.lower().count(s.lower()) > 1 for s in JD_SECTIONS),
               bool(re.search(r"[\x00-\x08\x0b-\x1f\ufffd]", jd))]
     score = 1.0 - (1.0 - distinct_ngram_ratio(jd)) - 0.5 * length_pen - 0.25 * sum(broken)
     return max(0.0, score)
@@ -476,7 +471,7 @@ class RubricJudge:
     """Offline rubric judge, oracle-based, NOT an LLM.
 
     Per JD: detail = :func:`detail_score`, relevance = ``fit_fn(cv, jd)`` (default: the hidden oracle
-    recruiter ``data.oracle_fit``), conciseness = :func:`conciseness_score`. Per aspect, A or B wins
+    recruiter ``world.oracle_fit``), conciseness = :func:`conciseness_score`. Per aspect, A or B wins
     when its score is higher by more than ``margins[aspect]``, else [[C]]; overall is the majority of
     the three aspect verdicts (a tie when A and B win equally many). The reply has the same format as
     an LLM's, so it goes through :func:`parse_verdict`. Deterministic and position-invariant.
@@ -491,11 +486,7 @@ class RubricJudge:
         self.margins = {"detail": 0.05, "relevance": 0.02, "conciseness": 0.05, **(margins or {})}
 
     def _fit(self, cv: str, jd: str) -> float:
-        if self.fit_fn is None:
-            from .data import oracle_fit
-
-            self.fit_fn = oracle_fit
-        return float(self.fit_fn(cv, jd))
+        return float((self.fit_fn or oracle_fit)(cv, jd))
 
     def scores(self, cv: str, jd: str) -> dict[str, float]:
         """The three aspect scores of one JD for one CV."""
@@ -521,8 +512,7 @@ def make_backend(cfg_judge, cfg=None):
         return RubricJudge()
     if kind == "openai":
         return OpenAIJudge(cfg_judge.base_url, cfg_judge.model, timeout_s=cfg_judge.timeout_s,
-                           max_retries=cfg_judge.max_retries, max_concurrency=cfg_judge.max_concurrency,
-                           backoff_s=cfg_judge.backoff_s, backoff_max_s=cfg_judge.backoff_max_s)
+                           max_retries=cfg_judge.max_retries, max_concurrency=cfg_judge.max_concurrency)
     if kind == "hf":
         return HFJudge(cfg_judge.model, cfg, max_new_tokens=cfg_judge.max_new_tokens)
     raise GirlError(f"unknown judge.backend {cfg_judge.backend!r}: choose 'rubric', 'openai' or 'hf'")
@@ -554,8 +544,6 @@ def parses(reply: str) -> bool:
 def world_readable(cv: str) -> bool:
     """Whether the rubric can read ``cv``: the synthetic world's parser finds at least one of its skills and its
     city or salary. The rubric's relevance is the hidden recruiter of *that* world; on other CVs it is noise."""
-    from .world.oracle import parse_cv
-
     facts = parse_cv(cv)
     return bool(facts["skills"]) and (facts["city"] is not None or facts["salary"] is not None)
 
@@ -583,8 +571,6 @@ def judge_verdicts(rows, backend, cache_path=None, progress: bool = True) -> lis
     and ``error_xy``/``error_yx``. Up to ``backend.max_concurrency`` requests run at once; each reply is
     appended to the cache at ``cache_path`` as soon as it arrives, so a failure keeps all finished work.
     """
-    from tqdm.auto import tqdm
-
     rows = [_check_row(r, f"judge pair {i}") for i, r in enumerate(rows)]
     if not rows:
         raise GirlError("no pairs to judge: give at least one row with cv, jd_a, jd_b")
@@ -689,10 +675,6 @@ def run_judge(cfg, run_dir, backend=None, progress: bool = True) -> dict:
     ``judge/metrics.json`` ({pair: report}), ``judge/table.md``, caches replies in
     ``judge/cache.jsonl`` (resume), then marks the stage done. ``backend`` defaults to
     ``make_backend(cfg.judge, cfg)``."""
-    from .data import load_data
-    from .generate import generations_path, load_generations
-    from .runio import mark_done, require_stage
-
     require_stage(run_dir, "generate", "judge")
     run_dir = Path(run_dir)
     out_dir = run_dir / "judge"

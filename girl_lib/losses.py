@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from transformers.cache_utils import DynamicCache
+
+from .generate import _cache_kwarg
 
 IGNORE_INDEX = -100
 """Label value that :func:`sft_loss` skips (prompt and padding positions), as in Hugging Face."""
@@ -240,10 +243,6 @@ def grouped_response_logits(model, input_ids: torch.Tensor, attention_mask: torc
     :func:`response_logits` (up to float rounding; a test checks it) and, with gradients on, the same
     gradients: the prompt's states feed every row of its group, so their gradients add up as they would.
     """
-    from transformers.cache_utils import DynamicCache
-
-    from .generate import _cache_kwarg
-
     k = int(group_size)
     if k <= 1:
         return response_logits(model, input_ids, attention_mask, prompt_len, temperature, output_hidden_states)

@@ -18,6 +18,7 @@ import re
 from typing import Callable, Sequence
 
 import numpy as np
+from sklearn.metrics import log_loss, roc_auc_score
 
 from .runio import GirlError
 
@@ -51,16 +52,12 @@ def _binary_inputs(labels, values, what: str) -> tuple[np.ndarray, np.ndarray]:
 
 def auc(labels, scores) -> float:
     """ROC AUC of ``scores`` (any real numbers, higher = more likely positive) against 0/1 ``labels``."""
-    from sklearn.metrics import roc_auc_score
-
     y, s = _binary_inputs(labels, scores, "AUC")
     return float(roc_auc_score(y, s))
 
 
 def logloss(labels, probs) -> float:
     """Mean binary cross-entropy of probabilities ``probs`` (clipped to [1e-7, 1 - 1e-7])."""
-    from sklearn.metrics import log_loss
-
     y, p = _binary_inputs(labels, probs, "LogLoss")
     if (p < 0).any() or (p > 1).any():
         raise GirlError("LogLoss needs probabilities in [0, 1]; apply a sigmoid to logits first")

@@ -18,15 +18,27 @@ Weights are only ever read from safetensors.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
+from tokenizers import Tokenizer, decoders, pre_tokenizers, trainers
+from tokenizers import models as tokenizer_models
+from tqdm.auto import tqdm
 
 from .config import Profile, default_cache_dir
-from .runio import GirlError, atomic_dir
+from .data import sample_corpus
+from .prompts import build_messages
+from .runio import GirlError, save_model_dir
+
+# transformers and datasets are imported inside the functions that use them, never here: they (and
+# huggingface_hub) read HF_HUB_OFFLINE / HF_DATASETS_OFFLINE once, when first imported, so they must come
+# after env_offline(), which the cli calls after importing this module; and transformers' model classes
+# take ~2 s to import, which `girl` must not pay before it has checked its arguments.
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 TINY_VERSION = "v1"
@@ -79,7 +91,7 @@ def smollm2_dir(cache_dir: Path | None = None) -> Path:
     target = Path(cache_dir or default_cache_dir()) / "smollm2-135m-instruct"
     if (target / "config.json").exists():
         return target
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # local: see the note at the imports
 
     gguf = smollm2_gguf_path()
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -89,10 +101,7 @@ def smollm2_dir(cache_dir: Path | None = None) -> Path:
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     model.generation_config.pad_token_id = tok.pad_token_id
-    with atomic_dir(target) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
-    return target
+    return save_model_dir(target, model, tok)
 
 
 def tiny_generator_dir(cache_dir: Path | None = None, seed: int = 0) -> Path:
@@ -100,16 +109,12 @@ def tiny_generator_dir(cache_dir: Path | None = None, seed: int = 0) -> Path:
     target = Path(cache_dir or default_cache_dir()) / f"tiny-llama-{TINY_VERSION}-s{seed}"
     if (target / "config.json").exists():
         return target
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    from .data import sample_corpus
-    from .prompts import build_messages
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast  # local: see the imports
 
     corpus = sample_corpus(600, seed=seed)
     corpus += [m["content"] for m in build_messages("x")]
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    bpe = Tokenizer(models.BPE())
+    bpe = Tokenizer(tokenizer_models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=1024, special_tokens=specials, show_progress=False,
@@ -126,10 +131,7 @@ def tiny_generator_dir(cache_dir: Path | None = None, seed: int = 0) -> Path:
     model = LlamaForCausalLM(config)
     model.generation_config.pad_token_id = tok.pad_token_id
     model.generation_config.eos_token_id = tok.eos_token_id
-    with atomic_dir(target) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
-    return target
+    return save_model_dir(target, model, tok)
 
 
 def tiny_encoder_dir(cache_dir: Path | None = None, seed: int = 0) -> Path:
@@ -137,17 +139,14 @@ def tiny_encoder_dir(cache_dir: Path | None = None, seed: int = 0) -> Path:
     target = Path(cache_dir or default_cache_dir()) / f"tiny-bert-{TINY_VERSION}-s{seed}"
     if (target / "config.json").exists():
         return target
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from transformers import AutoTokenizer, BertConfig, BertModel  # local: see the note at the imports
 
     tok = AutoTokenizer.from_pretrained(minilm_dir())
     torch.manual_seed(seed)
     config = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=512)
     model = BertModel(config)
-    with atomic_dir(target) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        tok.save_pretrained(tmp)
-    return target
+    return save_model_dir(target, model, tok)
 
 
 def resolve_generator(name: str, cache_dir: Path | None = None) -> str:
@@ -184,7 +183,7 @@ def _from_pretrained(cls, name: str, **kwargs):
 
 # --------------------------------------------------------------------------- loaders
 def load_tokenizer(path: str, padding_side: str = "left"):
-    from transformers import AutoTokenizer
+    from transformers import AutoTokenizer  # local: see the note at the imports
 
     tok = _from_pretrained(AutoTokenizer, path)
     if tok.pad_token is None:
@@ -198,7 +197,7 @@ def load_generator(name_or_path: str, cfg: Profile | None = None, for_training: 
 
     The tokenizer pads on the left (generation); training code sets ``padding_side`` as it needs.
     """
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM  # local: see the note at the imports
 
     path = resolve_generator(name_or_path)
     device = resolve_device(cfg)
@@ -212,7 +211,7 @@ def load_generator(name_or_path: str, cfg: Profile | None = None, for_training: 
 
 def load_encoder(cfg: Profile, name: str | None = None):
     """(model, tokenizer) of the frozen text encoder (paper Eq. 9 and 12), in eval mode."""
-    from transformers import AutoModel
+    from transformers import AutoModel  # local: see the note at the imports
 
     path = resolve_encoder(name or cfg.models.encoder)
     tok = load_tokenizer(path, padding_side="right")
@@ -312,10 +311,6 @@ class DualEncoderScorer(torch.nn.Module):
         return self.head(c, j, maxsim(c_tok, c_mask, j_tok, j_mask))
 
     def save_pretrained(self, path, **kwargs) -> None:
-        import json
-
-        from safetensors.torch import save_file
-
         path = Path(path)
         self.encoder.save_pretrained(path, safe_serialization=True)
         head = {"scale": self.scale, "bias": self.bias, **({"late_scale": self.late_scale} if self.late else {})}
@@ -346,8 +341,6 @@ def _encoder_layers(encoder):
 
 def _scorer_marker(path: str) -> dict | None:
     """The ``girl_scorer.json`` of a saved scorer folder, or ``None`` (a cross-encoder or a backbone)."""
-    import json
-
     marker = Path(path) / SCORER_MARKER
     return json.loads(marker.read_text()) if marker.is_file() else None
 
@@ -368,7 +361,7 @@ def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None, head_see
     ``torch.manual_seed(head_seed)`` inside a forked RNG (the same head in every process; the caller's
     random stream is left as it was); the dual scorer's head is ``scale=20, bias=0``.
     """
-    from transformers import AutoModel, AutoModelForSequenceClassification
+    from transformers import AutoModel, AutoModelForSequenceClassification  # local: see the note at the imports
 
     path = resolve_encoder(name_or_path)
     marker = _scorer_marker(path)
@@ -381,8 +374,6 @@ def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None, head_see
     kind = kind or saved
     tok = load_tokenizer(path, padding_side="right")
     if kind in ("dual", "late"):
-        from safetensors.torch import load_file
-
         encoder = _from_pretrained(AutoModel, path)
         # late: the MaxSim term starts with the weight of the cosine, so both begin on one scale
         head = {"scale": 20.0, "bias": 0.0, **({"late_scale": 20.0} if kind == "late" else {})}
@@ -458,8 +449,6 @@ def encode_texts(model, tokenizer, texts: list[str], batch_size: int = 64, max_l
     ``cache``: see :class:`TopLayersCache` (the first call records, later calls with the same texts and
     settings run only the top layers). ``tokens=True`` returns ``(embeddings, token_vectors)`` where
     ``token_vectors[i]`` holds text i's unit-norm token states [T_i, d] (for :func:`maxsim`)."""
-    from tqdm.auto import tqdm
-
     device = next(model.parameters()).device
     texts = list(texts)
     order = np.argsort([len(t) for t in texts], kind="stable")
@@ -500,7 +489,7 @@ def env_offline() -> None:
 
 def quiet_libraries() -> None:
     """Keep the console readable: our own progress lines instead of library progress bars and load reports."""
-    import datasets
+    import datasets  # local, both: see the note at the imports (callers run env_offline() first)
     import transformers
 
     datasets.disable_progress_bars()

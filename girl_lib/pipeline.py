@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import distributed as dist
 from .config import Profile, profile_to_dict
 from .runio import (INPUTS, STAGES, GirlError, append_jsonl, atomic_write_json, build_fingerprint, building_record,
                     check_run_dir, describe_change, done_record, expected_fingerprints, generation_fingerprints,
@@ -71,26 +72,31 @@ def _forced(force) -> set:
 
 # ------------------------------------------------------------------------------------------- one stage
 def _dispatch(stage: str, cfg: Profile, run_dir: Path, progress: bool, resume: bool) -> dict:
+    # The stage modules are imported here, not at the top: they load torch, transformers and TRL, and this
+    # module must stay light for the CLI (which sets the HF libraries offline before they are imported) and
+    # for the notebooks' setup cell (girl_lib.course imports it before Colab has installed those, and
+    # before anything that could replace an already imported pandas or matplotlib).
+    from .data import run_data
+    from .generate import run_generate
+    from .judge import run_judge
+    from .ppo import run_ppo
+    from .recommend import run_recommend
+    from .reward import run_reward
+    from .sft import run_sft
+
     if stage == "data":
-        from .data import run_data
         return run_data(cfg, run_dir)
     if stage == "sft":
-        from .sft import run_sft
         return run_sft(cfg, run_dir, progress=progress)
     if stage == "reward":
-        from .reward import run_reward
         return run_reward(cfg, run_dir, progress=progress)
     if stage == "ppo":
-        from .ppo import run_ppo
         return run_ppo(cfg, run_dir, resume=resume)
     if stage == "generate":
-        from .generate import run_generate
         return run_generate(cfg, run_dir, progress=progress)
     if stage == "judge":
-        from .judge import run_judge
         return run_judge(cfg, run_dir)
     if stage == "recommend":
-        from .recommend import run_recommend
         return run_recommend(cfg, run_dir)
     raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
 
@@ -115,8 +121,6 @@ def run_stage(stage: str, cfg: Profile, run_dir, progress: bool = True, *, fresh
     """
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
-    from . import distributed as dist
-
     if dist.is_distributed() and not dist.is_main_process():  # accelerate launch: the main process alone
         resume = dist.broadcast_object(None)                   # moves outputs and writes markers; the others
         if stage in PARALLEL_STAGES:                           # wait for it, then take their share
@@ -127,12 +131,37 @@ def run_stage(stage: str, cfg: Profile, run_dir, progress: bool = True, *, fresh
     for dep in INPUTS[stage]:  # before anything moves: "run X first", with the profile to run it with
         if not (stage == "generate" and {"sft": "sft", "ppo": "girl"}.get(dep) not in (None, *cfg.generate.models)):
             require_stage(run_dir, dep, stage, profile=cfg.name)
-    out, prev = stage_dir(run_dir, stage), backup_dir(run_dir, stage)
     fp, config, _ = build_fingerprint(cfg, run_dir, stage)
+    if stage == "ppo" and resume and done_record(run_dir, stage) is not None:
+        return _resume_finished_ppo(cfg, run_dir, fp, config)
+    resuming = _prepare_outputs(stage, cfg, run_dir, fp, config, fresh, bool(resume), progress)
+    auto_resume = stage == "ppo" and resume is None and resuming and (stage_dir(run_dir, stage) / "checkpoint").exists()
+    if stage == "ppo" and resume is None:
+        resume = auto_resume
+    if dist.is_distributed():
+        dist.broadcast_object(bool(resume))
+    try:
+        result = _dispatch(stage, cfg, run_dir, progress, bool(resume))
+    except GirlError as err:
+        if auto_resume and "checkpoint in" in str(err):  # girl run / a notebook resumed it on its own
+            raise GirlError(f"{err} (with `girl run`: or pass --force ppo)") from None
+        raise
+    if dist.is_distributed() and stage not in PARALLEL_STAGES:
+        dist.barrier()
+    prev = backup_dir(run_dir, stage)
+    if done_record(run_dir, stage) is not None and prev.exists():
+        shutil.rmtree(prev, ignore_errors=True)
+    return result
+
+
+def _prepare_outputs(stage: str, cfg: Profile, run_dir: Path, fp: str, config: dict, fresh: bool, resume: bool,
+                     progress: bool) -> bool:
+    """Make ``<stage>/`` ready for a build and mark it BUILDING; returns whether the build resumes the
+    unfinished outputs there. A finished output moves to :func:`backup_dir`; unfinished ones of another
+    fingerprint (or with ``fresh``) are discarded; what stays valid is carried over (:func:`_carry_over`)."""
+    out, prev = stage_dir(run_dir, stage), backup_dir(run_dir, stage)
     sources, trash, resuming = [], None, False
     if done_record(run_dir, stage) is not None:
-        if stage == "ppo" and resume:
-            return _resume_finished_ppo(cfg, run_dir, fp, config)
         if prev.exists():
             shutil.rmtree(prev)
         os.replace(out, prev)  # kept until the new output is complete
@@ -150,14 +179,8 @@ def run_stage(stage: str, cfg: Profile, run_dir, progress: bool = True, *, fresh
                 shutil.rmtree(trash)
             os.replace(out, trash)
             if progress and any(p.name != "BUILDING" for p in trash.iterdir()):
-                if same:
-                    why = "(forced)"
-                elif building is not None:
-                    change = describe_change(building.get("config") or {}, config) or "inputs changed"
-                    why = f"made under another config or from other inputs ({change})"
-                else:
-                    why = "of unknown provenance (no BUILDING marker)"
-                print(f"{stage}: discarding its unfinished outputs {why}", flush=True)
+                print(f"{stage}: discarding its unfinished outputs {_discard_reason(same, building, config)}",
+                      flush=True)
             sources.append(trash)
             if prev.exists():
                 sources.append(prev)
@@ -170,22 +193,16 @@ def run_stage(stage: str, cfg: Profile, run_dir, progress: bool = True, *, fresh
         shutil.rmtree(trash, ignore_errors=True)
     if not (stage == "ppo" and resume and building_record(run_dir, stage)):  # an explicit resume may be refused:
         mark_building(run_dir, stage, fp, config, profile=cfg.name)          # the marker stays the checkpoint's
-    auto_resume = stage == "ppo" and resume is None and resuming and (out / "checkpoint").exists()
-    if stage == "ppo" and resume is None:
-        resume = auto_resume
-    if dist.is_distributed():
-        dist.broadcast_object(bool(resume))
-    try:
-        result = _dispatch(stage, cfg, run_dir, progress, bool(resume))
-    except GirlError as err:
-        if auto_resume and "checkpoint in" in str(err):  # girl run / a notebook resumed it on its own
-            raise GirlError(f"{err} (with `girl run`: or pass --force ppo)") from None
-        raise
-    if dist.is_distributed() and stage not in PARALLEL_STAGES:
-        dist.barrier()
-    if done_record(run_dir, stage) is not None and prev.exists():
-        shutil.rmtree(prev, ignore_errors=True)
-    return result
+    return resuming
+
+
+def _discard_reason(same: bool, building: dict | None, config: dict) -> str:
+    if same:
+        return "(forced)"
+    if building is not None:
+        change = describe_change(building.get("config") or {}, config) or "inputs changed"
+        return f"made under another config or from other inputs ({change})"
+    return "of unknown provenance (no BUILDING marker)"
 
 
 def _resume_finished_ppo(cfg, run_dir: Path, fp: str, config: dict) -> dict:
@@ -402,8 +419,6 @@ def _fmt(seconds: float) -> str:
 def run_pipeline(cfg: Profile, run_dir, force: tuple[str, ...] = (), stages: tuple[str, ...] = STAGES,
                  progress: bool = True) -> dict:
     """Run the stages that are missing or stale; then write ``results.json``, ``report.md`` and ``plots/``."""
-    from .report import write_report
-
     run_dir = check_run_dir(run_dir)
     forced = _forced(force)
     cfg, status = prepare(cfg, run_dir, force, progress, only=stages)
@@ -428,6 +443,8 @@ def run_pipeline(cfg: Profile, run_dir, force: tuple[str, ...] = (), stages: tup
             print(f"{head} finished in {_fmt(timing[stage])} | elapsed {_fmt(time.time() - t_start)}", flush=True)
     timing["total"] = sum(v for k, v in timing.items() if k in STAGES)
     atomic_write_json(timing_path, timing)
+    from .report import write_report  # local: report loads matplotlib and pandas (see _dispatch)
+
     results = write_report(cfg, run_dir)
     if progress:
         print(f"results: {run_dir / 'results.json'}\nreport:  {run_dir / 'report.md'}")

@@ -3,11 +3,15 @@ and returns a matplotlib Figure; nothing here trains or loads models."""
 
 from __future__ import annotations
 
+import html
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg") if matplotlib.get_backend().lower() == "agg" else None
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from scipy.stats import spearmanr  # noqa: E402
 
 
 def _fig(ncols: int = 1, width: float = 5.0, height: float = 3.4):
@@ -115,8 +119,6 @@ def generation_number_curve(curves: dict, title: str = "AUC against number of ge
 
 
 def save(fig, path) -> None:
-    from pathlib import Path
-
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -223,8 +225,6 @@ def score_vs_oracle(scores, oracle, labels=None, title: str = "reward model U(C,
     """Left: scatter of model scores against the hidden recruiter's fit (coloured by ``labels``: 1 =
     matched J+, 0 = mismatched J-) with the Spearman correlation. Right: mean oracle fit per score bin
     (quantiles), a calibration-style view: a good U gives a rising curve."""
-    from scipy.stats import spearmanr
-
     scores, oracle = np.asarray(scores, float), np.asarray(oracle, float)
     fig, axes = _fig(2, width=4.6)
     ax = axes[0]
@@ -439,8 +439,6 @@ def retrieval_bars(retrieval: dict, subset: str = "all", title: str = "retrieval
 def side_by_side_html(texts: dict, width_px: int = 330) -> str:
     """An HTML table showing ``{title: text}`` in columns (a CV beside its JDs); render it with
     ``IPython.display.HTML``. Text is escaped and keeps its line breaks."""
-    import html
-
     head = "".join(f"<th style='text-align:left;vertical-align:top'>{html.escape(str(k))}</th>" for k in texts)
     cells = "".join(
         f"<td style='vertical-align:top;text-align:left;min-width:{width_px}px;max-width:{width_px * 1.4:.0f}px'>"
@@ -452,8 +450,6 @@ def side_by_side_html(texts: dict, width_px: int = 330) -> str:
 def loss_mask_html(tokens: list[str], labels: list[int], ignore_index: int = -100) -> str:
     """Tokens coloured by whether they carry loss (Eq. 1): grey = masked (label ``ignore_index``, the
     prompt), green = trained on (the JD and its end-of-turn token)."""
-    import html
-
     spans = []
     for tok, lab in zip(tokens, labels):
         style = "background:#d9f2d9" if lab != ignore_index else "color:#888"

@@ -51,13 +51,23 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from accelerate import Accelerator
+from peft import LoraConfig, PeftModel, get_peft_model
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
 
+from . import distributed as dist
 from . import losses
+from .data import load_data, oracle_fit
+from .generate import batch_generator, judge_sampler, length_batches, sample_batch
 from .metrics import bootstrap_ci
+from .models import load_generator, load_sequence_scorer
 from .report import ppo_note
+from .reward import score_batch
 from .runio import (GirlError, NonFiniteError, append_jsonl, atomic_dir, atomic_write_json, atomic_write_text,
-                    build_fingerprint, check_finite, clear_done, derive_seed, mark_done, read_json, read_jsonl,
-                    require_stage, set_seed)
+                    build_fingerprint, check_finite, clear_done, derive_seed, describe_change, read_json,
+                    read_jsonl, require_stage, save_stage, set_seed)
 
 ScoreFn = Callable[[list, list], "torch.Tensor | Sequence[float]"]
 """``score_fn(cvs, jds) -> [B]``: the reward U(C, J) of each pair (default: the trained reward model)."""
@@ -199,8 +209,6 @@ def critic_values(critic, tokenizer, cvs: list[str], max_length: int, grad: bool
     The input format is exactly the reward model's (CV, JD) sentence pair, so the critic starts from
     ``U``'s weights and sees familiar inputs.
     """
-    from .reward import score_batch
-
     return score_batch(critic, tokenizer, list(cvs), [""] * len(cvs), max_length, grad=grad)
 
 
@@ -303,7 +311,7 @@ class GroupBaseline(Baseline):
         return group_advantages(rewards, group_size, self.name), rewards
 
 
-def make_baseline(cfg, run_dir: Path, ckpt_dir: Path, resumed: bool, hidden_size: int | None) -> Baseline:
+def make_baseline(cfg, run_dir: Path, ckpt_dir: Path, resumed: bool, hidden_size: int) -> Baseline:
     """The baseline ``ppo.baseline`` names, with its trainable part loaded (from the checkpoint when
     resuming, else the critic from the reward model / a zero value head)."""
     p = cfg.ppo
@@ -312,12 +320,8 @@ def make_baseline(cfg, run_dir: Path, ckpt_dir: Path, resumed: bool, hidden_size
     if p.baseline == "gae":
         head = TokenValueHead(hidden_size)
         if resumed:
-            from safetensors.torch import load_file
-
             head.load_state_dict(load_file(str(ckpt_dir / "critic" / "value_head.safetensors")))
         return TokenCriticBaseline(head, p.gamma, p.lam)
-    from .models import load_sequence_scorer
-
     critic, tok = load_sequence_scorer(str(ckpt_dir / "critic" if resumed else run_dir / "reward" / "model"), cfg)
     disable_dropout(critic)
     return CriticBaseline(critic, tok, cfg.reward.max_length)
@@ -337,8 +341,6 @@ class Models:
 def build_actor(sft_dir: Path, cfg, adapter_dir: Path | None = None):
     """The actor ``G^a``: SFT weights + a fresh LoRA adapter (or the one saved in ``adapter_dir``), or a
     full trainable copy of the SFT model when ``ppo.use_lora`` is off. Returns ``(actor, tokenizer, ref)``."""
-    from .models import load_generator
-
     p = cfg.ppo
     if not p.use_lora:
         actor, tok = load_generator(str(adapter_dir or sft_dir), cfg, for_training=True)
@@ -347,8 +349,6 @@ def build_actor(sft_dir: Path, cfg, adapter_dir: Path | None = None):
         disable_dropout(ref)
         disable_dropout(actor)
         return actor, tok, ref
-    from peft import LoraConfig, PeftModel, get_peft_model
-
     base, tok = load_generator(str(sft_dir), cfg, for_training=True)
     disable_dropout(base)
     if adapter_dir is not None:
@@ -427,6 +427,7 @@ class PPOTrainer:
         self.kl_coef, self.cvs = kl_coef, cvs
         self.k = max(1, int(self.p.samples_per_cv))
         self.device = accelerator.device
+        self.provenance: dict = {}  # what each checkpoint records it was made from (set by run_ppo)
 
     # ------------------------------------------------------------------ one iteration of Algorithm 1
     def iteration(self, iteration: int) -> dict:
@@ -456,11 +457,9 @@ class PPOTrainer:
         """Alg. 1 line 3, Sec. IV-C1: ``J ~ G^a(C)`` (k JDs per CV, each prompt read once), then the
         sampled tokens' log-probs under the actor (``pi_old``) and the reference ``G`` (Eq. 3 needs both),
         in chunks of whole groups: [B, R, vocab] logits of a whole rollout can be GBs."""
-        from .generate import sample_batch
-
         p, k = self.p, self.k
         out = sample_batch(self.actor_unwrapped, self.models.tokenizer, cvs, p.max_new_tokens, p.temperature,
-                           p.top_p, generator, repeats=k)
+                           p.top_p, generator, repeats=k, backend=self.cfg.generate.backend)
         ids, attn, P = out["input_ids"], out["attention_mask"], out["prompt_len"]
         old_logp, entropy, hidden, ref_logp = [], [], [], []
         for rows in _group_slices(len(ids), k, p.minibatch_size):
@@ -655,8 +654,6 @@ def save_checkpoint(ckpt_dir: Path, trainer: PPOTrainer, iteration: int) -> None
         actor.save_pretrained(tmp / "actor")
         trainer.models.tokenizer.save_pretrained(tmp / "actor")
         if isinstance(baseline, TokenCriticBaseline):
-            from safetensors.torch import save_file
-
             (tmp / "critic").mkdir()
             save_file(critic.state_dict(), str(tmp / "critic" / "value_head.safetensors"))
         elif isinstance(baseline, CriticBaseline):
@@ -669,7 +666,7 @@ def save_checkpoint(ckpt_dir: Path, trainer: PPOTrainer, iteration: int) -> None
         torch.save(_rng_state(), tmp / "rng.pt")
         atomic_write_json(tmp / "state.json", {"iteration": iteration, "kl_coef": trainer.kl_coef,
                                                **{key: getattr(p, key) for key in CHECKPOINT_KEYS},
-                                               **(getattr(trainer, "provenance", None) or {})})
+                                               **trainer.provenance})
 
 
 # =========================================================================== 6. GIRL vs GIRL-SFT
@@ -719,8 +716,6 @@ def sample_girl_and_sft(models: Models, actor_unwrapped, cvs: list[str], cfg, ba
     one seeded stream per batch); the stage passes the generate stage's judge settings, so the judge later
     compares these very JDs. The KL is then between the policies at that temperature. Without it: PPO's
     own temperature / top-p and one stream, in batches of ``batch_size``."""
-    from .generate import batch_generator, length_batches, sample_batch
-
     p = cfg.ppo
     device = next(actor_unwrapped.parameters()).device
     if sampler is None:
@@ -741,14 +736,16 @@ def sample_girl_and_sft(models: Models, actor_unwrapped, cvs: list[str], cfg, ba
     for idx in batches:
         chunk = [cvs[i] for i in idx]
         gen_girl, gen_sft = streams(idx)
-        out = sample_batch(actor_unwrapped, models.tokenizer, chunk, n_new, temperature, top_p, gen_girl)
+        out = sample_batch(actor_unwrapped, models.tokenizer, chunk, n_new, temperature, top_p, gen_girl,
+                           backend=cfg.generate.backend)
         ids, attn, P, mask = out["input_ids"], out["attention_mask"], out["prompt_len"], out["response_mask"]
         # log-probs in minibatches: [B, R, vocab] logits of a whole generation batch can be GBs
         parts = _group_slices(len(chunk), 1, p.minibatch_size)
         logp = torch.cat([losses.logprobs_of(actor_unwrapped, ids[q], attn[q], P, temperature) for q in parts])
         with reference_policy(models, actor_unwrapped) as ref:
             ref_logp = torch.cat([losses.logprobs_of(ref, ids[q], attn[q], P, temperature) for q in parts])
-            sft_out = sample_batch(ref, models.tokenizer, chunk, n_new, temperature, top_p, gen_sft)
+            sft_out = sample_batch(ref, models.tokenizer, chunk, n_new, temperature, top_p, gen_sft,
+                                   backend=cfg.generate.backend)
         kl = losses.kl_penalty(logp, ref_logp, mask.float(), p.kl_estimator, p.kl_reduction).tolist()
         for j, i in enumerate(idx):
             kls[i] = kl[j]
@@ -759,11 +756,9 @@ def sample_girl_and_sft(models: Models, actor_unwrapped, cvs: list[str], cfg, ba
 
 @torch.no_grad()
 def extra_samples(models: Models, actor_unwrapped, cvs: list[str], sampler: dict, k: int, seed: int,
-                  batch_size: int = 8) -> dict:
+                  batch_size: int = 8, backend: str = "fast") -> dict:
     """``k`` more JDs per CV from GIRL and from GIRL-SFT (same settings as ``sampler``; paired random streams,
     one prompt forward per CV): ``{"girl": [[(text, n_tokens, finished), ...] per CV], "sft": [...]}``."""
-    from .generate import sample_batch
-
     out = {"girl": [], "sft": []}
     if k < 1:
         return {key: [[] for _ in cvs] for key in out}
@@ -774,7 +769,7 @@ def extra_samples(models: Models, actor_unwrapped, cvs: list[str], sampler: dict
             gen = torch.Generator(device=device).manual_seed(derive_seed(seed, 7_777 + s))
             with (reference_policy(models, actor_unwrapped) if key == "sft" else contextlib.nullcontext(actor_unwrapped)) as m:
                 o = sample_batch(m, models.tokenizer, chunk, sampler["max_new_tokens"], sampler["temperature"],
-                                 sampler["top_p"], gen, repeats=k)
+                                 sampler["top_p"], gen, repeats=k, backend=backend)
             rows = list(zip(o["texts"], o["n_tokens"].tolist(), o["finished"].tolist()))
             out[key] += [rows[j * k:(j + 1) * k] for j in range(len(chunk))]
     return out
@@ -838,7 +833,8 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
     :func:`compare_with_sft`; the first JD of each CV is returned under ``"generations"`` and the settings
     they were sampled with under ``"sampler"``."""
     rows, kls, sampler = sample_girl_and_sft(models, actor_unwrapped, cvs, cfg, batch_size, sampler)
-    extra = extra_samples(models, actor_unwrapped, cvs, sampler, cfg.ppo.eval_samples - 1, cfg.ppo.seed)
+    extra = extra_samples(models, actor_unwrapped, cvs, sampler, cfg.ppo.eval_samples - 1, cfg.ppo.seed,
+                          backend=cfg.generate.backend)
     res = compare_with_sft(cvs, rows, kls, score_fn, oracle_fn, cfg, extra)
     res["sampler"] = sampler
     as_row = lambda t, n, f: {"jd": t, "n_tokens": n, "finished": f}  # noqa: E731
@@ -858,21 +854,18 @@ def compare_baselines(cfg, run_dir, cvs: Sequence[str], k: int = 4, seed: int = 
     and the summaries: ``within_share_eq5`` / ``within_share_rloo`` (:func:`within_group_share`: how much
     of each advantage tells one CV's JDs apart), ``value_vs_cv_mean_corr`` (does the critic's value track
     the CV's mean reward?) and ``rm_oracle`` (:func:`policy_pair_agreement` on these JDs)."""
-    from .generate import sample_batch
-    from .models import load_generator, load_sequence_scorer
 
     run_dir, p = Path(run_dir), cfg.ppo
     model, tok = load_generator(str(run_dir / "sft" / "model"), cfg)
     device = next(model.parameters()).device
     out = sample_batch(model, tok, list(cvs), p.max_new_tokens, p.temperature, p.top_p,
-                       torch.Generator(device=device).manual_seed(seed), repeats=k)
+                       torch.Generator(device=device).manual_seed(seed), repeats=k, backend=cfg.generate.backend)
     rows = [c for c in cvs for _ in range(k)]
     reward = _as_tensor((score_fn or _default_score_fn(run_dir, cfg, device))(rows, out["texts"]), "cpu")
     critic, ctok = load_sequence_scorer(str(run_dir / "reward" / "model"), cfg)
     value = critic_values(critic.eval(), ctok, rows, cfg.reward.max_length).float().cpu()
     adv_eq5, adv_rloo = compute_advantages(reward, value), group_advantages(reward, k, "rloo")
-    if oracle_fn is None:
-        from .data import oracle_fit as oracle_fn
+    oracle_fn = oracle_fn or oracle_fit
     fits = [float(oracle_fn(c, j)) for c, j in zip(rows, out["texts"])]
     cv_mean, cv_value = reward.reshape(-1, k).mean(-1).numpy(), value.reshape(-1, k)[:, 0].numpy()
     corr = float(np.corrcoef(cv_mean, cv_value)[0, 1]) if len(cvs) > 2 and cv_value.std() > 0 else None
@@ -886,9 +879,6 @@ def compare_baselines(cfg, run_dir, cvs: Sequence[str], k: int = 4, seed: int = 
 # =========================================================================== 7. the stage
 def _default_score_fn(run_dir: Path, cfg, device) -> ScoreFn:
     """U(C, J) from the frozen reward model at ``run_dir/reward/model``, in chunks."""
-    from .models import load_sequence_scorer
-    from .reward import score_batch
-
     rm, rtok = load_sequence_scorer(str(run_dir / "reward" / "model"), cfg)
     rm = rm.to(device).eval().requires_grad_(False)
 
@@ -960,8 +950,6 @@ def _resume_state(ckpt_dir: Path, p, resume: bool, provenance: dict | None = Non
         int(state["iteration"])
         for name in ("optimizer.pt", "rng.pt"):
             torch.load(ckpt_dir / name, map_location="cpu", weights_only=True)
-        from safetensors import safe_open
-
         for f in sorted(ckpt_dir.rglob("*.safetensors")):
             with safe_open(str(f), framework="pt") as st:
                 for key in list(st.keys())[:1]:
@@ -977,8 +965,6 @@ def _resume_state(ckpt_dir: Path, p, resume: bool, provenance: dict | None = Non
         raise GirlError(f"the checkpoint in {ckpt_dir} was made with {made}, this run asks for {want}; resume with "
                         f"the same settings or {fix}")
     if provenance and state.get("fingerprint") and state["fingerprint"] != provenance["fingerprint"]:
-        from .runio import describe_change
-
         what = describe_change(state.get("config") or {}, provenance["config"])
         other = [k for k, v in (state.get("inputs") or {}).items() if v != provenance["inputs"].get(k)]
         why = "; ".join(x for x in (what, f"other {', '.join(other)} than now" if other else "") if x)
@@ -1010,7 +996,7 @@ def build_trainer(cfg, run_dir: Path, ckpt_dir: Path, state: dict | None, cvs: l
     p, device = cfg.ppo, accelerator.device
     set_seed(p.seed)
     actor, tok, ref = build_actor(run_dir / "sft" / "model", cfg, adapter_dir=(ckpt_dir / "actor") if state else None)
-    baseline = make_baseline(cfg, run_dir, ckpt_dir, state is not None, getattr(actor.config, "hidden_size", None))
+    baseline = make_baseline(cfg, run_dir, ckpt_dir, state is not None, actor.config.hidden_size)
     actor = actor.to(device)
     ref = ref.to(device) if ref is not None else None
     if score_fn is None:
@@ -1037,6 +1023,83 @@ def build_trainer(cfg, run_dir: Path, ckpt_dir: Path, state: dict | None, cvs: l
                       actor_opt, critic_opt, state["kl_coef"] if state else p.kl_coef, cvs)
 
 
+def ppo_data(cfg, run_dir: Path, cvs: Sequence[str] | None, eval_cvs: Sequence[str] | None):
+    """Sec. IV-C's CVs: ``(rl_cvs, eval_cvs, eval_ids, sampler)``. RL trains on the ``rl`` split only (CVs
+    not used in the first two steps); the final comparison uses the judge's CVs, sampled as the generate
+    stage samples them (``eval_ids``/``sampler`` are set then, so it can reuse them). Injected ``cvs`` /
+    ``eval_cvs`` (tests, notebooks) replace the splits."""
+    p = cfg.ppo
+    eval_ids, sampler = None, None
+    if cvs is None or eval_cvs is None:
+        require_stage(run_dir, "data", "ppo")
+        ds = load_data(run_dir)
+        cvs = list(ds["rl"]["cv"]) if cvs is None else cvs
+        if eval_cvs is None:
+            eval_cvs = list(ds["judge_eval"]["cv"])
+            eval_ids = list(ds["judge_eval"]["seeker_id"])[:p.n_eval]
+            sampler = judge_sampler(cfg.generate)
+    cvs, eval_cvs = list(cvs), list(eval_cvs)[:p.n_eval]
+    if not cvs:
+        raise GirlError("the RL split has no CVs; rebuild the data with a larger data.scale")
+    return cvs, eval_cvs, eval_ids, sampler
+
+
+def make_accelerator(p) -> Accelerator:
+    """One process per device; refuses batch sizes the processes cannot share."""
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    k_cv, world = max(1, int(p.samples_per_cv)), accelerator.num_processes
+    if p.rollout_batch_size % world:
+        raise GirlError(f"ppo.rollout_batch_size={p.rollout_batch_size} must be divisible by the number of "
+                        f"processes ({world})")
+    if world > 1 and (p.minibatch_size // k_cv) % world:
+        raise GirlError(f"ppo.minibatch_size={p.minibatch_size} is the global minibatch ({p.minibatch_size // k_cv} "
+                        f"CV(s) of {k_cv} JDs): with {world} processes it must hold a multiple of {world} CVs; set "
+                        f"ppo.minibatch_size={k_cv * world} (or a multiple of it)")
+    return accelerator
+
+
+def train(trainer: PPOTrainer, start_iter: int, last: int, out_dir: Path, progress: bool) -> None:
+    """Algorithm 1, line 1: ``for iteration = start_iter + 1 .. last``: one iteration (rollout -> score ->
+    advantages -> update), the adaptive KL step, the log row (``metrics.jsonl``, TensorBoard) and a
+    checkpoint every ``ppo.checkpoint_every`` iterations and at ``last``."""
+    p, acc = trainer.p, trainer.accelerator
+    bar = tqdm(total=p.iterations, initial=start_iter, desc="ppo", disable=not (progress and acc.is_main_process))
+    tb = _tensorboard(out_dir / "tensorboard", acc.is_main_process)
+    for iteration in range(start_iter + 1, last + 1):
+        row = trainer.iteration(iteration)  # rollout -> score -> advantages -> update
+        if p.adaptive_kl:  # beyond the paper
+            trainer.kl_coef = update_kl_coef(trainer.kl_coef, row["kl"], p.target_kl, p.rollout_batch_size,
+                                             p.kl_horizon)
+        if acc.is_main_process:  # log
+            append_jsonl(out_dir / "metrics.jsonl", [row])
+            for key, value in (row.items() if tb is not None else ()):
+                if key != "iteration":
+                    tb.add_scalar(f"ppo/{key}", value, iteration)
+        bar.update(1)
+        bar.set_postfix(reward=f"{row['reward']:.3f}", kl=f"{row['kl']:.4f}")
+        if iteration % p.checkpoint_every == 0 or iteration == last:  # checkpoint
+            save_checkpoint(out_dir / "checkpoint", trainer, iteration)
+    bar.close()
+    if tb is not None:
+        tb.close()
+
+
+def final_metrics(trainer: PPOTrainer, eval_cvs: list, oracle_fn: OracleFn, sampler: dict | None,
+                  seconds: float, out_dir: Path) -> tuple[dict, dict]:
+    """GIRL vs GIRL-SFT on the eval CVs (:func:`evaluate_against_sft`) plus the training log's summary:
+    ``(metrics, generations)``, where ``generations`` holds the eval JDs (``extra``: further samples)."""
+    metrics = evaluate_against_sft(trainer.models, trainer.actor_unwrapped, eval_cvs, trainer.score_fn,
+                                   oracle_fn, trainer.cfg, sampler=sampler)
+    generations = {**metrics.pop("generations"), "extra": metrics.pop("extra_generations")}
+    history = read_jsonl(out_dir / "metrics.jsonl")
+    metrics.update(training_summary(history, trainer.p, trainer.kl_coef, seconds))
+    metrics["note"] = ppo_note(metrics)
+    metrics["num_processes"] = trainer.accelerator.num_processes
+    # JDs each process sampled per iteration (together rollout_batch_size * samples_per_cv)
+    metrics["rows_per_process"] = history[-1].get("rollouts_per_process") if history else None
+    return metrics, generations
+
+
 def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = None,
             eval_cvs: Sequence[str] | None = None, score_fn: ScoreFn | None = None,
             oracle_fn: OracleFn | None = None, stop_after: int | None = None, out_dir=None,
@@ -1053,108 +1116,48 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
     after iteration ``k`` (as if the run had been killed); ``save_model=False`` skips ``model/``.
     ``resume=True`` continues from ``out_dir/checkpoint`` (a fresh start when there is none).
     """
-    from accelerate import Accelerator
-    from tqdm.auto import tqdm
-
     t_start = time.time()
-    run_dir = Path(run_dir)
-    p = cfg.ppo
+    run_dir, p = Path(run_dir), cfg.ppo
     is_stage = out_dir is None
     out_dir = Path(out_dir) if out_dir is not None else run_dir / "ppo"
-    ckpt_dir, metrics_path = out_dir / "checkpoint", out_dir / "metrics.jsonl"
     check_ppo_config(p)
     require_stage(run_dir, "sft", "ppo")
     require_stage(run_dir, "reward", "ppo")
-    from . import distributed as dist
-
     if is_stage and dist.is_main_process():
         clear_done(run_dir, "ppo")
+    cvs, eval_cvs, eval_ids, sampler = ppo_data(cfg, run_dir, cvs, eval_cvs)
+    oracle_fn = oracle_fn or oracle_fit
+    accelerator = make_accelerator(p)
 
-    # ---- data: RL CVs only (Sec. IV-C: CVs not used in the first two steps), judge_eval for the end.
-    eval_ids, sampler = None, None
-    if cvs is None or eval_cvs is None:
-        from .data import load_data
-        from .generate import judge_sampler
-
-        require_stage(run_dir, "data", "ppo")
-        ds = load_data(run_dir)
-        cvs = list(ds["rl"]["cv"]) if cvs is None else cvs
-        if eval_cvs is None:  # the judge's CVs, sampled as the generate stage samples them (it reuses them)
-            eval_cvs = list(ds["judge_eval"]["cv"])
-            eval_ids = list(ds["judge_eval"]["seeker_id"])[:p.n_eval]
-            sampler = judge_sampler(cfg.generate)
-    cvs, eval_cvs = list(cvs), list(eval_cvs)[:p.n_eval]
-    if not cvs:
-        raise GirlError("the RL split has no CVs; rebuild the data with a larger data.scale")
-    if oracle_fn is None:
-        from .data import oracle_fit as oracle_fn
-
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
-    if p.rollout_batch_size % accelerator.num_processes:
-        raise GirlError(f"ppo.rollout_batch_size={p.rollout_batch_size} must be divisible by the number of "
-                        f"processes ({accelerator.num_processes})")
-    k_cv, world = max(1, int(p.samples_per_cv)), accelerator.num_processes
-    if world > 1 and (p.minibatch_size // k_cv) % world:
-        raise GirlError(f"ppo.minibatch_size={p.minibatch_size} is the global minibatch ({p.minibatch_size // k_cv} "
-                        f"CV(s) of {k_cv} JDs): with {world} processes it must hold a multiple of {world} CVs; set "
-                        f"ppo.minibatch_size={k_cv * world} (or a multiple of it)")
-    fp, fp_config, fp_inputs = build_fingerprint(cfg, run_dir, "ppo")  # what a checkpoint must match
+    # ---- the models, fresh or from the checkpoint (which must come from this config and these inputs)
+    fp, fp_config, fp_inputs = build_fingerprint(cfg, run_dir, "ppo")
     provenance = {"fingerprint": fp, "config": fp_config, "inputs": fp_inputs}
-    state = _resume_state(ckpt_dir, p, resume, provenance)
+    state = _resume_state(out_dir / "checkpoint", p, resume, provenance)
     start_iter = state["iteration"] if state else 0
     if accelerator.is_main_process:
         _reset_outputs(out_dir, start_iter, fresh=state is None)
-    trainer = build_trainer(cfg, run_dir, ckpt_dir, state, cvs, score_fn, oracle_fn, accelerator)
+    trainer = build_trainer(cfg, run_dir, out_dir / "checkpoint", state, cvs, score_fn, oracle_fn, accelerator)
     trainer.provenance = provenance
 
-    # ---- Algorithm 1, line 1: for iteration = 1, 2, ...
+    # ---- Algorithm 1
     last = p.iterations if stop_after is None else min(p.iterations, stop_after)
-    bar = tqdm(total=p.iterations, initial=start_iter, desc="ppo", disable=not (progress and accelerator.is_main_process))
-    tb = _tensorboard(out_dir / "tensorboard", accelerator.is_main_process)
-    for iteration in range(start_iter + 1, last + 1):
-        row = trainer.iteration(iteration)  # rollout -> score -> advantages -> update
-        if p.adaptive_kl:  # beyond the paper
-            trainer.kl_coef = update_kl_coef(trainer.kl_coef, row["kl"], p.target_kl, p.rollout_batch_size,
-                                             p.kl_horizon)
-        if accelerator.is_main_process:  # log
-            append_jsonl(metrics_path, [row])
-            for key, value in (row.items() if tb is not None else ()):
-                if key != "iteration":
-                    tb.add_scalar(f"ppo/{key}", value, iteration)
-        bar.update(1)
-        bar.set_postfix(reward=f"{row['reward']:.3f}", kl=f"{row['kl']:.4f}")
-        if iteration % p.checkpoint_every == 0 or iteration == last:  # checkpoint
-            save_checkpoint(ckpt_dir, trainer, iteration)
-    bar.close()
-    if tb is not None:
-        tb.close()
+    train(trainer, start_iter, last, out_dir, progress)
     if last < p.iterations:  # stopped early on purpose (stop_after): the checkpoint is the result
-        return {"stopped_at": last, "iterations": p.iterations, "checkpoint": str(ckpt_dir)}
+        return {"stopped_at": last, "iterations": p.iterations, "checkpoint": str(out_dir / "checkpoint")}
 
     # ---- the end: GIRL vs GIRL-SFT, the merged model, DONE
     metrics = {}
     if accelerator.is_main_process:
-        metrics = evaluate_against_sft(trainer.models, trainer.actor_unwrapped, eval_cvs, trainer.score_fn,
-                                       oracle_fn, cfg, sampler=sampler)
-        generations, extra = metrics.pop("generations"), metrics.pop("extra_generations")
+        metrics, generations = final_metrics(trainer, eval_cvs, oracle_fn, sampler, time.time() - t_start, out_dir)
         if is_stage and eval_ids is not None:  # the generate stage copies these instead of sampling again
             atomic_write_json(out_dir / "eval_generations.json",
-                              {"sampler": sampler, "cv_ids": eval_ids, **generations, "extra": extra})
-        metrics.update(training_summary(read_jsonl(metrics_path), p, trainer.kl_coef, time.time() - t_start))
-        metrics["note"] = ppo_note(metrics)
-        # JDs each process sampled per iteration (together rollout_batch_size * samples_per_cv)
-        history = read_jsonl(metrics_path)
-        metrics["num_processes"] = accelerator.num_processes
-        metrics["rows_per_process"] = history[-1].get("rollouts_per_process") if history else None
+                              {"sampler": sampler, "cv_ids": eval_ids, **generations})
+        final = None
         if save_model:
             final = trainer.actor_unwrapped.merge_and_unload() if p.use_lora else trainer.actor_unwrapped
-            with atomic_dir(out_dir / "model") as tmp:
-                final.save_pretrained(tmp)
-                trainer.models.tokenizer.save_pretrained(tmp)
-        atomic_write_json(out_dir / "metrics.json", metrics)
-        if is_stage:
-            mark_done(run_dir, "ppo", {"reward_girl": metrics["reward_girl"], "reward_sft": metrics["reward_sft"]},
-                      cfg=cfg)
+        summary = {"reward_girl": metrics["reward_girl"], "reward_sft": metrics["reward_sft"]}
+        save_stage(run_dir, "ppo", metrics, summary, cfg, model=final, tokenizer=trainer.models.tokenizer,
+                   out_dir=out_dir, mark=is_stage)
     accelerator.wait_for_everyone()
     return metrics
 

@@ -8,6 +8,8 @@ instruction + input -> user message, output -> assistant message.
 
 from __future__ import annotations
 
+from .runio import GirlError
+
 ROLE = "You are a career advisor at an online recruitment platform. You write job descriptions."
 INSTRUCTION = (
     "Given this job seeker's CV, write the job description that suits them best. "
@@ -19,8 +21,6 @@ INSTRUCTION = (
 def validate_cv(cv: str, field: str = "cv") -> str:
     """Reject empty CVs with a clear message; return the stripped text."""
     if not isinstance(cv, str) or not cv.strip():
-        from .runio import GirlError
-
         raise GirlError(f"the '{field}' text is empty: every prompt needs a non-empty CV")
     return cv.strip()
 

@@ -41,16 +41,16 @@ import torch
 from torch import nn
 
 from . import paper
-from .report import render_recommend_tables
+from .data import load_data
+from .generate import MODEL_NAMES, generations_path, load_generations
 from .metrics import (auc, gauc, logloss, mean_ndcg_at_k, mean_recall_at_k, mean_std, paired_group_bootstrap,
                       relative_change)
+from .models import encode_texts, load_encoder
+from .report import render_recommend_tables
 from .runio import (GirlError, atomic_write_json, atomic_write_text, check_finite, clear_done, mark_done,
                     require_stage, set_seed)
 
 PREDICTORS = ("MLP", "Dot")
-TABLE_NAMES = {"sft": "GIRL-SFT", "girl": "GIRL", "base": "base-gen"}
-"""Generator key (``girl_lib.generate``) -> row name in the tables. ``base-gen`` is our ablation: j'
-from the untuned generator."""
 MODEL_ORDER = ("Base", "GIRL-SFT", "GIRL", "base-gen")
 SUBSETS = (("all", "recommend"), ("cold_start", "recommend_cold_start"), ("warm", "recommend_warm"))
 """Test subset -> key of ``metrics.json``."""
@@ -644,8 +644,6 @@ def _default_encode_fn(cfg) -> Callable[[list[str]], np.ndarray]:
     state = {}
 
     def encode(texts: list[str]) -> np.ndarray:
-        from .models import encode_texts, load_encoder
-
         if "model" not in state:
             state["model"], state["tok"] = load_encoder(cfg)
         rc = cfg.recommend
@@ -798,8 +796,6 @@ def embed_everything(cfg, run_dir: Path, cols: dict, encode_fn, notes: list) -> 
     """Step 1: frozen-encoder embeddings (cached in ``recommend/``) of every seeker's CV, every job's JD and
     every generated JD (Eq. 12; ``[seekers, N, d]`` per generator that exists). Returns ``{"cv", "job",
     "generated": {table name: EmbeddingTable}, "seekers", "jobs", "n_encoded"}``."""
-    from .generate import generations_path, load_generations
-
     cv_of, jd_of = {}, {}  # texts of every seeker and job (first occurrence wins)
     for split in cols.values():
         for s, cv in zip(split["seeker_id"], split["cv"]):
@@ -822,7 +818,7 @@ def embed_everything(cfg, run_dir: Path, cols: dict, encode_fn, notes: list) -> 
     cv_table = EmbeddingTable(seekers, cached_embeddings(run_dir, "cv", [cv_of[s] for s in seekers], encode, key))
     job_table = EmbeddingTable(jobs, cached_embeddings(run_dir, "jd", [jd_of[j] for j in jobs], encode, key))
     gen_tables: dict[str, EmbeddingTable] = {}
-    for gkey, name in TABLE_NAMES.items():
+    for gkey, name in MODEL_NAMES.items():
         rec_gens = load_generations(run_dir, gkey, "rec") if generations_path(run_dir, gkey).exists() else {}
         if not rec_gens:  # not generated, or only for judge_eval (see generate.rec_models)
             notes.append(f"no rec generations for '{gkey}' ({name}); its rows are skipped")
@@ -905,8 +901,6 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
     clear_done(run_dir, "recommend")
     rc = cfg.recommend
     if data is None:
-        from .data import load_data
-
         data = load_data(run_dir)
     cols = {s: _split_columns(data, s, s == "rec_test") for s in ("rec_train", "rec_valid", "rec_test")}
     notes: list[str] = []

@@ -8,16 +8,25 @@ triples of the same CV, with a plain PyTorch loop so every line is visible.
 
 from __future__ import annotations
 
+import copy
+import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as tdist
+from sklearn.metrics import roc_auc_score
+from torch.nn.utils.rnn import pad_sequence
+from tqdm.auto import tqdm
 
+from . import distributed as dist
+from .data import held_out_split, oracle_fit
 from .losses import pairwise_ranking_loss
-from .models import maxsim
-from .runio import (GirlError, atomic_dir, atomic_write_json, check_finite, mark_done, require_stage,
-                    set_seed)
+from .models import DualEncoderScorer, TopLayersCache, encode_texts, load_sequence_scorer, maxsim
+from .runio import GirlError, check_finite, require_stage, save_stage, set_seed
+from .world.fit import fit_terms
+from .world.oracle import _cv_facts, _jd_facts
 
 REQUIRED_COLUMNS = ("cv", "chosen", "rejected")
 
@@ -41,8 +50,6 @@ def _distinct(texts) -> tuple[list[str], list[int]]:
 
 
 def _is_dual(model) -> bool:
-    from .models import DualEncoderScorer
-
     return isinstance(getattr(model, "module", model), DualEncoderScorer)
 
 
@@ -94,10 +101,6 @@ def score_pairs(model_dir, cvs: list[str], jds: list[str], batch_size: int = 32,
     ``model_dir`` is a folder written by :func:`run_reward` (``<run_dir>/reward/model``), or an already
     loaded ``(model, tokenizer)`` pair.
     """
-    from tqdm.auto import tqdm
-
-    from .models import load_sequence_scorer
-
     if len(cvs) != len(jds):
         raise GirlError(f"score_pairs got {len(cvs)} CVs but {len(jds)} JDs; pass one JD per CV")
     cvs, jds = list(cvs), list(jds)
@@ -123,8 +126,6 @@ def held_out_scores(model, tokenizer, pairs: dict, max_length: int, batch_size: 
     (:func:`girl_lib.models.encode_texts`: length-sorted batches), then applies its head; the
     cross-encoder scores pair by pair. ``cache``: a :class:`girl_lib.models.TopLayersCache` of the dual
     encoder (scoring the same pairs again runs only its trainable top layers)."""
-    from .models import encode_texts
-
     was_training = model.training
     model.eval()
     if _is_dual(model):
@@ -158,8 +159,6 @@ def held_out_scores(model, tokenizer, pairs: dict, max_length: int, batch_size: 
 def _maxsim_rows(token_vectors: list, cv_pos: list[int], jd_pos: list[int], batch_size: int = 64) -> torch.Tensor:
     """:func:`girl_lib.models.maxsim` of the (CV, JD) pairs ``(token_vectors[cv_pos[i]],
     token_vectors[jd_pos[i]])``, padded per batch of pairs; [N]."""
-    from torch.nn.utils.rnn import pad_sequence
-
     out = []
     for s in range(0, len(cv_pos), batch_size):
         cvs = [token_vectors[i] for i in cv_pos[s:s + batch_size]]
@@ -170,19 +169,8 @@ def _maxsim_rows(token_vectors: list, cv_pos: list[int], jd_pos: list[int], batc
     return torch.cat(out) if out else torch.zeros(0)
 
 
-def check_reward_split(split, name: str = "reward") -> None:
-    missing = [c for c in REQUIRED_COLUMNS if c not in split.column_names]
-    if missing:
-        raise GirlError(f"the '{name}' split lacks column(s) {missing} (has {split.column_names}); it needs "
-                        f"{list(REQUIRED_COLUMNS)}. Rebuild the data with `girl data --run-dir DIR`.")
-    if len(split) == 0:
-        raise GirlError(f"the '{name}' split is empty; rebuild the data with a larger data.scale")
-
-
 def pairwise_metrics(chosen: np.ndarray, rejected: np.ndarray) -> dict:
     """Pairwise accuracy (U(C,J+) > U(C,J-)) and the AUC of matched vs mismatched scores."""
-    from sklearn.metrics import roc_auc_score
-
     chosen, rejected = np.asarray(chosen, float), np.asarray(rejected, float)
     labels = np.r_[np.ones(len(chosen)), np.zeros(len(rejected))]
     return {"pairwise_accuracy": float((chosen > rejected).mean()),
@@ -216,9 +204,6 @@ FACTORS = {"skills": ("cov", "nice"), "level": ("under", "over"), "education": (
 def deciding_factors(cv: str, jd_a: str, jd_b: str) -> list[str]:
     """The :data:`FACTORS` on which two JDs for one CV differ, as the oracle recruiter reads the texts
     (e.g. ``["skills", "salary"]``): what a reward model must see to order the pair."""
-    from .world.fit import fit_terms
-    from .world.oracle import _cv_facts, _jd_facts
-
     seeker = _cv_facts(cv)
     a, b = fit_terms(seeker, _jd_facts(jd_a)), fit_terms(seeker, _jd_facts(jd_b))
     return [name for name, terms in FACTORS.items()
@@ -251,8 +236,6 @@ def grouped_permutation(groups: list[list[int]], rng: np.random.Generator) -> np
 
 def _sync_parameters(model) -> None:
     """Every process starts from the main process's weights (several processes only)."""
-    import torch.distributed as tdist
-
     with torch.no_grad():
         for t in list(model.parameters()) + list(model.buffers()):
             tdist.broadcast(t.data, src=0)
@@ -261,8 +244,6 @@ def _sync_parameters(model) -> None:
 def _average_gradients(params: list, world: int) -> None:
     """What DDP does after ``backward``: every gradient becomes its mean over the processes (one all-reduce
     of all of them, flattened); a parameter without a gradient on some process counts as zero there."""
-    import torch.distributed as tdist
-
     grads = [q.grad if q.grad is not None else torch.zeros_like(q) for q in params]
     flat = torch.cat([g.reshape(-1) for g in grads])
     tdist.all_reduce(flat)
@@ -285,8 +266,6 @@ def train_reward_model(model, tokenizer, train, rcfg, log=None, stats: dict | No
     one Eq. 2's mean over the whole batch gives); every process then takes the same optimiser step. The
     logged loss and accuracy are over the whole batch. ``stats`` (a dict, optional) receives
     ``rows_per_process``: the training pairs each process scored."""
-    from . import distributed as dist
-
     world = dist.num_processes()
     model.train()
     params = [q for q in model.parameters() if q.requires_grad]  # a dual encoder may freeze lower layers
@@ -321,8 +300,6 @@ def train_reward_model(model, tokenizer, train, rcfg, log=None, stats: dict | No
             # processes divides by N again).
             (loss * (len(idx) * world / rcfg.batch_size)).backward()
             _average_gradients(params, world)
-            import torch.distributed as tdist
-
             sums = torch.tensor([loss.item() * len(idx), float((chosen > rejected).sum()), float(len(idx))],
                                 dtype=torch.float64, device=loss.device)
             tdist.all_reduce(sums)
@@ -351,8 +328,6 @@ def sharded_held_out_scores(model, tokenizer, pairs: dict, max_length: int, cach
     """:func:`held_out_scores`, each process scoring its contiguous share of the pairs, gathered back in
     order on every process (one process: exactly :func:`held_out_scores`). ``stats`` receives
     ``eval_rows_per_process``."""
-    from . import distributed as dist
-
     n = len(pairs["cv"])
     if dist.num_processes() == 1:
         if stats is not None:
@@ -373,20 +348,11 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
 
     Under ``accelerate launch`` the processes share each training batch and the held-out pairs
     (:func:`train_reward_model`, :func:`sharded_held_out_scores`); only the main process writes."""
-    from . import distributed as dist
-    from .data import load_data, oracle_fit
-    from .models import TopLayersCache, load_sequence_scorer
-
     require_stage(run_dir, "data", "reward")
-    run_dir = Path(run_dir)
-    rcfg = cfg.reward
+    run_dir, rcfg = Path(run_dir), cfg.reward
     set_seed(rcfg.seed)
-    ds = load_data(run_dir)
-    split = ds["reward"]
-    check_reward_split(split)
-    split = split.shuffle(seed=rcfg.seed)
-    n_eval = min(rcfg.n_eval, max(1, len(split) // 5))
-    held_out, train = split.select(range(n_eval)).to_dict(), split.select(range(n_eval, len(split)))
+    held_out, train = held_out_split(run_dir, "reward", REQUIRED_COLUMNS, rcfg.seed, rcfg.n_eval, eval_share=5)
+    n_eval = len(held_out["cv"])
 
     t0 = time.time()
     model, tok = load_sequence_scorer(cfg.models.reward_backbone, cfg, head_seed=rcfg.seed,
@@ -428,11 +394,8 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
                     "num_processes": dist.num_processes(), "rows_per_process": work["rows_per_process"],
                     "eval_rows_per_process": work["eval_rows_per_process"]})
     if main:
-        with atomic_dir(run_dir / "reward" / "model") as tmp:
-            model.save_pretrained(tmp, safe_serialization=True)
-            tok.save_pretrained(tmp)
-        atomic_write_json(run_dir / "reward" / "metrics.json", metrics)
-        mark_done(run_dir, "reward", {"pairwise_accuracy": metrics["pairwise_accuracy"]}, cfg=cfg)
+        save_stage(run_dir, "reward", metrics, {"pairwise_accuracy": metrics["pairwise_accuracy"]}, cfg, model=model,
+                   tokenizer=tok)
     dist.barrier()  # no process returns before the stage is marked done
     return metrics
 
@@ -441,9 +404,6 @@ def compare_architectures(cfg, run_dir, architectures=("dual", "late"), out_root
     """Train one reward model per ``reward.architecture`` on the same data, split and budget, each in its
     own run dir under ``out_root`` (default ``run_dir/reward_compare``; the data stage is copied there), and
     return one row of held-out results per design: the side-by-side table of notebook 02."""
-    import copy
-    import shutil
-
     require_stage(run_dir, "data", "reward comparison")
     out_root = Path(out_root) if out_root is not None else Path(run_dir) / "reward_compare"
     rows = []

@@ -9,6 +9,8 @@ rerun would trust.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -168,8 +170,10 @@ CONFIG_READ = {
 ``ppo`` (they sample a few JDs with its settings for their metrics only; retraining for a new temperature
 would be absurd, and the generate stage reuses PPO's evaluation JDs only when their sampler matches)."""
 NOT_RESULTS = frozenset({"models.device", "ppo.checkpoint_every", "judge.max_concurrency", "judge.timeout_s",
-                         "judge.max_retries", "judge.backoff_s", "judge.backoff_max_s", "recommend.num_threads"})
-"""Fields that change how a stage runs, not what it produces (a change rebuilds nothing)."""
+                         "judge.max_retries", "recommend.num_threads", "generate.backend"})
+"""Fields that change how a stage runs, not what it produces (a change rebuilds nothing). Like ``models.device``,
+``generate.backend`` can move a sampled token only through float rounding: both backends draw from the same
+distribution with the same random numbers (``tests/test_generate.py``)."""
 FINGERPRINT_VERSION = 1
 
 
@@ -186,8 +190,6 @@ def _plain(value):
 
 def file_digest(path) -> str | None:
     """sha256 of a file's bytes (``None`` when it cannot be read)."""
-    import hashlib
-
     try:
         h = hashlib.sha256()
         with open(path, "rb") as f:
@@ -201,8 +203,6 @@ def file_digest(path) -> str | None:
 def stage_config(cfg, stage: str) -> dict:
     """``{"section.field": value}`` of everything ``stage`` reads from the profile ``cfg`` (see
     :data:`CONFIG_READ`); the data stage adds ``data.file_sha256``, the digest of its input file."""
-    import dataclasses
-
     out = {}
     for f in dataclasses.fields(cfg):
         value = getattr(cfg, f.name)
@@ -226,8 +226,6 @@ def stage_config(cfg, stage: str) -> dict:
 
 def fingerprint(stage: str, config: dict, inputs: dict) -> str:
     """The hash a stage's output is known by: its config (:func:`stage_config`) and its inputs' fingerprints."""
-    import hashlib
-
     blob = json.dumps({"v": FINGERPRINT_VERSION, "stage": stage, "config": config, "inputs": inputs},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -314,6 +312,29 @@ def mark_done(run_dir: str | Path, stage: str, info: dict | None = None, cfg=Non
         building.unlink()
 
 
+def save_model_dir(path: str | Path, model, tokenizer=None) -> Path:
+    """A ``from_pretrained`` folder, swapped in whole (:func:`atomic_dir`): safetensors weights + tokenizer."""
+    with atomic_dir(path) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp)
+    return Path(path)
+
+
+def save_stage(run_dir: str | Path, stage: str, metrics: dict, summary: dict, cfg, model=None, tokenizer=None,
+               out_dir: str | Path | None = None, mark: bool = True) -> None:
+    """The end of a training stage, in the order that keeps a killed run honest: ``model/`` (safetensors
+    weights + tokenizer, swapped in whole), then ``metrics.json``, then ``DONE`` holding ``summary`` and
+    the provenance (:func:`mark_done`). ``out_dir`` defaults to ``run_dir/stage``; ``model=None`` skips
+    the weights; ``mark=False`` writes no DONE (a side run in another folder, e.g. PPO's λ sweep)."""
+    out_dir = Path(out_dir) if out_dir is not None else stage_dir(run_dir, stage)
+    if model is not None:
+        save_model_dir(out_dir / "model", model, tokenizer)
+    atomic_write_json(out_dir / "metrics.json", metrics)
+    if mark:
+        mark_done(run_dir, stage, summary, cfg=cfg)
+
+
 def mark_building(run_dir: str | Path, stage: str, fp: str, config: dict | None = None,
                   profile: str | None = None) -> None:
     """``<stage>/BUILDING``: which fingerprint the unfinished outputs of a stage belong to (resume only
@@ -394,7 +415,7 @@ def derive_seed(seed: int, offset: int = 0) -> int:
 
 
 def set_seed(seed: int) -> None:
-    import torch
+    import torch  # local: cli, course and data import this module and must not pay ~1 s for torch
 
     random.seed(seed)
     np.random.seed(seed)
@@ -404,7 +425,7 @@ def set_seed(seed: int) -> None:
 def check_finite(value, what: str) -> None:
     """Raise :class:`NonFiniteError` if ``value`` (float or tensor) holds NaN or inf."""
     try:
-        import torch
+        import torch  # local, as in set_seed
 
         if isinstance(value, torch.Tensor):
             ok = bool(torch.isfinite(value).all())

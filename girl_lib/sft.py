@@ -16,10 +16,20 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from datasets import Dataset
+from peft import LoraConfig
+from transformers import TrainerCallback
+from transformers.trainer_callback import PrinterCallback
+from trl import SFTConfig as TRLSFTConfig
+from trl import SFTTrainer
 
+from . import distributed as dist
+from .data import held_out_split, jd_format_ok
+from .generate import generate_jds
 from .losses import sft_loss
+from .models import load_generator
 from .prompts import prompt_completion, validate_cv
-from .runio import GirlError, NonFiniteError, atomic_dir, atomic_write_json, mark_done, require_stage, set_seed
+from .runio import GirlError, NonFiniteError, require_stage, save_stage, set_seed
 
 
 def build_sft_example(tokenizer, cv: str, jd: str, max_length: int | None = None) -> dict:
@@ -85,37 +95,35 @@ def jd_perplexity(model, tokenizer, cvs, jds, max_length: int = 512, batch_size:
 
 def format_compliance(texts: list[str]) -> float:
     """Share of generated JDs that have both JD sections (``Responsibilities:`` and ``Requirements:``)."""
-    from .data import jd_format_ok
-
     return float(np.mean([jd_format_ok(t) for t in texts])) if texts else float("nan")
 
 
 def sample_jds(model, tokenizer, cvs, gcfg, seed: int = 0) -> list[str]:
     """One sampled JD per CV with the profile's generation settings (for before/after comparisons)."""
-    from .generate import generate_jds
-
     out = [""] * len(cvs)
     for i, text, _, _ in generate_jds(model, tokenizer, list(cvs), gcfg.batch_size, gcfg.max_new_tokens,
-                                      gcfg.temperature, gcfg.top_p, seed=seed):
+                                      gcfg.temperature, gcfg.top_p, seed=seed, backend=gcfg.backend):
         out[i] = text
     return out
 
 
-class _FiniteLossCallback:
+class FiniteLossCallback(TrainerCallback):
     """Stop training the moment the logged loss or gradient norm is NaN/inf, before anything is saved."""
 
-    def __new__(cls):
-        from transformers import TrainerCallback
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        for key in ("loss", "grad_norm"):
+            value = (logs or {}).get(key)
+            if value is not None and not math.isfinite(float(value)):
+                raise NonFiniteError(f"SFT {key} became {value} at step {state.global_step}. Nothing "
+                                     f"was saved. Lower sft.learning_rate and rerun `girl sft`.")
 
-        class Callback(TrainerCallback):
-            def on_log(self, args, state, control, logs=None, **kwargs):
-                for key in ("loss", "grad_norm"):
-                    value = (logs or {}).get(key)
-                    if value is not None and not math.isfinite(float(value)):
-                        raise NonFiniteError(f"SFT {key} became {value} at step {state.global_step}. Nothing "
-                                             f"was saved. Lower sft.learning_rate and rerun `girl sft`.")
 
-        return Callback()
+class StepPrinter(TrainerCallback):
+    """One line per logged step (``run_sft`` with ``progress``), from the main process only."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and "loss" in logs and state.is_world_process_zero:
+            print(f"  sft step {state.global_step}/{args.max_steps}: loss {logs['loss']:.4f}", flush=True)
 
 
 def _check_weights_finite(model) -> None:
@@ -155,26 +163,22 @@ def jd_only_nll(model, input_ids, attention_mask, labels, num_items_in_batch=Non
     return nll / n
 
 
+class JDOnlySFTTrainer(SFTTrainer):
+    """TRL's ``SFTTrainer`` with Eq. 1 computed by :func:`jd_only_nll` (the LM head on JD positions only)."""
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if return_outputs:  # evaluation paths that want logits: TRL's own
+            return super().compute_loss(model, inputs, True, num_items_in_batch)
+        loss = jd_only_nll(model, inputs["input_ids"], inputs.get("attention_mask"), inputs["labels"],
+                           num_items_in_batch)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            loss = loss * self.accelerator.num_processes  # as TRL: DDP averages the gradients
+        return loss
+
+
 def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
     """A configured TRL ``SFTTrainer`` (fp32 and no gradient checkpointing on CPU) whose loss is
     :func:`jd_only_nll` (Eq. 1; TRL's own ``compute_loss`` gives the same value, a test checks it)."""
-    from datasets import Dataset
-    from peft import LoraConfig
-    from trl import SFTConfig as TRLSFTConfig
-    from trl import SFTTrainer
-
-    class JDOnlySFTTrainer(SFTTrainer):
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            if return_outputs:  # evaluation paths that want logits: TRL's own
-                return super().compute_loss(model, inputs, True, num_items_in_batch)
-            loss = jd_only_nll(model, inputs["input_ids"], inputs.get("attention_mask"), inputs["labels"],
-                               num_items_in_batch)
-            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
-                loss = loss * self.accelerator.num_processes  # as TRL: DDP averages the gradients
-            return loss
-
-    from . import distributed as dist
-
     s = cfg.sft
     on_gpu = next(model.parameters()).device.type == "cuda"
     world = dist.num_processes()
@@ -196,12 +200,10 @@ def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
     if s.use_lora:
         peft_config = LoraConfig(r=s.lora_r, lora_alpha=s.lora_alpha, lora_dropout=s.lora_dropout,
                                  target_modules="all-linear", task_type="CAUSAL_LM")
-    from transformers.trainer_callback import PrinterCallback
-
     tokenizer.padding_side = "right"
     trainer = JDOnlySFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(rows),
                                processing_class=tokenizer, peft_config=peft_config,
-                               callbacks=[_FiniteLossCallback()])
+                               callbacks=[FiniteLossCallback()])
     trainer.remove_callback(PrinterCallback)  # run_sft prints its own one-line log
     return trainer
 
@@ -212,24 +214,13 @@ def run_sft(cfg, run_dir, progress: bool = True) -> dict:
     Under ``accelerate launch`` TRL's trainer runs DDP (``sft.batch_size`` is the global batch, each process
     takes ``batch_size / N`` rows of it); every process evaluates (same weights, same seeds, same numbers)
     and only the main process writes."""
-    from . import distributed as dist
-    from .data import load_data
-    from .models import load_generator
-
     require_stage(run_dir, "data", "sft")
-    run_dir = Path(run_dir)
-    s = cfg.sft
+    run_dir, s = Path(run_dir), cfg.sft
     set_seed(s.seed)
-    ds = load_data(run_dir)
-    split = ds["sft"]
-    for col in ("cv", "jd"):
-        if col not in split.column_names:
-            raise GirlError(f"the 'sft' split lacks column '{col}' (has {split.column_names}); rebuild the data")
-    split = split.shuffle(seed=s.seed)
-    n_eval = min(s.n_eval, max(1, len(split) // 10))
-    held_out = split.select(range(n_eval)).to_dict()  # column -> list
-    n_train = min(len(split) - n_eval, s.max_steps * s.batch_size * s.grad_accum)
-    train = split.select(range(n_eval, n_eval + n_train))
+    held_out, rest = held_out_split(run_dir, "sft", ("cv", "jd"), s.seed, s.n_eval, eval_share=10)
+    n_eval = len(held_out["cv"])
+    n_train = min(len(rest), s.max_steps * s.batch_size * s.grad_accum)
+    train = rest.select(range(n_train))
     n_format = min(n_eval, s.n_format)
 
     t0 = time.time()
@@ -239,14 +230,7 @@ def run_sft(cfg, run_dir, progress: bool = True) -> dict:
 
     trainer = make_trainer(model, tok, train, cfg, run_dir / "sft" / ".trainer")
     if progress:
-        from transformers import TrainerCallback
-
-        class Printer(TrainerCallback):
-            def on_log(self, args, state, control, logs=None, **kwargs):
-                if logs and "loss" in logs and state.is_world_process_zero:
-                    print(f"  sft step {state.global_step}/{args.max_steps}: loss {logs['loss']:.4f}", flush=True)
-
-        trainer.add_callback(Printer())
+        trainer.add_callback(StepPrinter())
     t_train = time.time()
     trainer.train()
     train_seconds = time.time() - t_train
@@ -270,10 +254,6 @@ def run_sft(cfg, run_dir, progress: bool = True) -> dict:
         "num_processes": dist.num_processes(), "per_device_batch_size": s.batch_size // dist.num_processes(),
     }
     if dist.is_main_process():
-        with atomic_dir(run_dir / "sft" / "model") as tmp:
-            model.save_pretrained(tmp, safe_serialization=True)
-            tok.save_pretrained(tmp)
-        atomic_write_json(run_dir / "sft" / "metrics.json", metrics)
-        mark_done(run_dir, "sft", {"jd_perplexity_after": ppl_after}, cfg=cfg)
+        save_stage(run_dir, "sft", metrics, {"jd_perplexity_after": ppl_after}, cfg, model=model, tokenizer=tok)
     dist.barrier()  # no process returns before the stage is marked done
     return metrics

@@ -241,6 +241,7 @@ course.check("04-distinct-2", distinct2, texts=girl_texts)
 # > - **Kernel not found when running the notebook headless?** `.venv/bin/python -m ipykernel install --sys-prefix --name python3`.
 # > - **Out of memory on a Colab T4?** Lower `generate.batch_size` or `generate.max_new_tokens`.
 # > - **Generation interrupted?** Rerunning `run_stage("generate", ...)` appends only the missing rows.
+# > - **Generation fails inside `transformers` after an upgrade (a cache or `DynamicLayer` error)?** Set `cfg.generate.backend = "hf"` (CLI: `--set generate.backend=hf`): the same sampler on transformers' own cache, slower but public API only.
 
 # %% [markdown]
 # **Next:** [05_judge](05_judge.ipynb).

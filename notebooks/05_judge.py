@@ -99,6 +99,7 @@ from girl_lib.judge import (
     judge_pairs,
     parse_verdict,
 )
+from girl_lib.report import diff_text
 from girl_lib.runio import read_json, read_jsonl
 from IPython.display import display
 
@@ -207,10 +208,8 @@ if demo is not None:
 # %%
 _ = plots.aspect_adv_bars(judge)
 
-def with_ci(r):
-    lo, hi = r["adv_ci"] or (None, None)
-    verdict = "shown" if lo is not None and (lo > 0 or hi < 0) else "not shown"
-    return f"{r['adv']:+.2f} [{lo:+.2f}, {hi:+.2f}] ({verdict})" if lo is not None else f"{r['adv']:+.2f}"
+def with_ci(r):  # the report's one formatter: "+0.30 [+0.19, +0.41] (shown)"
+    return diff_text({"mean": r["adv"], "ci95": r["adv_ci"]}, 2)
 
 # Relevance is the aspect PPO's reward targets; detail and conciseness are what it may trade away.
 pd.DataFrame({pair: {a: with_ci(r["aspects"][a]) for a in r["aspects"]} | {"overall": with_ci(r)}

@@ -88,7 +88,7 @@ import pandas as pd
 import torch
 from girl_lib import plots
 from girl_lib.data import load_data
-from girl_lib.generate import generations_path, load_generations
+from girl_lib.generate import MODEL_NAMES, generations_path, load_generations
 from girl_lib.metrics import auc
 from girl_lib.models import encode_texts, load_encoder
 from girl_lib.recommend import PAPER_TABLE_III, PAPER_TABLE_IV, DotPredictor, MLPPredictor, pool_generated
@@ -158,7 +158,7 @@ cv_text = dict(zip(test["seeker_id"], test["cv"]))
 c_emb = dict(zip(seekers, embed([cv_text[s] for s in seekers])))
 j_emb = embed(test["jd"])
 sims = {"cos(c, j): CV vs JD": [float(c_emb[s] @ v) for s, v in zip(test["seeker_id"], j_emb)]}
-for key, name in (("base", "base-gen"), ("sft", "GIRL-SFT"), ("girl", "GIRL")):
+for key, name in MODEL_NAMES.items():
     gens = load_generations(RESULTS_DIR, key, "rec") if generations_path(RESULTS_DIR, key).exists() else {}
     if not all(s in gens for s in seekers):          # this model did not generate for the rec seekers
         continue

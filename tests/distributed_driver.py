@@ -20,20 +20,19 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def reward_nodropout(run_dir: str) -> None:
-    from girl_lib import models
+    from girl_lib import reward
     from girl_lib.config import get_profile
     from girl_lib.ppo import disable_dropout
-    from girl_lib.reward import run_reward
 
-    load = models.load_sequence_scorer
+    load = reward.load_sequence_scorer
 
     def load_without_dropout(*args, **kwargs):
         model, tok = load(*args, **kwargs)
         disable_dropout(model)
         return model, tok
 
-    models.load_sequence_scorer = load_without_dropout
-    run_reward(get_profile("tiny"), run_dir, progress=False)
+    reward.load_sequence_scorer = load_without_dropout  # the name run_reward calls
+    reward.run_reward(get_profile("tiny"), run_dir, progress=False)
 
 
 def ppo_gather(out_path: str) -> None:

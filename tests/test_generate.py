@@ -1,5 +1,10 @@
+import copy
+import warnings
+
+import pytest
 import torch
 
+from girl_lib import generate as g
 from girl_lib.generate import generations_path, load_generations, run_generate, sample_batch
 from girl_lib.runio import read_jsonl
 
@@ -183,3 +188,173 @@ def test_judge_samples_for_sft_and_girl_only_and_copied_from_ppo(tiny_cfg, tmp_p
     saved["cv_ids"] = ["b", "a"]
     atomic_write_json(tmp_path / "ppo" / "eval_generations.json", saved)
     assert ppo_eval_rows(tmp_path, "girl", judge_jobs[:4], cfg.generate) is None
+
+
+# --------------------------------------------------------------------------- backends: "fast" and "hf"
+BATCH_CVS = CVS + ["Chef, 3 years, Lyon. French cuisine, menu costing.", "Welder. MIG/TIG, 10 years, Houston.",
+                   "Teacher."]
+"""CVs of different lengths: left padding, and (at least two rows) the shared-prefix prefill."""
+
+
+@pytest.fixture(scope="module")
+def context_lm(tiny_generator):
+    """A random tiny Llama (the tiny generator's shape and tokenizer) with an untied LM head. The tiny
+    generator's greedy JDs repeat one token whatever the context; this one's change token by token, so a
+    wrong position or mask changes them."""
+    from transformers import LlamaForCausalLM
+
+    model, tok = tiny_generator
+    config = copy.deepcopy(model.config)
+    config.tie_word_embeddings, config.initializer_range = False, 0.1
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return LlamaForCausalLM(config).eval(), tok
+
+
+def _stopping(model, tok, step: int, alpha: float):
+    """A copy of ``model`` whose EOS logit is ``alpha`` times that of the token its greedy JD of
+    ``BATCH_CVS[0]`` has at ``step``: rows stop at different steps, so finished rows get dropped."""
+    out = sample_batch(model, tok, BATCH_CVS, step + 1, temperature=0.0)
+    trigger = int(out["input_ids"][0, out["prompt_len"] + step])
+    stopping = copy.deepcopy(model)
+    with torch.no_grad():
+        stopping.lm_head.weight[tok.eos_token_id] = alpha * stopping.lm_head.weight[trigger]
+    return stopping
+
+
+def _run_recording(monkeypatch, *args, **kwargs):
+    """``sample_batch(*args, **kwargs)`` and the logits every sampling step saw (running rows only)."""
+    seen = []
+
+    def recording(logits, *rest):
+        seen.append(logits.clone())
+        return sample_next(logits, *rest)
+
+    sample_next = g._sample_next
+    monkeypatch.setattr(g, "_sample_next", recording)
+    out = sample_batch(*args, **kwargs)
+    monkeypatch.setattr(g, "_sample_next", sample_next)
+    return out, seen
+
+
+def _assert_same_output(a: dict, b: dict):
+    assert a.keys() == b.keys() and a["prompt_len"] == b["prompt_len"] and a["texts"] == b["texts"]
+    for key in ("input_ids", "attention_mask", "response_mask", "finished", "n_tokens"):
+        assert a[key].dtype == b[key].dtype and torch.equal(a[key], b[key]), key
+
+
+def test_hf_backend_greedy_matches_fast_token_for_token(context_lm, monkeypatch):
+    """Greedy: the plain loop and ours give the same tokens, and the same logits at every step (a position
+    or mask off by one in either changes them by far more than float rounding); both equal HF generate."""
+    model, tok = context_lm
+    model = _stopping(model, tok, step=3, alpha=1.5)
+    fast, fast_logits = _run_recording(monkeypatch, model, tok, BATCH_CVS, 24, temperature=0.0, backend="fast")
+    hf, hf_logits = _run_recording(monkeypatch, model, tok, BATCH_CVS, 24, temperature=0.0, backend="hf")
+    n = fast["n_tokens"]
+    assert 1 < int(n.min()) < int(n.max()) == 24  # rows stop at different steps...
+    assert fast_logits[-1].shape[0] < len(BATCH_CVS)  # ...and finished rows were dropped
+    _assert_same_output(fast, hf)
+    assert len(fast_logits) == len(hf_logits)
+    for step, (a, b) in enumerate(zip(fast_logits, hf_logits)):
+        assert a.shape == b.shape and torch.allclose(a, b, atol=1e-4), step
+    # both equal transformers' own greedy generate on the same left-padded batch
+    P = fast["prompt_len"]
+    ref = model.generate(input_ids=fast["input_ids"][:, :P], attention_mask=fast["attention_mask"][:, :P],
+                         max_new_tokens=24, do_sample=False, eos_token_id=tok.eos_token_id,
+                         pad_token_id=tok.pad_token_id)
+    for row, k in enumerate(n.tolist()):
+        assert ref[row, P:P + k].tolist() == fast["input_ids"][row, P:P + k].tolist(), row
+
+
+def test_hf_backend_samples_the_same_tokens_as_fast(context_lm, monkeypatch):
+    """Sampling (T = 0.7, top-p 0.9, 3 JDs per CV): the same generator seed gives the same JDs token for token,
+    also after finished rows were dropped (the plain loop draws its uniforms for the same rows). The
+    shared-prefix prefill is off here: it is the one computation that differs in float rounding (checked
+    by the next test); with it on, a draw that lands within rounding of a CDF step may differ."""
+    model, tok = context_lm
+    model = _stopping(model, tok, step=2, alpha=3.0)
+    monkeypatch.setattr(g, "_shared_prefix_len", lambda *a: 0)
+    kw = dict(max_new_tokens=24, temperature=0.7, top_p=0.9, repeats=3)
+    fast, fast_logits = _run_recording(monkeypatch, model, tok, BATCH_CVS, generator=torch.Generator().manual_seed(1),
+                                       backend="fast", **kw)
+    hf, hf_logits = _run_recording(monkeypatch, model, tok, BATCH_CVS, generator=torch.Generator().manual_seed(1),
+                                   backend="hf", **kw)
+    assert fast_logits[-1].shape[0] < 3 * len(BATCH_CVS)  # finished rows were dropped
+    _assert_same_output(fast, hf)
+    assert [x.shape for x in fast_logits] == [x.shape for x in hf_logits]
+    other = sample_batch(model, tok, BATCH_CVS, generator=torch.Generator().manual_seed(2), backend="hf", **kw)
+    assert not torch.equal(other["input_ids"], hf["input_ids"])  # the tokens do come from the generator
+
+
+def test_hf_backend_first_step_distribution_matches_the_shared_prefix_prefill(context_lm, monkeypatch):
+    """With the shared-prefix prefill on (the default), the first sampling step of both backends sees the
+    same logits up to float rounding: the same distribution, temperature and top-p applied alike."""
+    from girl_lib.prompts import render_prompt
+
+    model, tok = context_lm
+    enc = tok([render_prompt(tok, c) for c in BATCH_CVS], return_tensors="pt", padding=True,
+              add_special_tokens=False)
+    assert g._shared_prefix_len(enc["input_ids"], enc["attention_mask"]) >= 16  # the path is exercised
+    kw = dict(max_new_tokens=1, temperature=0.7, top_p=0.9)
+    _, (fast,) = _run_recording(monkeypatch, model, tok, BATCH_CVS, generator=torch.Generator().manual_seed(0),
+                                backend="fast", **kw)
+    _, (hf,) = _run_recording(monkeypatch, model, tok, BATCH_CVS, generator=torch.Generator().manual_seed(0),
+                              backend="hf", **kw)
+    assert torch.allclose(fast, hf, atol=1e-4)
+    assert torch.allclose(torch.softmax(fast / 0.7, -1), torch.softmax(hf / 0.7, -1), atol=1e-6)
+
+
+def test_backend_is_validated_by_the_config_and_by_sample_batch(tiny_generator):
+    import dataclasses
+
+    from girl_lib.config import ConfigError, GenerateConfig, get_profile, validate_profile
+
+    assert GenerateConfig().backend == "fast" and get_profile("tiny", ["generate.backend=hf"]).generate.backend == "hf"
+    with pytest.raises(ConfigError, match=r"generate\.backend"):
+        validate_profile(dataclasses.replace(get_profile("tiny"), generate=GenerateConfig(backend="nope")))
+    with pytest.raises(ConfigError, match=r"generate\.backend='nope'"):
+        get_profile("tiny", ["generate.backend=nope"])
+    model, tok = tiny_generator
+    with pytest.raises(ValueError, match="nope"):
+        sample_batch(model, tok, CVS[:1], 2, backend="nope")
+
+
+def test_fast_backend_falls_back_to_hf_once_warned_when_the_internal_is_missing(tiny_generator, monkeypatch):
+    model, tok = tiny_generator
+    monkeypatch.setattr(g, "FAST_BACKEND_AVAILABLE", False)
+    monkeypatch.setattr(g, "_FALLBACK_WARNED", False)
+    monkeypatch.setattr(g, "_decode_fast", lambda *a: pytest.fail("the fast decoder ran"))
+    expected = sample_batch(model, tok, CVS, 6, temperature=0.0, backend="hf")
+    with pytest.warns(RuntimeWarning, match="DynamicLayer"):
+        out = sample_batch(model, tok, CVS, 6, temperature=0.0, backend="fast")
+    _assert_same_output(out, expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # warned once per process, not per batch
+        sample_batch(model, tok, CVS, 2, temperature=0.0)
+
+
+def test_run_generate_and_generate_jds_pass_the_configured_backend(tiny_cfg, tiny_data_dir, tiny_generator, tmp_path,
+                                                                   monkeypatch):
+    import shutil
+
+    from girl_lib.generate import generate_jds
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def spy(*args, backend="fast", **kwargs):
+        seen.append(backend)
+        raise Stop
+
+    monkeypatch.setattr(g, "sample_batch", spy)
+    with pytest.raises(Stop):
+        next(generate_jds(*tiny_generator, ["cv"], backend="hf"))
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_data_dir, run_dir)
+    cfg = copy.deepcopy(tiny_cfg)
+    cfg.generate.backend = "hf"
+    with pytest.raises(Stop):
+        run_generate(cfg, run_dir, models=("base",), progress=False)
+    assert seen == ["hf", "hf"]

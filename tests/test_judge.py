@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import sys
 import threading
 import time
 import types
@@ -14,6 +13,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import openai
 import pytest
 
 from girl_lib import judge as J
@@ -173,7 +173,8 @@ def stub_server(respond, delay_s: float = 0.0):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with stub.lock:
                 i = len(stub.requests)
-                stub.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+                stub.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body,
+                                      "t": time.monotonic()})
                 stub.inflight += 1
                 stub.max_inflight = max(stub.max_inflight, stub.inflight)
             time.sleep(stub.delay_s)
@@ -216,14 +217,33 @@ def rows(n: int) -> list[dict]:
 
 
 def oai(url, **kw):
-    args = dict(timeout_s=5, max_retries=2, max_concurrency=2, backoff_s=0.01, backoff_max_s=0.02)
+    args = dict(timeout_s=5, max_retries=2, max_concurrency=2)
     args.update(kw)
     return J.OpenAIJudge(url, "judge-model", **args)
+
+
+SOON = {"retry-after-ms": "1"}
+"""The openai client waits what a server's ``retry-after-ms`` says (here 1 ms) instead of its own backoff."""
+
+
+def error(status: int, message: str = "error", headers: dict | None = None) -> tuple:
+    return status, {"error": {"message": message, "type": "error"}}, SOON if headers is None else headers
+
+
+MESSAGES = J.build_judge_messages("cv", "a", "b")
 
 
 @pytest.fixture
 def secret_key(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+
+
+@pytest.fixture
+def fast_backoff(monkeypatch):
+    """The client's own backoff (0.5 s doubling, used when no Retry-After came: timeouts, connection errors)
+    shrunk to a millisecond, in this test only."""
+    monkeypatch.setattr(openai._base_client, "INITIAL_RETRY_DELAY", 0.001)
+    monkeypatch.setattr(openai._base_client, "MAX_RETRY_DELAY", 0.002)
 
 
 def test_openai_consistent_judge_wins_and_sends_key_and_temperature_0(secret_key, tmp_path):
@@ -266,9 +286,7 @@ def test_openai_retry_fixes_a_bad_first_reply(secret_key):
 
 def test_openai_429_then_success_is_retried(secret_key):
     def respond(i, body):
-        if i < 2:
-            return 429, {"error": {"message": "rate limited", "type": "rate_limit"}}, {"Retry-After": "0"}
-        return prefers_marker(i, body)
+        return error(429, "rate limited") if i < 2 else prefers_marker(i, body)
 
     with stub_server(respond) as s:
         rep = J.judge_pairs(rows(2), oai(s.url, max_concurrency=1), n_bootstrap=10, progress=False)
@@ -277,10 +295,11 @@ def test_openai_429_then_success_is_retried(secret_key):
 
 def test_openai_5xx_exhausts_retries_keeps_cache_and_resumes_for_free(secret_key, tmp_path):
     cache = tmp_path / "cache.jsonl"
-    with stub_server(lambda i, b: prefers_marker(i, b) if i < 3 else (503, {"error": {"message": "down"}})) as s:
+    with stub_server(lambda i, b: prefers_marker(i, b) if i < 3 else error(503, "down")) as s:
         with pytest.raises(GirlError) as err:
             J.judge_pairs(rows(3), oai(s.url, max_concurrency=1, max_retries=1), cache_path=cache, progress=False)
-    assert s.url in str(err.value) and "HTTP 503" in str(err.value)
+    assert s.n == 3 + 2 and s.url in str(err.value) and "failed after 2 attempts (HTTP 503)" in str(err.value)
+    assert "judge.base_url" in str(err.value) and "kept in the cache" in str(err.value)
     assert len(read_jsonl(cache)) == 3  # the replies before the outage stay
     with stub_server(prefers_marker) as s:
         first = J.judge_pairs(rows(3), oai(s.url), cache_path=cache, n_bootstrap=50, progress=False)
@@ -295,41 +314,130 @@ def test_openai_5xx_exhausts_retries_keeps_cache_and_resumes_for_free(secret_key
     assert all(set(r) == {"key", "model", "reply"} for r in read_jsonl(cache))
 
 
-def test_openai_unreachable_names_url_not_key(secret_key, tmp_path):
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 503])
+@pytest.mark.parametrize("max_retries", [0, 3])
+def test_openai_persistent_retryable_error_makes_exactly_max_retries_plus_1_attempts(secret_key, status, max_retries):
+    with stub_server(lambda i, b: error(status)) as s:
+        with pytest.raises(GirlError) as err:
+            oai(s.url, max_retries=max_retries).judge(MESSAGES)
+    attempts = max_retries + 1
+    assert s.n == attempts
+    assert f"failed after {attempts} attempt{'s' * (attempts > 1)} (HTTP {status})" in str(err.value)
+    assert s.url in str(err.value) and err.value.__cause__ is None
+
+
+@pytest.mark.parametrize("failures, max_retries, ok", [(1, 1, True), (3, 3, True), (3, 2, False)])
+def test_openai_succeeds_after_k_failures_within_the_retries(secret_key, failures, max_retries, ok):
+    def respond(i, body):
+        return error(500 if i % 2 else 429) if i < failures else (200, completion(reply("B")))
+
+    with stub_server(respond) as s:
+        if ok:
+            assert J.parse_verdict(oai(s.url, max_retries=max_retries).judge(MESSAGES)) == verdict("B")
+        else:
+            with pytest.raises(GirlError, match=f"failed after {max_retries + 1} attempts"):
+                oai(s.url, max_retries=max_retries).judge(MESSAGES)
+    assert s.n == min(failures + 1, max_retries + 1)
+
+
+def test_openai_waits_as_long_as_the_servers_retry_after(secret_key, fast_backoff):  # own backoff: 1 ms
+    with stub_server(lambda i, b: error(429, headers={"retry-after-ms": "300"}) if i == 0 else
+                     (200, completion(reply("A")))) as s:
+        oai(s.url).judge(MESSAGES)
+    assert s.n == 2 and s.requests[1]["t"] - s.requests[0]["t"] >= 0.3
+
+
+def test_openai_retry_after_beyond_two_minutes_is_not_retried_and_is_counted(secret_key):
+    with stub_server(lambda i, b: error(429, headers={"Retry-After": "3600"})) as s:
+        with pytest.raises(GirlError) as err:
+            oai(s.url, max_retries=3).judge(MESSAGES)
+    assert s.n == 1 and "failed after 1 attempt (HTTP 429, Retry-After: 3600)" in str(err.value)
+
+
+def _free_port() -> int:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     sock.close()
-    url = f"http://127.0.0.1:{port}/v1"
+    return port
+
+
+def test_openai_unreachable_is_retried_and_names_url_not_key(secret_key, fast_backoff, tmp_path):
+    url = f"http://127.0.0.1:{_free_port()}/v1"
     t0 = time.time()
     with pytest.raises(GirlError) as err:
-        J.judge_pairs(rows(2), oai(url, max_retries=1), cache_path=tmp_path / "c.jsonl", progress=False)
+        J.judge_pairs(rows(2), oai(url, max_retries=2), cache_path=tmp_path / "c.jsonl", progress=False)
     msg = str(err.value)
-    assert url in msg and "could not connect" in msg and SECRET not in msg
-    assert time.time() - t0 < 10
+    assert url in msg and "failed after 3 attempts (could not connect)" in msg and SECRET not in msg
+    assert "judge.base_url" in msg and time.time() - t0 < 10
     assert SECRET not in repr(oai(url))
 
 
-def test_openai_bad_key_fails_fast_without_echoing_it(secret_key):
-    body = {"error": {"message": f"Incorrect API key provided: {SECRET}", "type": "invalid_request_error"}}
-    with stub_server(lambda i, b: (401, body)) as s:
+def test_openai_dropped_connections_are_retried(secret_key, fast_backoff):
+    """A server that accepts and hangs up at once: every attempt is one accepted connection."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    accepted = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        with pytest.raises(GirlError, match=r"failed after 3 attempts \(could not connect\)"):
+            oai(f"http://127.0.0.1:{server.getsockname()[1]}/v1", max_retries=2).judge(MESSAGES)
+    finally:
+        server.close()
+    assert len(accepted) == 3
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_openai_bad_key_fails_fast_without_echoing_it(secret_key, status):
+    with stub_server(lambda i, b: error(status, f"Incorrect API key provided: {SECRET}")) as s:
         with pytest.raises(GirlError) as err:
-            J.judge_pairs(rows(1), oai(s.url, max_concurrency=1), progress=False)
-    assert s.n == 1 and "401" in str(err.value) and s.url in str(err.value)
-    assert SECRET not in str(err.value) and err.value.__cause__ is None
+            J.judge_pairs(rows(1), oai(s.url, max_concurrency=1, max_retries=3), progress=False)
+    msg = str(err.value)
+    assert s.n == 1 and f"HTTP {status}" in msg and "OPENAI_API_KEY" in msg and s.url in msg
+    assert SECRET not in msg and err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_openai_400_is_not_retried_names_model_and_scrubs_the_key(secret_key):
+    with stub_server(lambda i, b: error(400, f"bad request from key {SECRET}")) as s:
+        with pytest.raises(GirlError) as err:
+            oai(s.url, max_retries=3).judge(MESSAGES)
+    msg = str(err.value)
+    assert s.n == 1 and "HTTP 400" in msg and "'judge-model'" in msg and "bad request from key ***" in msg
+    assert SECRET not in msg and "/v1" not in msg.replace(s.url, "") and err.value.__cause__ is None
 
 
 def test_openai_404_is_not_retried_and_hints_at_v1(secret_key):
-    with stub_server(lambda i, b: (404, {"error": {"message": "model 'judge-model' not found"}})) as s:
+    with stub_server(lambda i, b: error(404, "model 'judge-model' not found")) as s:
         with pytest.raises(GirlError, match="end in /v1") as err:
-            oai(s.url).judge(J.build_judge_messages("cv", "a", "b"))
+            oai(s.url, max_retries=3).judge(MESSAGES)
     assert s.n == 1 and s.url in str(err.value) and "not found" in str(err.value)
 
 
-def test_openai_timeout_is_retried_then_fails(secret_key):
+def test_openai_timeout_is_retried_then_fails(secret_key, fast_backoff):
     with stub_server(lambda i, b: (200, completion(reply("A"))), delay_s=0.5) as s:
-        with pytest.raises(GirlError, match="no answer within"):
-            oai(s.url, timeout_s=0.1, max_retries=1).judge(J.build_judge_messages("cv", "a", "b"))
+        with pytest.raises(GirlError, match=r"failed after 2 attempts \(no answer within 0.1 s\)"):
+            oai(s.url, timeout_s=0.1, max_retries=1).judge(MESSAGES)
+    assert s.n == 2
+
+
+def test_openai_timeout_then_success(secret_key, fast_backoff):
+    def respond(i, body):
+        time.sleep(0.5 if i == 0 else 0.0)  # only the first request outlasts the timeout
+        return 200, completion(reply("C"))
+
+    with stub_server(respond) as s:
+        assert J.parse_verdict(oai(s.url, timeout_s=0.2, max_retries=1).judge(MESSAGES)) == verdict("C")
     assert s.n == 2
 
 
@@ -463,7 +571,6 @@ def test_hf_judge_decodes_greedily_and_only_new_tokens():
 
 
 def test_hf_judge_runs_offline_on_tiny_model():
-    pytest.importorskip("girl_lib.data")
     hf = J.HFJudge("tiny", max_new_tokens=4)
     verdicts = J.judge_verdicts(FIX_ROWS[:1], hf, progress=False)
     rep = J.aggregate(verdicts, n_bootstrap=10, backend=hf.name)
@@ -477,11 +584,9 @@ def test_hf_judge_runs_offline_on_tiny_model():
 def _fake_judge_data(monkeypatch) -> dict:
     """The fixture CVs as the run's judge_eval split, the overlap fit as the oracle: ``{cv_id: cv}``."""
     cvs = {r["cv_id"]: r["cv"] for r in FIX_ROWS}
-    fake = types.ModuleType("girl_lib.data")
-    fake.load_data = lambda run_dir: {"judge_eval": {"cv": list(cvs.values()), "seeker_id": list(cvs)}}
-    fake.oracle_fit = overlap_fit
-    fake.JD_SECTIONS = ("Responsibilities:", "Requirements:")
-    monkeypatch.setitem(sys.modules, "girl_lib.data", fake)
+    monkeypatch.setattr(J, "load_data", lambda run_dir: {"judge_eval": {"cv": list(cvs.values()),
+                                                                        "seeker_id": list(cvs)}})
+    monkeypatch.setattr(J, "oracle_fit", overlap_fit)
     return cvs
 
 

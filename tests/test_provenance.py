@@ -77,7 +77,7 @@ def test_each_stage_hashes_the_config_it_reads():
     assert changed("recommend.epochs=2") == ["recommend"]
     # how a stage runs, not what it makes: nothing to rebuild
     assert changed("ppo.checkpoint_every=2", "judge.max_concurrency=2", "recommend.num_threads=2",
-                   "models.device=cpu") == []
+                   "models.device=cpu", "generate.backend=hf") == []
     assert expected_fingerprints(tiny()) == base  # stable
 
 

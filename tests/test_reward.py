@@ -7,7 +7,8 @@ from datasets import Dataset
 
 from girl_lib.config import RewardConfig
 from girl_lib.models import load_sequence_scorer
-from girl_lib.reward import check_reward_split, pairwise_metrics, run_reward, score_pairs, train_reward_model
+from girl_lib.data import check_split
+from girl_lib.reward import REQUIRED_COLUMNS, pairwise_metrics, run_reward, score_pairs, train_reward_model
 from girl_lib.runio import GirlError, is_done
 
 
@@ -18,9 +19,11 @@ def test_pairwise_metrics_known_values():
     assert m["margin_mean"] == pytest.approx(1 / 3)
 
 
-def test_missing_column_is_named():
-    with pytest.raises(GirlError, match=r"lacks column\(s\) \['rejected'\]"):
-        check_reward_split(Dataset.from_dict({"cv": ["a"], "chosen": ["b"]}))
+def test_missing_column_and_empty_split_are_named():
+    with pytest.raises(GirlError, match=r"'reward' split lacks column\(s\) \['rejected'\]"):
+        check_split(Dataset.from_dict({"cv": ["a"], "chosen": ["b"]}), "reward", REQUIRED_COLUMNS)
+    with pytest.raises(GirlError, match="'sft' split is empty"):
+        check_split(Dataset.from_dict({"cv": [], "jd": []}), "sft", ("cv", "jd"))
 
 
 def test_score_pairs_checks_lengths_and_batches():

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from girl_lib.runio import (GirlError, NonFiniteError, append_jsonl, atomic_dir, atomic_write_json,
-                            check_finite, is_done, mark_done, read_jsonl, require_stage)
+                            check_finite, done_record, is_done, mark_done, read_jsonl, require_stage, save_stage)
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):
@@ -66,3 +66,40 @@ def test_derive_seed_is_the_documented_stride_and_keeps_streams_apart():
     assert derive_seed(0, 7) == 7 and derive_seed(2, 5) == 2 * 1_000_003 + 5
     streams = {derive_seed(s, k) for s in range(5) for k in range(1000)}
     assert len(streams) == 5 * 1000  # no two (seed, offset) pairs share a stream
+
+
+class _FakeModel:
+    """Stands in for a ``save_pretrained`` model: writes one file, or fails half-way like a full disk."""
+
+    def __init__(self, fail: bool = False):
+        self.fail = fail
+
+    def save_pretrained(self, path, safe_serialization=True):
+        assert safe_serialization  # safetensors only
+        (path / "model.safetensors").write_text("weights")
+        if self.fail:
+            raise OSError("disk full")
+
+
+class _FakeTokenizer:
+    def save_pretrained(self, path):
+        (path / "tokenizer.json").write_text("{}")
+
+
+def test_save_stage_writes_model_then_metrics_then_done(tmp_path):
+    save_stage(tmp_path, "sft", {"loss": 1.25}, {"jd_perplexity_after": 3.5}, None, model=_FakeModel(),
+               tokenizer=_FakeTokenizer())
+    assert sorted(os.listdir(tmp_path / "sft" / "model")) == ["model.safetensors", "tokenizer.json"]
+    assert json.loads((tmp_path / "sft" / "metrics.json").read_text()) == {"loss": 1.25}
+    assert done_record(tmp_path, "sft")["jd_perplexity_after"] == 3.5
+
+    # a failure while saving the model: no metrics, no DONE, the old model folder untouched
+    with pytest.raises(OSError, match="disk full"):
+        save_stage(tmp_path, "reward", {"acc": 0.9}, {}, None, model=_FakeModel(fail=True))
+    assert not (tmp_path / "reward" / "metrics.json").exists() and not is_done(tmp_path, "reward")
+    assert not (tmp_path / "reward" / "model").exists()
+
+    # a side run (mark=False) in another folder: model and metrics there, no DONE anywhere
+    save_stage(tmp_path, "ppo", {"r": 1}, {}, None, model=None, out_dir=tmp_path / "sweep", mark=False)
+    assert json.loads((tmp_path / "sweep" / "metrics.json").read_text()) == {"r": 1}
+    assert not (tmp_path / "sweep" / "model").exists() and not is_done(tmp_path, "ppo")
