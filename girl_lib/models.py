@@ -17,6 +17,7 @@ Weights are only ever read from safetensors.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -105,14 +106,18 @@ def smollm2_dir(cache_dir: Path | None = None) -> Path:
 
 
 def tiny_generator_dir(cache_dir: Path | None = None, seed: int = 0) -> Path:
-    """A random tiny Llama (2 layers, width 64) with a 1k byte-level BPE tokenizer trained on the world."""
-    target = Path(cache_dir or default_cache_dir()) / f"tiny-llama-{TINY_VERSION}-s{seed}"
+    """A random tiny Llama (2 layers, width 64) with a 1k byte-level BPE tokenizer trained on the world.
+
+    The folder's name holds a hash of the tokenizer's training texts: when the world's texts or the prompt
+    change, a new model is built instead of reusing one whose vocabulary came from the old texts."""
+    corpus = sample_corpus(600, seed=seed)
+    corpus += [m["content"] for m in build_messages("x")]
+    texts_id = hashlib.sha256("\n".join(corpus).encode()).hexdigest()[:8]
+    target = Path(cache_dir or default_cache_dir()) / f"tiny-llama-{TINY_VERSION}-{texts_id}-s{seed}"
     if (target / "config.json").exists():
         return target
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast  # local: see the imports
 
-    corpus = sample_corpus(600, seed=seed)
-    corpus += [m["content"] for m in build_messages("x")]
     specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
     bpe = Tokenizer(tokenizer_models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

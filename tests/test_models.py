@@ -159,3 +159,16 @@ def test_top_layers_cache_switches_off_when_replay_would_differ():
     np.testing.assert_allclose(first, encode_texts(enc, tok, texts, batch_size=2, max_length=32), atol=1e-6)
     np.testing.assert_allclose(encode_texts(enc, tok, texts, batch_size=2, max_length=32, cache=cache), first,
                                atol=1e-6)
+
+
+def test_tiny_generator_is_rebuilt_when_the_world_texts_change(tmp_path, monkeypatch):
+    """The cached tiny model's tokenizer is trained on the world's texts: other texts, another folder
+    (a model built from old texts is never reused), the same texts, the same folder (no rebuild)."""
+    from girl_lib import models
+
+    first = models.tiny_generator_dir(tmp_path)
+    assert models.tiny_generator_dir(tmp_path) == first
+    real = models.sample_corpus
+    monkeypatch.setattr(models, "sample_corpus", lambda n, seed=0: real(n, seed=seed)[:-1] + ["a changed CV"])
+    second = models.tiny_generator_dir(tmp_path)
+    assert second != first and (second / "config.json").exists() and (first / "config.json").exists()
