@@ -30,8 +30,9 @@ PROFILE_NAMES = ("tiny", "cpu", "colab", "paper")
 
 
 def default_cache_dir() -> Path:
-    """Where converted model weights are cached: ``$GIRL_CACHE_DIR`` or ``~/.cache/girl``."""
-    return Path(os.environ.get("GIRL_CACHE_DIR", Path.home() / ".cache" / "girl"))
+    """Where converted model weights are cached: ``$GIRL_CACHE_DIR`` or ``~/.cache/girl``. An empty
+    ``GIRL_CACHE_DIR`` counts as unset (``Path("")`` would be the working directory, e.g. a checkout)."""
+    return Path(os.environ.get("GIRL_CACHE_DIR") or Path.home() / ".cache" / "girl")
 
 
 @dataclass

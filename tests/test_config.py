@@ -128,3 +128,15 @@ def test_paper_profile_builds_and_validates_without_downloads():
         assert p.sft.batch_size % n == 0 and p.ppo.rollout_batch_size % n == 0
         assert (p.ppo.minibatch_size // k) % n == 0 and p.ppo.minibatch_size % k == 0
         assert p.reward.batch_size % n == 0
+
+
+def test_empty_cache_dir_variable_means_the_default(monkeypatch, tmp_path):
+    """``GIRL_CACHE_DIR=`` (empty) must not cache models in the working directory (a checkout)."""
+    from pathlib import Path
+
+    from girl_lib.config import default_cache_dir
+
+    monkeypatch.setenv("GIRL_CACHE_DIR", "")
+    assert default_cache_dir() == Path.home() / ".cache" / "girl"
+    monkeypatch.setenv("GIRL_CACHE_DIR", str(tmp_path))
+    assert default_cache_dir() == tmp_path
