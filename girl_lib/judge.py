@@ -39,12 +39,14 @@ from pathlib import Path
 
 import numpy as np
 import openai
+import torch
 from tqdm.auto import tqdm
 
 from . import paper
 from .data import load_data
 from .generate import generations_path, load_generations
 from .metrics import distinct_ngram_ratio, words
+from .models import load_generator
 from .prompts import display_cv, validate_cv
 from .report import render_judge_table
 from .runio import (GirlError, append_jsonl, atomic_write_json, atomic_write_text, mark_done, read_jsonl,
@@ -407,8 +409,6 @@ class HFJudge:
         if not model_name_or_path:
             raise GirlError("the HF judge needs a model: set judge.model to a local folder or hub name")
         if model is None or tokenizer is None:
-            from .models import load_generator  # imports torch: see judge() below
-
             model, tokenizer = load_generator(model_name_or_path, cfg)
         self.model, self.tokenizer = model.eval(), tokenizer
         self.max_new_tokens = int(max_new_tokens)
@@ -416,10 +416,6 @@ class HFJudge:
         self.cache_id = f"hf:{model_name_or_path}"
 
     def judge(self, messages: list[dict]) -> str:
-        # torch is imported here, not at the top: it takes ~2 s, and only this backend needs it (the rubric and
-        # OpenAI judges, and `girl report` via render_judge_table -> ASPECTS, import this module without it).
-        import torch
-
         tok = self.tokenizer
         prompt = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(next(self.model.parameters()).device)

@@ -351,8 +351,8 @@ def render_markdown(res: dict, run_dir: Path) -> str:
 
 def _diff_section(res: dict, key: str) -> list[str]:
     """The paired differences of one table with their 95% intervals (empty for a run without them)."""
-    # local, as every import of .recommend here: recommend imports this module (render_recommend_tables), and
-    # judge and ppo import this module for its tables without wanting recommend's torch
+    # local, as every import of .recommend here: recommend imports this module (render_recommend_tables) at
+    # its top, so a top-level import here would be circular
     from .recommend import SUBSETS
 
     table = diff_rows(res[key])
