@@ -135,6 +135,21 @@ class RewardConfig:
     of drawing rows at random. A dual encoder embeds each distinct text of a batch once, so on the synthetic
     split (~3 rows a CV, ~1.8 distinct matched JDs) a pair costs ~1.9 text embeddings instead of 3; each
     batch sees fewer CVs. No effect on what a cross-encoder computes per pair, only on batch make-up."""
+    features: bool = False
+    """``dual`` / ``late`` only: add a linear feature head, ``U = ... + w . f(C, J)``, over facts an HR
+    system reads from both texts with generic regexes and compares across the pair: years short of / above
+    the years asked, pay short of / above the seeker's ask, same city / on-site elsewhere / remote, degree
+    levels missing, and whether the JD states each fact (:data:`girl_lib.extract.FEATURE_NAMES`). Cosine
+    similarity barely sees these numbers and places, which decide most pairs of one occupation. ``w``
+    starts at zeros (the model starts where the one without features is) and is learnt from the ``reward``
+    split like the rest; PPO's reward and critic compute the same features."""
+    feature_lr: float = 0.05
+    """Learning rate of the feature weights (their own AdamW group, no weight decay): a few weights on
+    features of order 1 must move by units in a few dozen steps, where the encoder's move by 1e-4."""
+    feature_init: Literal["zeros", "logistic"] = "zeros"
+    """Where the feature weights start: ``"zeros"`` (the cosine model exactly), or ``"logistic"``: a
+    logistic regression of the training pairs' preferences on their feature differences (all the
+    ``reward`` split's training pairs, a second or two), then trained with the rest."""
     max_steps: int = 400
     batch_size: int = 16
     """Preference pairs per step."""
@@ -204,6 +219,10 @@ class PPOConfig:
     most 20% x ``rollout_batch_size / kl_horizon`` per iteration."""
     missing_eos_penalty: float | None = None
     """*beyond the paper*: subtract this from U when a JD hits max_new_tokens without EOS."""
+    layout_penalty: float | None = None
+    """*beyond the paper*: subtract this times :func:`girl_lib.prompts.layout_shortfall` (the share of the
+    prompt's layout a JD lacks: either section, three requirement bullets, a salary figure, a place) from
+    U, so the policy cannot please U by leaving parts of a posting out. A generic check: no skill list."""
     checkpoint_every: int = 4
     n_eval: int = 64
     """``judge_eval`` CVs used to compare GIRL with GIRL-SFT after training."""
@@ -326,6 +345,21 @@ class RecommendConfig:
 
 
 @dataclass
+class RecruiterConfig:
+    """The hidden recruiter that scores generated JDs (never seen by any model; :mod:`girl_lib.world.recruiter`).
+
+    It is the measuring stick of PPO's evaluation (``ppo.oracle_fit_*``), of the reward model's agreement
+    metrics and of the rubric judge's relevance. The world's labels (logged feedback) do not depend on it."""
+
+    kind: Literal["posting", "lenient"] = "posting"
+    """``"posting"``: a JD is read as a real posting of its occupation; what it leaves out (level, pay,
+    place, education, requirements beyond the ones named) takes the occupation's usual values, and pay no
+    real posting offers is read at the market's top. ``"lenient"``: missing facts are neutral and coverage
+    counts the named requirements only, the project's first recruiter, which PPO learnt to game by asking
+    for less (notebook 03 shows it)."""
+
+
+@dataclass
 class Profile:
     """A whole pipeline configuration."""
 
@@ -338,6 +372,7 @@ class Profile:
     generate: GenerateConfig = field(default_factory=GenerateConfig)
     judge: JudgeConfig = field(default_factory=JudgeConfig)
     recommend: RecommendConfig = field(default_factory=RecommendConfig)
+    recruiter: RecruiterConfig = field(default_factory=RecruiterConfig)
 
 
 def _tiny() -> Profile:
@@ -390,13 +425,15 @@ def _cpu() -> Profile:
     # CV's own difficulty cancels and the four share one prompt forward; lambda prices the KL summed over
     # the JD; the policy samples at the temperature users get (generate.temperature), so RL shapes the JDs
     # that are judged.
+    # layout_penalty: U cannot see what a JD leaves out, so a section, the requirements or the pay line dropped
+    # would cost the policy nothing there (docs/experiments.md, "A ground truth that cannot be gamed").
     # missing_eos_penalty: U's score rises with a JD's length, and without it the policy learnt to run every
     # JD into the token cap within four iterations. eval_samples: two more JDs per eval CV and model narrow
     # the intervals of the GIRL - GIRL-SFT differences. kl_estimator k1 (log rho): summed over a JD, the
     # paper's rho - 1 - log rho grows exponentially on the tokens the actor came to prefer and blew up.
     p.ppo = PPOConfig(iterations=12, rollout_batch_size=8, samples_per_cv=4, baseline="rloo", minibatch_size=4,
                       epochs=1, actor_lr=5e-4, kl_coef=0.05, kl_estimator="k1", kl_reduction="sum", temperature=0.7,
-                      missing_eos_penalty=1.0, max_new_tokens=176, n_eval=80, eval_samples=3, checkpoint_every=2,
+                      missing_eos_penalty=1.0, layout_penalty=0.5, max_new_tokens=176, n_eval=80, eval_samples=3, checkpoint_every=2,
                       whiten_advantages=True)
     # n_judge x judge_samples pairs of GIRL and GIRL-SFT JDs for the judge (copied from PPO's final
     # evaluation, which samples the same CVs with these settings): one JD per CV left its interval too wide
@@ -491,7 +528,7 @@ POSITIVE_INTS = ("sft.max_steps", "sft.batch_size", "sft.grad_accum", "sft.max_l
 OPTIONAL_POSITIVE_INTS = ("data.rec_valid_seekers", "data.rec_test_seekers", "data.rec_eval_rows_per_seeker")
 """Fields that are ``None`` or integers >= 1."""
 """Fields that must be integers >= 1."""
-POSITIVE_FLOATS = ("data.scale", "sft.learning_rate", "reward.learning_rate", "ppo.actor_lr", "ppo.critic_lr",
+POSITIVE_FLOATS = ("data.scale", "sft.learning_rate", "reward.learning_rate", "reward.feature_lr", "ppo.actor_lr", "ppo.critic_lr",
                    "ppo.clip_eps", "ppo.temperature", "ppo.max_grad_norm", "ppo.target_kl", "recommend.learning_rate")
 """Fields that must be finite numbers > 0."""
 NON_NEGATIVE_FLOATS = ("ppo.kl_coef", "generate.temperature", "sft.warmup_ratio", "recommend.weight_decay",
@@ -499,6 +536,8 @@ NON_NEGATIVE_FLOATS = ("ppo.kl_coef", "generate.temperature", "sft.warmup_ratio"
 """Fields that must be finite numbers >= 0 (``generate.temperature = 0``: greedy decoding)."""
 UNIT_INTERVAL = ("ppo.top_p", "generate.top_p")
 """Fields in (0, 1]."""
+OPTIONAL_NON_NEGATIVE_FLOATS = ("ppo.missing_eos_penalty", "ppo.layout_penalty")
+"""Fields that are ``None`` (off) or finite numbers >= 0."""
 FINITE_FLOATS = ("recommend.dot_jp_skip",)
 """Fields that must be finite numbers (any sign)."""
 FINITE_TUPLES = ("recommend.dot_jp_skip_grid",)
@@ -541,11 +580,18 @@ def validate_profile(profile: "Profile") -> "Profile":
             raise ConfigError(f"{key}={v!r}: must be >= 0" + (" (0 = greedy decoding)" if "temperature" in key else ""))
         if key in UNIT_INTERVAL and not 0 < v <= 1:
             raise ConfigError(f"{key}={v!r}: must be in (0, 1]")
+    for key in OPTIONAL_NON_NEGATIVE_FLOATS:
+        v = get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0):
+            raise ConfigError(f"{key}={v!r}: must be a finite number >= 0, or None (off)")
     for key in FINITE_TUPLES:
         v = get(key)
         if (not isinstance(v, (tuple, list)) or not v
                 or any(isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) for x in v)):
             raise ConfigError(f"{key}={v!r}: must be a non-empty list of finite numbers, e.g. (0.0, 0.5, 1.0)")
+    if profile.reward.features and profile.reward.architecture not in ("dual", "late"):
+        raise ConfigError(f"reward.features=True needs reward.architecture 'dual' or 'late' (a feature head on "
+                          f"the dual scorer), not {profile.reward.architecture!r}")
     for key in ("generate.models", "generate.rec_models"):
         v = get(key)
         bad = [m for m in v if m not in MODEL_KEYS] if isinstance(v, (tuple, list)) else [v]

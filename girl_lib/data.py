@@ -34,11 +34,11 @@ import warnings
 from pathlib import Path
 
 from .runio import GirlError, atomic_dir, atomic_write_json, is_done, mark_done, run_profile
-from .world import JD_SECTIONS, World, jd_format_ok, make_world, oracle_fit, parse_cv, parse_jd
+from .world import JD_SECTIONS, Recruiter, World, jd_format_ok, make_world, oracle_fit, parse_cv, parse_jd
 from .world.splits import PAPER_JUDGE_EVAL, PAPER_TABLE_I, build_splits
 
 __all__ = ["DataError", "JD_SECTIONS", "MIN_ROWS", "PAPER_JUDGE_EVAL", "PAPER_TABLE_I", "REQUIRED_COLUMNS", "SPLITS",
-           "build_dataset", "jd_format_ok", "load_data", "load_generic", "load_rjdb", "make_world", "oracle_fit",
+           "build_dataset", "jd_format_ok", "load_data", "load_generic", "load_rjdb", "make_world", "oracle_fit", "oracle_for",
            "parse_cv", "parse_jd", "run_data", "sample_corpus", "validate_dataset", "world_stats"]
 
 SPLITS = ("sft", "reward", "rl", "rec_train", "rec_valid", "rec_test", "judge_eval")
@@ -182,6 +182,34 @@ def held_out_split(run_dir, name: str, columns: tuple, seed: int, n_eval: int, e
     return split.select(range(n)).to_dict(), split.select(range(n, len(split)))
 
 
+def oracle_for(cfg) -> Recruiter:
+    """The hidden recruiter the profile asks for (``cfg.recruiter.kind``), as ``fn(cv, jd) -> fit``."""
+    return Recruiter(cfg.recruiter.kind)
+
+
+READING_SAMPLE = 1000
+"""Rows per split whose real JDs :func:`recruiter_readings` reads under both recruiters."""
+
+
+def recruiter_readings(ds) -> dict:
+    """Per split: of (up to :data:`READING_SAMPLE`) real (CV, JD) pairs, how many the ``posting`` and
+    ``lenient`` recruiters read differently (fit differs by more than 1e-9), and the mean fit under each.
+    The labels never change (they come from the true facts); only how a real JD's *text* is read can."""
+    out = {}
+    for name, d in ds.items():
+        cols = set(d.column_names)
+        jd_cols = [c for c in ("jd", "chosen", "rejected") if c in cols]
+        if "cv" not in cols or not jd_cols or not len(d):
+            continue
+        pairs = [(cv, jd) for c in jd_cols for cv, jd in zip(d["cv"][:READING_SAMPLE], d[c][:READING_SAMPLE])]
+        post = [oracle_fit(cv, jd, "posting") for cv, jd in pairs]
+        lenient = [oracle_fit(cv, jd, "lenient") for cv, jd in pairs]
+        out[name] = {"pairs": len(pairs), "labels_changed": 0,
+                     "reading_differs": sum(abs(a - b) > 1e-9 for a, b in zip(post, lenient)),
+                     "mean_fit_posting": sum(post) / len(post), "mean_fit_lenient": sum(lenient) / len(lenient)}
+    return out
+
+
 def world_stats(ds) -> dict:
     """Table I analogue: per split rows, seekers, jobs, label rate, cold-start share, mean CV/JD words,
     share of JDs with both sections, and the paper's row count."""
@@ -215,7 +243,7 @@ def world_stats(ds) -> dict:
         elif name == "judge_eval":
             st["paper_rows"] = PAPER_JUDGE_EVAL
         splits[name] = st
-    return {"splits": splits, "paper_table_i": dict(PAPER_TABLE_I)}
+    return {"splits": splits, "paper_table_i": dict(PAPER_TABLE_I), "recruiter_readings": recruiter_readings(ds)}
 
 
 def _mean_words(texts) -> float:

@@ -33,6 +33,7 @@ from . import distributed as dist
 from .data import load_data
 from .models import load_generator
 from .prompts import render_prompt
+from .realism import real_pairs, realism, realism_diff
 from .runio import (GirlError, append_jsonl, atomic_write_json, derive_seed, mark_done, read_json, read_jsonl,
                     require_stage, set_seed)
 
@@ -698,6 +699,41 @@ def _generate_model(cfg, run_dir: Path, key: str, jobs: list, cv_text: dict, pro
             "num_processes": world, "rows_per_process": mine}
 
 
+REALISM_REAL = "real"
+"""The key of the real postings in ``metrics.json: realism`` (beside the model keys)."""
+
+
+def realism_metrics(cfg, run_dir, models, cv_text: dict, n_bootstrap: int = 1000) -> dict:
+    """``{"realism": {key: ..., "real": ...}, "realism_diff_girl_sft": ...}`` for ``metrics.json``: how
+    realistic each model's judge_eval JDs are (:func:`girl_lib.realism.realism`, every sample, intervals over
+    CVs), beside real postings, and GIRL - GIRL-SFT paired over the judge CVs
+    (:func:`girl_lib.realism.realism_diff`; only when both were generated).
+
+    ``real``: as many real postings as there are judge CVs, each with its own matched CV, from the data
+    stage's ``sft`` split (matched CV-JD pairs, the postings GIRL-SFT learns to write), shuffled as SFT
+    shuffles it so its held-out rows come first, one pair per seeker (:func:`girl_lib.realism.real_pairs`).
+    A model without judge_eval rows on disk is left out. Parses are cached: well under a few seconds."""
+    sets = {}
+    for key in models:
+        path = generations_path(run_dir, key)
+        rows = [r for r in (read_jsonl(path) if path.exists() else []) if r["subset"] == "judge_eval"
+                and ("judge_eval", r["cv_id"]) in cv_text]
+        rows.sort(key=lambda r: (r["cv_id"], int(r["sample"])))
+        if rows:
+            sets[key] = ([cv_text[("judge_eval", r["cv_id"])] for r in rows], [r["jd"] for r in rows],
+                         [r["cv_id"] for r in rows])
+    n_cvs = len({cid for s, cid in cv_text if s == "judge_eval"})
+    seed = cfg.generate.seed
+    out = {key: realism(*s, n_bootstrap=n_bootstrap, seed=seed) for key, s in sets.items()}
+    if n_cvs:
+        out[REALISM_REAL] = realism(*real_pairs(load_data(run_dir)["sft"], n_cvs, seed=cfg.sft.seed),
+                                    n_bootstrap=n_bootstrap, seed=seed)
+    res = {"realism": out}
+    if "sft" in sets and "girl" in sets:
+        res["realism_diff_girl_sft"] = realism_diff(sets["sft"], sets["girl"], n_bootstrap=n_bootstrap, seed=seed)
+    return res
+
+
 def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = True) -> dict:
     """Write ``generate/<model>.jsonl`` for each model; rows already on disk are skipped (resume).
 
@@ -705,7 +741,8 @@ def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = Tru
     ``i % N``; the chunks of each round of N are gathered and the main process appends them in their
     original order, so the file is the one a single process writes (chunks are seeded by their position,
     not by who samples them). Only the main process writes; ``rows_per_process`` says who generated what.
-    Sampling uses ``cfg.generate.backend`` (:func:`sample_batch`).
+    Sampling uses ``cfg.generate.backend`` (:func:`sample_batch`). ``metrics.json`` holds each model's
+    entry and, beside them, ``realism`` and ``realism_diff_girl_sft`` (:func:`realism_metrics`).
     """
     require_stage(run_dir, "data", "generate")
     run_dir = Path(run_dir)
@@ -713,6 +750,7 @@ def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = Tru
     jobs, cv_text = generation_jobs(run_dir, cfg)
     stats = {key: _generate_model(cfg, run_dir, key, jobs, cv_text, progress) for key in models}
     if dist.is_main_process():
+        stats.update(realism_metrics(cfg, run_dir, models, cv_text))
         atomic_write_json(run_dir / "generate" / "metrics.json", stats)
         mark_done(run_dir, "generate", {"models": list(models)}, cfg=cfg)
     dist.barrier()  # no process returns before the stage is marked done

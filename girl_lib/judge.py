@@ -51,7 +51,8 @@ from .prompts import display_cv, validate_cv
 from .report import render_judge_table
 from .runio import (GirlError, append_jsonl, atomic_write_json, atomic_write_text, mark_done, read_jsonl,
                     require_stage)
-from .world import JD_SECTIONS, oracle_fit, parse_cv
+from .world import JD_SECTIONS, Recruiter, oracle_fit, parse_cv, parse_jd
+from .world.texts import section_text
 
 ASPECTS = ("detail", "relevance", "conciseness")
 """The three aspects of paper Sec. VI-B; every verdict also has ``overall``."""
@@ -425,24 +426,66 @@ class HFJudge:
         return tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip()
 
 
-_BULLET = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+\S")
 _SALARY = re.compile(r"salary|compensation|\bpay\b|\d\s*[kK]\b|[$€£¥]\s*\d|\d\s*(?:usd|eur|gbp|cny|rmb|yuan)\b|"
                      r"per (?:month|year|annum|hour)", re.IGNORECASE)
 _CITY = re.compile(r"^\W*(?:city|location|based in|workplace|office)\b", re.IGNORECASE | re.MULTILINE)
-_STOP = frozenset("a an and are as at be by for from in is of on or our the to we with you your will years year "
-                  "experience strong good able".split())
+_NICE = re.compile(r"nice to have|bonus|is a plus|a plus\b|preferred|desirable|ideally", re.IGNORECASE)
+_BAND = re.compile(r"\d[\d,.]*\s*[kK]?\s*(?:-|–|—|to)\s*[$€£¥]?\s*\d")
+_MARKER = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s*")
+DETAIL_WEIGHTS = {"sections": 0.2, "requirements": 0.3, "level": 0.15, "salary": 0.1, "location": 0.1,
+                  "education": 0.15}
+"""Weights of :func:`detail_parts` in :func:`detail_score` (they sum to 1)."""
+REAL_REQUIREMENT_LINES = (3, 5)
+"""Skill requirement lines of a real posting of the world (it names 3-5 required skills, one per line)."""
+
+
+def _requirement_lines(jd: str) -> list[str]:
+    body = section_text(jd, JD_SECTIONS[1]) or ""
+    return [t for t in (_MARKER.sub("", line, count=1).strip() for line in body.splitlines()) if t]
+
+
+def _skill_line(line: str) -> bool:
+    """A requirement line asking for a skill: not a years, education or nice-to-have line."""
+    if _NICE.search(line):
+        return False
+    p = parse_jd(line)
+    return p["min_years"] is None and p["education"] is None
+
+
+def detail_parts(jd: str) -> dict[str, float]:
+    """Each part of :func:`detail_score` in [0, 1]:
+
+    - ``sections``: half for each of ``Responsibilities:`` and ``Requirements:`` present and not empty;
+    - ``requirements``: closeness of the number n of skill requirement lines (lines of the Requirements
+      section that are not years, education or nice-to-have lines) to a real posting's 3-5: 1 for 3-5,
+      n / 3 below, ``1 - (n - 5) / 5`` above (0 from 10 lines: a longer list is not a more real one);
+    - ``level``: a level is stated (years, or a seniority word in the title; :func:`girl_lib.world.parse_jd`);
+    - ``salary``: 1 for a salary band (a range on a salary line), 0.5 for a salary line without one;
+    - ``location``: a city or "remote" the parser reads, or a ``Location:``/``City:`` line;
+    - ``education``: an education level is stated.
+    """
+    jd = jd or ""
+    p = parse_jd(jd)
+    n = sum(_skill_line(line) for line in _requirement_lines(jd))
+    lo, hi = REAL_REQUIREMENT_LINES
+    pay = [line for line in jd.splitlines() if _SALARY.search(line)]
+    return {
+        "sections": sum(bool(re.search(r"[A-Za-z0-9]", section_text(jd, h) or "")) for h in JD_SECTIONS) / 2,
+        "requirements": 1.0 if lo <= n <= hi else n / lo if n < lo else max(0.0, 1.0 - (n - hi) / hi),
+        "level": float(p["level"] is not None),
+        "salary": 1.0 if any(_BAND.search(line) for line in pay) else 0.5 if pay else 0.0,
+        "location": float(p["city"] is not None or p["remote"] or bool(_CITY.search(jd))),
+        "education": float(p["education"] is not None),
+    }
 
 
 def detail_score(jd: str) -> float:
-    """Information present, in [0, 1]: both sections, bullets (up to 8), salary, city, skills named
-    (distinct content words of the requirements section, up to 10)."""
-    resp, req = JD_SECTIONS
-    lower = jd.lower()
-    bullets = sum(bool(_BULLET.match(line)) for line in jd.splitlines())
-    req_part = lower.split(req.lower(), 1)[1] if req.lower() in lower else ""
-    skills = {w for w in words(req_part) if len(w) > 1 and w not in _STOP}
-    return (0.2 * (resp.lower() in lower) + 0.2 * (req.lower() in lower) + 0.25 * min(bullets, 8) / 8
-            + 0.1 * bool(_SALARY.search(jd)) + 0.1 * bool(_CITY.search(jd)) + 0.15 * min(len(skills), 10) / 10)
+    """Completeness read against a real posting, in [0, 1]: the weighted sum (:data:`DETAIL_WEIGHTS`) of
+    :func:`detail_parts`: both sections, 3-5 skill requirement lines, a stated level or years, a salary
+    band, a location and an education level. A real JD of the world scores ~1 (0.95 when its salary is
+    "competitive"); more bullets or words do not raise it, a list longer than a real one lowers it."""
+    parts = detail_parts(jd)
+    return float(sum(DETAIL_WEIGHTS[k] * v for k, v in parts.items()))
 
 
 def conciseness_score(jd: str, typical_words: tuple[int, int] = (60, 110)) -> float:
@@ -475,7 +518,7 @@ class RubricJudge:
 
     max_concurrency = 1
     name = "rubric (oracle-based, not an LLM)"
-    cache_id = "rubric-v1"
+    cache_id = "rubric-v2"  # v2: detail_score reads completeness against a real posting
 
     def __init__(self, fit_fn=None, margins: dict | None = None):
         self.fit_fn = fit_fn
@@ -505,7 +548,7 @@ def make_backend(cfg_judge, cfg=None):
     """The backend a :class:`~girl_lib.config.JudgeConfig` asks for (``rubric``, ``openai`` or ``hf``)."""
     kind = (cfg_judge.backend or "").lower()
     if kind == "rubric":
-        return RubricJudge()
+        return RubricJudge(fit_fn=Recruiter(cfg.recruiter.kind) if cfg is not None else None)
     if kind == "openai":
         return OpenAIJudge(cfg_judge.base_url, cfg_judge.model, timeout_s=cfg_judge.timeout_s,
                            max_retries=cfg_judge.max_retries, max_concurrency=cfg_judge.max_concurrency)

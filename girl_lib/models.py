@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from .config import Profile, default_cache_dir
 from .data import sample_corpus
+from .extract import FEATURE_NAMES
 from .prompts import build_messages
 from .runio import GirlError, save_model_dir
 
@@ -266,15 +267,27 @@ class DualEncoderScorer(torch.nn.Module):
     With ``late_scale`` (not ``None``; architecture ``late``) it adds a late-interaction term read from
     the same token states: ``U = scale * cos + late_scale * maxsim(C, J) + bias`` (:func:`maxsim`). Its
     weight starts at ``late_scale`` and is learnt with the rest.
+
+    With ``n_features`` > 0 it adds a linear *feature head*: ``U = ... + w . f(C, J)``, where ``f`` is a
+    vector of facts compared across the pair (years, pay, place, degree: :func:`girl_lib.extract.pair_features`,
+    computed from the raw texts by the caller) and ``w`` (``feature_weights``, [n_features]) starts at
+    zeros, so the model starts exactly where the model without it is.
     """
 
     def __init__(self, encoder, scale: float = 20.0, bias: float = 0.0, train_layers: int | None = None,
-                 late_scale: float | None = None):
+                 late_scale: float | None = None, n_features: int = 0, feature_weights=None):
         super().__init__()
         self.encoder = encoder
         self.scale = torch.nn.Parameter(torch.tensor(float(scale)))
         self.bias = torch.nn.Parameter(torch.tensor(float(bias)))
         self.late_scale = None if late_scale is None else torch.nn.Parameter(torch.tensor(float(late_scale)))
+        self.n_features = int(n_features)
+        self.feature_weights = None
+        if self.n_features:
+            w = torch.zeros(self.n_features) if feature_weights is None else torch.as_tensor(feature_weights).float()
+            if tuple(w.shape) != (self.n_features,):
+                raise ValueError(f"feature_weights has shape {tuple(w.shape)}, expected ({self.n_features},)")
+            self.feature_weights = torch.nn.Parameter(w.clone())
         self.train_layers = train_layers
         if train_layers is not None:
             layers = _encoder_layers(encoder)
@@ -298,31 +311,42 @@ class DualEncoderScorer(torch.nn.Module):
         """(pooled unit vector [B, d], unit token vectors [B, T, d], mask [B, T]) from one forward."""
         return split_hidden(self.encoder(**inputs).last_hidden_state, inputs["attention_mask"])
 
-    def head(self, cv_emb: torch.Tensor, jd_emb: torch.Tensor, late: torch.Tensor | None = None) -> torch.Tensor:
+    def head(self, cv_emb: torch.Tensor, jd_emb: torch.Tensor, late: torch.Tensor | None = None,
+             features: torch.Tensor | None = None) -> torch.Tensor:
         """U from unit-norm embeddings [B, d] (as :meth:`embed` returns): ``scale * cos + bias``, plus
-        ``late_scale * late`` when the model has the late-interaction term (``late``: :func:`maxsim`, [B])."""
+        ``late_scale * late`` when the model has the late-interaction term (``late``: :func:`maxsim`, [B]),
+        plus ``features @ feature_weights`` when it has a feature head (``features``: [B, n_features])."""
         u = self.scale * (cv_emb * jd_emb).sum(-1) + self.bias
         if self.late:
             if late is None:
                 raise ValueError("this scorer has a late-interaction term: pass maxsim(...) as `late`")
             u = u + self.late_scale * late
+        if self.n_features:
+            if features is None or features.shape[-1] != self.n_features:
+                raise ValueError(f"this scorer has a feature head: pass `features` [B, {self.n_features}] "
+                                 f"(girl_lib.extract.pair_features of each pair)")
+            u = u + features.to(device=u.device, dtype=self.feature_weights.dtype) @ self.feature_weights
         return u
 
-    def score(self, cv_inputs: dict, jd_inputs: dict) -> torch.Tensor:
+    def score(self, cv_inputs: dict, jd_inputs: dict, features: torch.Tensor | None = None) -> torch.Tensor:
         if not self.late:
-            return self.head(self.embed(cv_inputs), self.embed(jd_inputs))
+            return self.head(self.embed(cv_inputs), self.embed(jd_inputs), features=features)
         c, c_tok, c_mask = self.embed_tokens(cv_inputs)
         j, j_tok, j_mask = self.embed_tokens(jd_inputs)
-        return self.head(c, j, maxsim(c_tok, c_mask, j_tok, j_mask))
+        return self.head(c, j, maxsim(c_tok, c_mask, j_tok, j_mask), features=features)
 
     def save_pretrained(self, path, **kwargs) -> None:
         path = Path(path)
         self.encoder.save_pretrained(path, safe_serialization=True)
         head = {"scale": self.scale, "bias": self.bias, **({"late_scale": self.late_scale} if self.late else {})}
-        save_file({k: v.detach().reshape(1).cpu().contiguous() for k, v in head.items()},
-                  str(path / "scorer_head.safetensors"))
-        (path / SCORER_MARKER).write_text(json.dumps({"kind": "late" if self.late else "dual",
-                                                      "train_layers": self.train_layers}))
+        tensors = {k: v.detach().reshape(1).cpu().contiguous() for k, v in head.items()}
+        marker = {"kind": "late" if self.late else "dual", "train_layers": self.train_layers}
+        if self.n_features:  # only then: a model without the head saves exactly what it always did
+            tensors["feature_weights"] = self.feature_weights.detach().float().cpu().contiguous()
+            marker["n_features"] = self.n_features
+            marker["features"] = list(FEATURE_NAMES) if self.n_features == len(FEATURE_NAMES) else None
+        save_file(tensors, str(path / "scorer_head.safetensors"))
+        (path / SCORER_MARKER).write_text(json.dumps(marker))
 
 
 def split_hidden(hidden: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -356,7 +380,7 @@ def scorer_kind(path: str) -> str:
 
 
 def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None, head_seed: int = 0,
-                         kind: str | None = None, train_layers: int | None = None):
+                         kind: str | None = None, train_layers: int | None = None, n_features: int | None = None):
     """(model, tokenizer) of a scorer U(C, J) -> scalar: the reward model and the critic.
 
     ``kind``: ``"cross"`` (default; a one-logit sequence classifier reading the (CV, JD) pair, as in the
@@ -365,6 +389,10 @@ def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None, head_see
     ``"minilm"``, a BERT) gets a fresh head: the cross-encoder's linear head is drawn from
     ``torch.manual_seed(head_seed)`` inside a forked RNG (the same head in every process; the caller's
     random stream is left as it was); the dual scorer's head is ``scale=20, bias=0``.
+
+    ``n_features``: a fresh dual scorer gets a zero feature head of that size (``None`` or 0: none); a
+    saved one keeps its own (``girl_scorer.json``'s ``n_features``, absent in older folders: none), and
+    ``n_features``, when given, must agree with it.
     """
     from transformers import AutoModel, AutoModelForSequenceClassification  # local: see the note at the imports
 
@@ -382,12 +410,27 @@ def load_sequence_scorer(name_or_path: str, cfg: Profile | None = None, head_see
         encoder = _from_pretrained(AutoModel, path)
         # late: the MaxSim term starts with the weight of the cosine, so both begin on one scale
         head = {"scale": 20.0, "bias": 0.0, **({"late_scale": 20.0} if kind == "late" else {})}
+        weights, n_saved = None, int(n_features or 0)
         if marker is not None:  # a saved dual scorer: its head, and its frozen layers unless overridden
-            head = {k: float(v) for k, v in load_file(str(Path(path) / "scorer_head.safetensors")).items()}
+            saved_head = load_file(str(Path(path) / "scorer_head.safetensors"))
+            weights = saved_head.pop("feature_weights", None)
+            head = {k: float(v) for k, v in saved_head.items()}
             if train_layers is None:
                 train_layers = marker.get("train_layers")
-        model = DualEncoderScorer(encoder, head["scale"], head["bias"], train_layers, head.get("late_scale"))
+            n_saved = int(marker.get("n_features", 0))
+            if n_features is not None and int(n_features) != n_saved:
+                raise GirlError(f"{path} holds a scorer with {n_saved} pair features but {n_features} were asked "
+                                f"for; retrain the reward model (`girl run --force reward`)")
+            names = marker.get("features")
+            if names is not None and list(names) != list(FEATURE_NAMES):
+                raise GirlError(f"{path} was trained on the pair features {names}, but girl_lib.extract now "
+                                f"computes {list(FEATURE_NAMES)}; retrain the reward model (`girl run --force reward`)")
+        model = DualEncoderScorer(encoder, head["scale"], head["bias"], train_layers, head.get("late_scale"),
+                                  n_features=n_saved, feature_weights=weights)
         return model.to(resolve_device(cfg)), tok
+    if n_features:
+        raise GirlError(f"pair features (reward.features) need a dual scorer (reward.architecture dual or late), "
+                        f"not a '{kind}' one")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(head_seed)
         model = _from_pretrained(AutoModelForSequenceClassification, path, num_labels=1)

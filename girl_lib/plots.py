@@ -369,6 +369,29 @@ def sft_vs_girl_bars(ppo_metrics: dict, title: str = "GIRL-SFT vs GIRL on held-o
     return fig
 
 
+def fit_terms_bars(splits: dict, title: str = "where GIRL - GIRL-SFT's fit comes from (95% CI)"):
+    """One panel per recruiter (``{label: {term group: paired-difference dict}}``, as
+    :func:`girl_lib.ppo.fit_term_split` returns for each): each group's contribution with its interval."""
+    fig, axes = _fig(len(splits), width=4.6)
+    for ax, (label, terms) in zip(axes, splits.items()):
+        names = list(terms)
+        means = np.array([terms[n]["mean"] for n in names], dtype=float)
+        lo = np.array([terms[n]["ci95"][0] for n in names], dtype=float)
+        hi = np.array([terms[n]["ci95"][1] for n in names], dtype=float)
+        y = np.arange(len(names))
+        ax.barh(y, means, xerr=np.vstack([means - lo, hi - means]), color="tab:blue", alpha=0.8, capsize=3)
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(y)
+        ax.set_yticklabels(names)
+        ax.invert_yaxis()
+        ax.set_xlabel("contribution to the fit difference")
+        ax.set_title(f"{label}: total {means.sum():+.3f}")
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def aspect_adv_bars(judge: dict, aspects=("detail", "relevance", "conciseness"),
                     title: str = "advantage per aspect (win - lose, 95% CI over CVs)"):
     """Grouped bars: for each model pair of ``judge/metrics.json``, the advantage on each aspect and overall,

@@ -59,10 +59,11 @@ from tqdm.auto import tqdm
 
 from . import distributed as dist
 from . import losses
-from .data import load_data, oracle_fit
+from .data import load_data, oracle_for
 from .generate import batch_generator, judge_sampler, length_batches, sample_batch
 from .metrics import bootstrap_ci
 from .models import load_generator, load_sequence_scorer
+from .prompts import layout_shortfall
 from .report import ppo_note
 from .reward import score_batch
 from .runio import (GirlError, NonFiniteError, append_jsonl, atomic_dir, atomic_write_json, atomic_write_text,
@@ -72,7 +73,7 @@ from .runio import (GirlError, NonFiniteError, append_jsonl, atomic_dir, atomic_
 ScoreFn = Callable[[list, list], "torch.Tensor | Sequence[float]"]
 """``score_fn(cvs, jds) -> [B]``: the reward U(C, J) of each pair (default: the trained reward model)."""
 OracleFn = Callable[[str, str], float]
-"""``oracle_fn(cv, jd) -> float``: the hidden recruiter's fit (default: :func:`girl_lib.data.oracle_fit`)."""
+"""``oracle_fn(cv, jd) -> float``: the hidden recruiter's fit (default: :func:`girl_lib.data.oracle_for` of the profile)."""
 BASELINES = ("critic", "gae", "rloo", "grpo")
 """What Eq. 5 subtracts: the paper's critic, a token value head with GAE, or a group baseline."""
 POLICY_PAIR_MIN_GAP = 0.05
@@ -487,7 +488,10 @@ class PPOTrainer:
         check_finite(batch.raw_scores, f"reward-model score U(C, J) at iteration {iteration}")
         batch.scores = batch.raw_scores
         if self.p.missing_eos_penalty is not None:  # beyond the paper: a JD cut at max_new_tokens pays
-            batch.scores = batch.raw_scores - self.p.missing_eos_penalty * (~batch.finished).float()
+            batch.scores = batch.scores - self.p.missing_eos_penalty * (~batch.finished).float()
+        if self.p.layout_penalty is not None:  # beyond the paper: a JD that leaves parts of a posting out pays
+            shortfall = torch.tensor([layout_shortfall(t) for t in batch.texts], device=self.device)
+            batch.scores = batch.scores - self.p.layout_penalty * shortfall
         if self.oracle_fn is not None:
             batch.oracle = [float(self.oracle_fn(c, j)) for c, j in zip(batch.cvs, batch.texts)]
 
@@ -823,7 +827,23 @@ def compare_with_sft(cvs: list[str], rows: dict, kls: list[float], score_fn: Sco
         res["rm_oracle_agreement"], res["rm_oracle_n"] = _sign_agreement(first["sft"], first["girl"],
                                                                          oracle_first["sft"], oracle_first["girl"])
         res["reward_hacking_warning"] = bool(shown(res["reward_diff"]) > 0 and shown(res["oracle_fit_diff"]) < 0)
+        if hasattr(oracle_fn, "contributions"):
+            res["oracle_fit_terms"] = fit_term_split(cvs, every, oracle_fn, seed + 2)
+    res["_per_jd"] = {key: {"reward": scores[key], "oracle_fit": oracle[key] if oracle else None} for key in rows}
     return res
+
+
+def fit_term_split(cvs: list[str], every: dict, recruiter, seed: int) -> dict:
+    """Where GIRL - GIRL-SFT's oracle fit comes from: per term group (:data:`girl_lib.world.recruiter.TERM_GROUPS`)
+    its Shapley contribution (``recruiter.contributions``), JD m of GIRL against JD m of GIRL-SFT for the same
+    CV, averaged per CV, with a 95% bootstrap interval over CVs. The groups sum to ``oracle_fit_diff``'s mean."""
+    per_cv: dict = {}
+    for i, cv in enumerate(cvs):
+        pairs = list(zip(every["sft"][i], every["girl"][i]))
+        parts = [recruiter.contributions(cv, a[0], b[0]) for a, b in pairs]
+        for group in parts[0] if parts else ():
+            per_cv.setdefault(group, []).append(float(np.mean([x[group] for x in parts])))
+    return {group: paired_difference([0.0] * len(v), v, seed=seed) for group, v in per_cv.items()}
 
 
 def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_fn: ScoreFn,
@@ -837,10 +857,21 @@ def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_
                           backend=cfg.generate.backend)
     res = compare_with_sft(cvs, rows, kls, score_fn, oracle_fn, cfg, extra)
     res["sampler"] = sampler
-    as_row = lambda t, n, f: {"jd": t, "n_tokens": n, "finished": f}  # noqa: E731
-    res["generations"] = {k: [as_row(*x) for x in v] for k, v in rows.items()}
-    res["extra_generations"] = {k: [[as_row(*x) for x in per_cv] for per_cv in v] for k, v in extra.items()}
+    per_jd = res.pop("_per_jd")
+    scored = {}  # each JD with its reward-model score and oracle fit, in compare_with_sft's order (per CV: 1st, extras)
+    for key in rows:
+        it = iter(range(len(per_jd[key]["reward"])))
+        scored[key] = [[_scored_row(x, per_jd[key], next(it)) for x in [rows[key][i]] + list(extra[key][i])]
+                       for i in range(len(cvs))]
+    res["generations"] = {k: [r[0] for r in v] for k, v in scored.items()}
+    res["extra_generations"] = {k: [r[1:] for r in v] for k, v in scored.items()}
     return res
+
+
+def _scored_row(x: tuple, per_jd: dict, i: int) -> dict:
+    """One generated JD as saved in ``eval_generations.json``: text, length, finished, U and the oracle's fit."""
+    fit = per_jd["oracle_fit"][i] if per_jd["oracle_fit"] is not None else None
+    return {"jd": x[0], "n_tokens": x[1], "finished": x[2], "reward": per_jd["reward"][i], "oracle_fit": fit}
 
 
 @torch.no_grad()
@@ -865,7 +896,7 @@ def compare_baselines(cfg, run_dir, cvs: Sequence[str], k: int = 4, seed: int = 
     critic, ctok = load_sequence_scorer(str(run_dir / "reward" / "model"), cfg)
     value = critic_values(critic.eval(), ctok, rows, cfg.reward.max_length).float().cpu()
     adv_eq5, adv_rloo = compute_advantages(reward, value), group_advantages(reward, k, "rloo")
-    oracle_fn = oracle_fn or oracle_fit
+    oracle_fn = oracle_fn or oracle_for(cfg)
     fits = [float(oracle_fn(c, j)) for c, j in zip(rows, out["texts"])]
     cv_mean, cv_value = reward.reshape(-1, k).mean(-1).numpy(), value.reshape(-1, k)[:, 0].numpy()
     corr = float(np.corrcoef(cv_mean, cv_value)[0, 1]) if len(cvs) > 2 and cv_value.std() > 0 else None
@@ -1126,7 +1157,7 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, cvs: Sequence[str] | None = N
     if is_stage and dist.is_main_process():
         clear_done(run_dir, "ppo")
     cvs, eval_cvs, eval_ids, sampler = ppo_data(cfg, run_dir, cvs, eval_cvs)
-    oracle_fn = oracle_fn or oracle_fit
+    oracle_fn = oracle_fn or oracle_for(cfg)
     accelerator = make_accelerator(p)
 
     # ---- the models, fresh or from the checkpoint (which must come from this config and these inputs)

@@ -8,6 +8,8 @@ instruction + input -> user message, output -> assistant message.
 
 from __future__ import annotations
 
+import re
+
 from .runio import GirlError
 
 ROLE = "You are a career advisor at an online recruitment platform. You write job descriptions."
@@ -58,3 +60,24 @@ def prompt_completion(tokenizer, cv: str, jd: str) -> dict:
 def display_cv(cv: str) -> str:
     """How the judge shows the CV: the same text the generator was given."""
     return cv.strip()
+
+
+LAYOUT_ITEMS = ("Responsibilities:", "Requirements:", "3+ requirement bullets", "salary figure", "location")
+"""What :func:`layout_shortfall` checks: the layout :data:`INSTRUCTION` asks for, and at least three
+requirements (every real posting names three or more)."""
+_BULLET_RE = re.compile(r"^\s*(?:[-•*·]|\d+[.)])\s+\S")
+_MONEY_RE = re.compile(r"\$\s?\d")
+_PLACE_RE = re.compile(r"\blocation\b|\bremote\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)*, [A-Z]{2}\b", re.IGNORECASE)
+
+
+def layout_shortfall(jd: str) -> float:
+    """Share of :data:`LAYOUT_ITEMS` a JD lacks, in [0, 1]: a generic check of the layout the prompt asks for
+    (no skill list, no parser of the world: only headers, bullets, a "$" figure and a place line)."""
+    text = jd if isinstance(jd, str) else ""
+    lower = text.lower()
+    req_at = lower.find("requirements:")
+    req_lines = text[req_at:].splitlines()[1:] if req_at >= 0 else []
+    bullets = sum(bool(_BULLET_RE.match(line)) for line in req_lines)
+    have = ("responsibilities:" in lower, req_at >= 0, bullets >= 3, bool(_MONEY_RE.search(text)),
+            bool(_PLACE_RE.search(text)))
+    return 1.0 - sum(have) / len(have)

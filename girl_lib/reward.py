@@ -21,7 +21,8 @@ from torch.nn.utils.rnn import pad_sequence
 from tqdm.auto import tqdm
 
 from . import distributed as dist
-from .data import held_out_split, oracle_fit
+from .data import held_out_split, oracle_for
+from .extract import FEATURE_NAMES, pair_features
 from .losses import pairwise_ranking_loss
 from .models import DualEncoderScorer, TopLayersCache, encode_texts, load_sequence_scorer, maxsim
 from .runio import GirlError, check_finite, require_stage, save_stage, set_seed
@@ -53,6 +54,23 @@ def _is_dual(model) -> bool:
     return isinstance(getattr(model, "module", model), DualEncoderScorer)
 
 
+def _n_features(model) -> int:
+    """Size of the model's feature head (0: none, or not a dual scorer)."""
+    return getattr(getattr(model, "module", model), "n_features", 0) if _is_dual(model) else 0
+
+
+def pair_feature_tensor(cvs, jds, device=None) -> torch.Tensor:
+    """:func:`girl_lib.extract.pair_features` of each (CV, JD) pair from the raw texts, [B, n_features]
+    float32 (each text's facts are read once and cached by :mod:`girl_lib.extract`)."""
+    rows = [pair_features(c, j) for c, j in zip(cvs, jds)]
+    return torch.tensor(rows, dtype=torch.float32, device=device).reshape(len(rows), len(FEATURE_NAMES))
+
+
+def _features_for(model, cvs, jds, device=None) -> torch.Tensor | None:
+    """The pair features the model's feature head reads, or ``None`` when it has none."""
+    return pair_feature_tensor(cvs, jds, device) if _n_features(model) else None
+
+
 def score_batch(model, tokenizer, cvs, jds, max_length: int = 384, grad: bool = False) -> torch.Tensor:
     """U(C, J) for a batch of pairs, shape [B]. No gradients unless ``grad=True``.
 
@@ -62,7 +80,8 @@ def score_batch(model, tokenizer, cvs, jds, max_length: int = 384, grad: bool = 
     with torch.set_grad_enabled(grad):
         if _is_dual(model):  # both dual kinds (with or without the late-interaction term)
             return model.score(_encode(tokenizer, cvs, None, max_length, device),
-                               _encode(tokenizer, jds, None, max_length, device)).float()
+                               _encode(tokenizer, jds, None, max_length, device),
+                               features=_features_for(model, list(cvs), list(jds), device)).float()
         return model(**_encode(tokenizer, cvs, jds, max_length, device)).logits[:, 0].float()
 
 
@@ -78,16 +97,17 @@ def preference_scores(model, tokenizer, cvs, chosen, rejected, max_length: int) 
         cv_texts, cv_pos = _distinct(list(cvs))
         jd_texts, jd_pos = _distinct(list(chosen) + list(rejected))
         cv_pos, jd_pos = torch.tensor(cv_pos, device=device), torch.tensor(jd_pos, device=device)
+        feats = _features_for(model, list(cvs) + list(cvs), list(chosen) + list(rejected), device)
         if m.late:  # token states too, for the MaxSim of each (CV, JD) pair
             c, c_tok, c_mask = m.embed_tokens(_encode(tokenizer, cv_texts, None, max_length, device))
             j, j_tok, j_mask = m.embed_tokens(_encode(tokenizer, jd_texts, None, max_length, device))
             rows = cv_pos.repeat(2)
             late = maxsim(c_tok[rows], c_mask[rows], j_tok[jd_pos], j_mask[jd_pos])
-            scores = m.head(c[rows], j[jd_pos], late)
+            scores = m.head(c[rows], j[jd_pos], late, features=feats)
         else:
             c = m.embed(_encode(tokenizer, cv_texts, None, max_length, device))[cv_pos]
             j = m.embed(_encode(tokenizer, jd_texts, None, max_length, device))[jd_pos]
-            scores = m.head(c.repeat(2, 1), j)
+            scores = m.head(c.repeat(2, 1), j, features=feats)
     else:
         scores = model(**_encode(tokenizer, list(cvs) + list(cvs), list(chosen) + list(rejected), max_length,
                                  device)).logits[:, 0]
@@ -141,7 +161,10 @@ def held_out_scores(model, tokenizer, pairs: dict, max_length: int, batch_size: 
             if m.late:
                 late_c = _maxsim_rows(token_vectors, pos[:n], pos[n:2 * n])
                 late_r = _maxsim_rows(token_vectors, pos[:n], pos[2 * n:])
-            out = m.head(c, chosen, late_c).float().numpy(), m.head(c, rejected, late_r).float().numpy()
+            f_c = _features_for(model, pairs["cv"], pairs["chosen"])
+            f_r = _features_for(model, pairs["cv"], pairs["rejected"])
+            out = (m.head(c, chosen, late_c, features=f_c).float().numpy(),
+                   m.head(c, rejected, late_r, features=f_r).float().numpy())
         model.train(was_training)
         return out
     chosen, rejected = [], []
@@ -254,6 +277,20 @@ def _average_gradients(params: list, world: int) -> None:
         offset += q.numel()
 
 
+def logistic_feature_weights(cvs, chosen, rejected, c: float = 1.0) -> np.ndarray:
+    """Weights ``w`` [n_features] of a logistic regression of the preference on the pair features'
+    differences, ``P(J+ preferred) = sigmoid(w . (f(C, J+) - f(C, J-)))`` (no intercept; L2 strength
+    ``1/c``): the feature head alone fitted to the pairs by Eq. 2's loss. Zeros when the pairs are empty."""
+    from sklearn.linear_model import LogisticRegression  # local: only the logistic feature init needs it
+
+    d = (pair_feature_tensor(cvs, chosen) - pair_feature_tensor(cvs, rejected)).numpy().astype(np.float64)
+    if not len(d) or not d.any():
+        return np.zeros(len(FEATURE_NAMES))
+    x = np.r_[d, -d]  # both orders, so the fit without an intercept is symmetric
+    y = np.r_[np.ones(len(d)), np.zeros(len(d))]
+    return LogisticRegression(C=c, fit_intercept=False, max_iter=1000).fit(x, y).coef_[0]
+
+
 def train_reward_model(model, tokenizer, train, rcfg, log=None, stats: dict | None = None) -> list[dict]:
     """Minimise Eq. 2 with AdamW over shuffled minibatches of (cv, chosen, rejected). Returns the log.
 
@@ -265,16 +302,31 @@ def train_reward_model(model, tokenizer, train, rcfg, log=None, stats: dict | No
     gradients are averaged over the processes (each share's loss weighted by its size, so the step is the
     one Eq. 2's mean over the whole batch gives); every process then takes the same optimiser step. The
     logged loss and accuracy are over the whole batch. ``stats`` (a dict, optional) receives
-    ``rows_per_process``: the training pairs each process scored."""
+    ``rows_per_process``: the training pairs each process scored.
+
+    A dual scorer with a feature head (``reward.features``) learns its feature weights in their own AdamW
+    group at ``rcfg.feature_lr`` without weight decay (a handful of weights on features of order 1 need far
+    larger steps than the encoder); with ``rcfg.feature_init == "logistic"`` they first start from
+    :func:`logistic_feature_weights` of all the training pairs."""
     world = dist.num_processes()
     model.train()
     params = [q for q in model.parameters() if q.requires_grad]  # a dual encoder may freeze lower layers
+    feature_w = getattr(model, "module", model).feature_weights if _n_features(model) else None
+    if feature_w is not None and rcfg.feature_init == "logistic":
+        with torch.no_grad():  # the same on every process: the same rows, a deterministic fit
+            feature_w.copy_(torch.as_tensor(logistic_feature_weights(train["cv"], train["chosen"], train["rejected"]),
+                                            dtype=feature_w.dtype))
     if world > 1:
         if rcfg.batch_size < world:
             raise GirlError(f"reward.batch_size={rcfg.batch_size} is smaller than the number of processes "
                             f"({world}); every process needs at least one pair of each batch")
         _sync_parameters(model)
-    opt = torch.optim.AdamW(params, lr=rcfg.learning_rate, weight_decay=0.01)
+    if feature_w is None or not feature_w.requires_grad:
+        opt = torch.optim.AdamW(params, lr=rcfg.learning_rate, weight_decay=0.01)
+    else:
+        opt = torch.optim.AdamW([{"params": [q for q in params if q is not feature_w]},
+                                 {"params": [feature_w], "lr": rcfg.feature_lr, "weight_decay": 0.0}],
+                                lr=rcfg.learning_rate, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, rcfg.max_steps // 10)))
     rng = np.random.default_rng(rcfg.seed)
     groups = cv_groups(train["cv"]) if rcfg.group_by_cv else None
@@ -356,7 +408,8 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
 
     t0 = time.time()
     model, tok = load_sequence_scorer(cfg.models.reward_backbone, cfg, head_seed=rcfg.seed,
-                                      kind=rcfg.architecture, train_layers=rcfg.train_layers)
+                                      kind=rcfg.architecture, train_layers=rcfg.train_layers,
+                                      n_features=len(FEATURE_NAMES) if rcfg.features else None)
     log = (lambda r: print(f"  reward step {r['step']}: loss {r['loss']:.4f} acc {r['train_accuracy']:.3f}",
                            flush=True)) if progress else None
     # The frozen lower layers give the same states before and after training: the second pass over the
@@ -373,8 +426,9 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
     chosen, rejected = sharded_held_out_scores(model, tok, held_out, rcfg.max_length, cache=cache, stats=work)
     metrics = pairwise_metrics(chosen, rejected)
     # Agreement with the hidden recruiter: does U order each held-out pair as the oracle's fit does?
-    fit_c = np.array([oracle_fit(c, j) for c, j in zip(held_out["cv"], held_out["chosen"])])
-    fit_r = np.array([oracle_fit(c, j) for c, j in zip(held_out["cv"], held_out["rejected"])])
+    recruiter = oracle_for(cfg)
+    fit_c = np.array([recruiter(c, j) for c, j in zip(held_out["cv"], held_out["chosen"])])
+    fit_r = np.array([recruiter(c, j) for c, j in zip(held_out["cv"], held_out["rejected"])])
     decided = fit_c != fit_r
     metrics["oracle_agreement"] = float(((chosen > rejected) == (fit_c > fit_r))[decided].mean()) \
         if decided.any() else None
@@ -386,6 +440,7 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
             {c: [held_out[c][i] for i in same] for c in ("cv", "chosen", "rejected")}, chosen[same], rejected[same])
     metrics.update({"pairwise_accuracy_before": before["pairwise_accuracy"], "auc_before": before["auc"],
                     "architecture": rcfg.architecture, "train_layers": rcfg.train_layers,
+                    "features": bool(rcfg.features), "feature_weights": _feature_weights(model),
                     "n_train": len(train), "n_eval": n_eval, "steps": rcfg.max_steps,
                     "seconds": time.time() - t0, "history": history,
                     "eval_scores": {"chosen": chosen.tolist(), "rejected": rejected.tolist(),
@@ -400,22 +455,43 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
     return metrics
 
 
+def _feature_weights(model) -> dict | None:
+    """``{feature name: learnt weight}`` of a scorer's feature head, or ``None`` without one."""
+    if not _n_features(model):
+        return None
+    w = getattr(model, "module", model).feature_weights.detach().float().cpu().tolist()
+    return dict(zip(FEATURE_NAMES, w)) if len(w) == len(FEATURE_NAMES) else {str(i): v for i, v in enumerate(w)}
+
+
 def compare_architectures(cfg, run_dir, architectures=("dual", "late"), out_root=None, progress: bool = False) -> list[dict]:
-    """Train one reward model per ``reward.architecture`` on the same data, split and budget, each in its
-    own run dir under ``out_root`` (default ``run_dir/reward_compare``; the data stage is copied there), and
-    return one row of held-out results per design: the side-by-side table of notebook 02."""
+    """Train one reward model per design on the same data, split and budget, each in its own run dir under
+    ``out_root`` (default ``run_dir/reward_compare``; the data stage is copied there), and return one row of
+    held-out results per design: the side-by-side table of notebook 02.
+
+    A design is a ``reward.architecture`` (``"dual"``, ``"late"``, ``"cross"``), trained *without* the
+    feature head, or the same with ``"+features"`` (``"dual+features"``: with it, ``reward.features``). A
+    row holds the overall pairwise accuracy and AUC, the agreement with the hidden recruiter (overall and
+    on same-occupation pairs) and ``acc_<factor>``: the same-occupation pairwise accuracy by deciding
+    factor (:func:`accuracy_by_factor`; its counts are in each run's ``reward/metrics.json``)."""
     require_stage(run_dir, "data", "reward comparison")
     out_root = Path(out_root) if out_root is not None else Path(run_dir) / "reward_compare"
     rows = []
-    for arch in architectures:
-        side = out_root / arch
+    for design in architectures:
+        arch, _, extra = design.partition("+")
+        if extra not in ("", "features"):
+            raise GirlError(f"unknown reward design {design!r}: an architecture, optionally with '+features' "
+                            f"(e.g. 'dual+features')")
+        side = out_root / design
         if not (side / "data").exists():
             shutil.copytree(Path(run_dir) / "data", side / "data")
         c = copy.deepcopy(cfg)
         c.reward.architecture = arch
+        c.reward.features = extra == "features"
         m = run_reward(c, side, progress=progress)
-        rows.append({"architecture": arch, **{k: m.get(k) for k in (
+        by_factor = m.get("same_occupation_by_factor") or {}
+        rows.append({"architecture": design, "features": c.reward.features, **{k: m.get(k) for k in (
             "pairwise_accuracy_before", "pairwise_accuracy", "auc", "oracle_agreement",
-            "same_occupation_oracle_agreement", "oracle_pairwise_accuracy", "seconds")}})
+            "same_occupation_oracle_agreement", "oracle_pairwise_accuracy", "seconds")},
+            **{f"acc_{name}": v["accuracy"] for name, v in by_factor.items()}})
     return rows
 

@@ -159,10 +159,10 @@ INPUTS = {
 CONFIG_READ = {
     "data": ("data",),
     "sft": ("sft", "models.generator", "models.dtype"),
-    "reward": ("reward", "models.reward_backbone", "models.dtype"),
-    "ppo": ("ppo", "reward.max_length", "models.dtype"),
+    "reward": ("reward", "models.reward_backbone", "models.dtype", "recruiter"),
+    "ppo": ("ppo", "reward.max_length", "models.dtype", "recruiter"),
     "generate": ("generate", "models.generator", "models.dtype"),
-    "judge": ("judge",),
+    "judge": ("judge", "recruiter"),
     "recommend": ("recommend", "models.encoder", "models.dtype", "judge.n_bootstrap", "judge.seed"),
 }
 """The profile's sections (or single fields) each stage's results depend on. Top-level scalars of the profile

@@ -85,7 +85,7 @@ cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DI
 # %%
 import pandas as pd
 import torch
-from girl_lib import losses, plots, ppo
+from girl_lib import losses, plots, ppo, report
 from girl_lib.config import get_profile
 from girl_lib.data import load_data
 from girl_lib.runio import atomic_write_json, read_json, read_jsonl
@@ -397,6 +397,62 @@ else:
 # %%
 ex = pm["examples"][0]
 HTML(plots.side_by_side_html({"CV (held out)": ex["cv"], "GIRL-SFT": ex["jd_sft"], "GIRL": ex["jd_girl"]}))
+
+# %% [markdown]
+# ## 5b. Reward hacking, caught in the measuring stick itself
+#
+# The hidden recruiter is our ground truth, so it must not be gameable either. The project's first
+# recruiter (kept as `recruiter.kind=lenient`) scored what a JD *leaves out* as free: no level meant no
+# seniority mismatch, no pay meant no pay mismatch, and skill coverage counted only the requirements the JD
+# named, so a JD naming one requirement the seeker has scored like a perfect match. The shipped run in
+# `reference/cpu_lenient/` was trained and evaluated under it; an audit found its GIRL writing fewer
+# requirements than real postings and "3+ years" for almost everyone.
+#
+# The default recruiter now reads a JD **as a posting** (`girl_lib/world/recruiter.py`): a missing level,
+# pay, place or education takes the occupation's usual values (the mean over 32 prototype jobs of the
+# occupation), a list of fewer than three requirements is topped up with the occupation's core skills the
+# seeker *lacks* first, and pay above what any real posting offers is read at the market's top. Real JDs that
+# state every fact read exactly as before. Below, the lenient run's very JDs are read by both recruiters:
+# the difference GIRL − GIRL-SFT, its 95% interval over CVs, and how it splits over the groups of terms of
+# the fit formula (exact Shapley values: they add up to the difference).
+
+# %%
+from girl_lib import hacking
+from girl_lib.world.splits import build_splits
+
+_judge_cvs = {r["seeker_id"]: r["cv"] for r in build_splits(get_profile("cpu").data)["judge_eval"]}
+_ids, _jds = hacking.eval_jds(hacking.LENIENT_RUN)
+lenient_run = hacking.recruiter_comparison([_judge_cvs[i] for i in _ids], _jds)
+display(pd.DataFrame({kind: {"GIRL-SFT fit": lenient_run[kind]["fit_sft"], "GIRL fit": lenient_run[kind]["fit_girl"],
+                             "GIRL - GIRL-SFT": report.diff_text(lenient_run[kind]["diff"])}
+                      for kind in ("lenient", "posting")}).T)
+_ = plots.fit_terms_bars({f"read by the {kind} recruiter": lenient_run[kind]["terms"] for kind in ("lenient", "posting")},
+                         title="the lenient run's GIRL - GIRL-SFT, by term group (95% CI)")
+display(pd.DataFrame({"GIRL-SFT": lenient_run["requirements_sft"], "GIRL": lenient_run["requirements_girl"]}).T
+        .rename(columns={"mean": "required skills per JD", "share_3_5": "share naming 3-5 (real: almost all)",
+                         "share_le_2": "share naming <= 2", "n": "JDs"}))
+display(pd.DataFrame({"GIRL-SFT": lenient_run["levels_sft"], "GIRL": lenient_run["levels_girl"]}).T
+        .rename(columns={"0": "junior", "1": "mid (3+ years)", "2": "senior", "3": "lead", "None": "not stated"}).round(3))
+
+# %% [markdown]
+# **Reading it.** Compare the two panels group by group. Where a group's bar shrinks from the lenient to
+# the posting reading, the lenient recruiter paid for something a real posting would not have given:
+# that part of the gain was the policy exploiting the stick. Where it stays, the gain survives a reading
+# that prices omissions. The tables show what the policy actually changed: how many requirements its JDs
+# name and which level they state. Realism is measured for every run in notebook 04
+# (`results.json["generate"]["realism"]`); `docs/experiments.md` ("A ground truth that cannot be gamed")
+# records what the split showed for this run and why.
+#
+# The same split for the run you are reading (GIRL − GIRL-SFT on its evaluation CVs, read by the
+# profile's recruiter):
+
+# %%
+if pm.get("oracle_fit_terms"):
+    _ = plots.fit_terms_bars({f"this run ({cfg.recruiter.kind} recruiter)": pm["oracle_fit_terms"]})
+    for group, d in pm["oracle_fit_terms"].items():
+        print(f"{group:10s} {report.diff_text(d)}")
+else:
+    print("this run has no term split (made before it was recorded, or without the hidden recruiter)")
 
 # %% [markdown]
 # ## 6. The reward-KL trade-off (λ of Eq. 4)

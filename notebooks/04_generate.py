@@ -83,7 +83,7 @@ cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DI
 # %%
 import numpy as np
 import pandas as pd
-from girl_lib import metrics, plots
+from girl_lib import metrics, plots, report
 from girl_lib.data import jd_format_ok, load_data
 from girl_lib.generate import MODEL_NAMES, generations_path, load_generations
 from girl_lib.judge import RubricJudge
@@ -99,7 +99,7 @@ keys = [k for k in cfg.generate.models if generations_path(RESULTS_DIR, k).exist
 raw = {MODEL_NAMES[k]: pd.DataFrame(read_jsonl(generations_path(RESULTS_DIR, k))) for k in keys}
 print({m: df["subset"].value_counts().to_dict() for m, df in raw.items()})
 gen_stats = read_json(RESULTS_DIR / "generate" / "metrics.json")
-pd.DataFrame({MODEL_NAMES.get(k, k): v for k, v in gen_stats.items()}).T
+pd.DataFrame({MODEL_NAMES.get(k, k): v for k, v in gen_stats.items() if k in MODEL_NAMES}).T
 
 # %% [markdown]
 # ## 1. The case study (paper Fig. 6)
@@ -123,6 +123,40 @@ else:
     rubric = RubricJudge()
     display(pd.DataFrame({m: {**rubric.scores(cvs[cv_id], g[cv_id][0]), "format ok": jd_format_ok(g[cv_id][0])}
                           for m, g in gens.items()}).T.round(3))
+
+# %% [markdown]
+# ## 1b. Do the JDs read like real postings?
+#
+# A generator can please a reward model by writing JDs no recruiter would post: fewer requirements, one
+# level for everybody, a band copied from the CV. `girl_lib.realism` measures each model's JDs for the
+# held-out CVs beside **real JDs** (matched pairs of the SFT split, held out first): required skills the
+# world's parser reads per JD and the share naming 3-5 (what real postings name), requirement lines it
+# cannot read, the stated level and its correlation with the seeker's level, the band against the CV's
+# ask, the sections present, and the share of the JD's word 4-grams copied from the CV. Intervals are 95%
+# bootstrap intervals over CVs; the last line pairs GIRL with GIRL-SFT on the same CVs.
+
+# %%
+realism = gen_stats.get("realism") or {}
+if realism:
+    names = {**MODEL_NAMES, "real": "real JDs"}
+    rows = {}
+    for key, r in realism.items():
+        ci = (r.get("ci95") or {})
+        rows[names.get(key, key)] = {
+            "JDs": r["n_jds"], "required per JD": r["n_required_mean"], "share naming 3-5": r["share_required_3_5"],
+            "3-5 95% CI": ci.get("share_required_3_5"), "unreadable req. lines": r["unreadable_requirement_lines"],
+            "level corr": r["level_corr"], "level corr 95% CI": ci.get("level_corr"),
+            "band / ask (median)": r["band_to_ask"]["median"], "no band": r["band_to_ask"]["missing"],
+            "CV 4-gram copy": r["cv_copy_rate"]}
+    display(pd.DataFrame(rows).T)
+    display(pd.DataFrame({names.get(k, k): r["level_distribution"] for k, r in realism.items()}).T
+            .rename(columns={"0": "junior", "1": "mid", "2": "senior", "3": "lead"}).round(3))
+    diff = gen_stats.get("realism_diff_girl_sft") or {}
+    for key in ("share_required_3_5", "n_required_mean", "level_corr"):
+        if key in diff:
+            print(f"GIRL - GIRL-SFT, {key}: {report.diff_text(diff[key])}")
+else:
+    print("this run's generate stage predates the realism measures: rerun `girl generate`")
 
 # %% [markdown]
 # ## 2. Diversity across the n samples

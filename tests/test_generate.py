@@ -155,6 +155,42 @@ def test_length_batches_sort_by_length_and_fold_a_small_remainder():
     assert length_batches(["a"], 32) == [[0]]
 
 
+def test_run_generate_measures_realism_of_the_judge_jds(tiny_cfg, tiny_data_dir, tmp_path):
+    """Every row already on disk (no model is loaded): metrics.json still gets ``realism`` for each model and
+    the real postings, and GIRL - GIRL-SFT paired over the judge CVs."""
+    import json
+    import shutil
+
+    from girl_lib.data import load_data
+    from girl_lib.runio import append_jsonl, mark_done, read_json
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_data_dir, run_dir)
+    mark_done(run_dir, "sft")
+    mark_done(run_dir, "ppo")
+    jobs, cv_text = g.generation_jobs(run_dir, tiny_cfg)
+    real = load_data(run_dir)["sft"]["jd"]
+    thin = "Analyst\nResponsibilities:\n- Reports\nRequirements:\n- 3+ years of experience\n- SQL\n- Great attitude"
+    jds = {"base": lambda i: "", "sft": lambda i: thin, "girl": lambda i: real[i]}
+    for key, jd in jds.items():
+        append_jsonl(generations_path(run_dir, key),
+                     [{"subset": s, "cv_id": c, "sample": k, "jd": jd(i), "n_tokens": 1, "finished": True}
+                      for i, (s, c, k) in enumerate(g.model_jobs(jobs, key, tiny_cfg.generate))])
+    stats = run_generate(tiny_cfg, run_dir, progress=False)
+    assert all(stats[k]["generated_now"] == 0 for k in jds)
+    metrics = read_json(run_dir / "generate" / "metrics.json")
+    assert metrics == json.loads(json.dumps(stats))
+    n_judge = len({c for s, c in cv_text if s == "judge_eval"})
+    real_row = metrics["realism"]
+    assert set(real_row) == {"base", "sft", "girl", "real"}
+    assert all(real_row[k]["n_jds"] == n_judge for k in real_row)  # judge_samples = 1; as many real ones
+    assert real_row["base"]["n_required_mean"] == 0 and real_row["base"]["level_distribution"]["missing"] == 1
+    assert real_row["sft"]["n_required_mean"] == 1 and real_row["sft"]["unreadable_requirement_lines"] == 1
+    assert real_row["real"]["share_required_3_5"] > 0.8 and real_row["real"]["sections_present"]["salary"] == 1
+    d = metrics["realism_diff_girl_sft"]
+    assert d["n_cvs"] == n_judge and d["n_required_mean"]["mean"] > 2 and d["share_required_3_5"]["ci95"][0] > 0
+
+
 def test_judge_samples_for_sft_and_girl_only_and_copied_from_ppo(tiny_cfg, tmp_path):
     """generate.judge_samples = k: GIRL-SFT and GIRL get k JDs per judge CV, base one; PPO's final evaluation
     (first JD + ``extra``) is copied only when it holds the same CVs, settings and at least k JDs."""

@@ -461,11 +461,34 @@ def test_rubric_prefers_fitting_structured_jd_on_every_aspect():
 
 
 def test_rubric_scores_measure_what_they_claim():
-    assert J.detail_score(GOOD_JD) > 0.9 and J.detail_score(GARBAGE_JD) < 0.2
+    # GOOD_JD: both sections, 2 skill lines (of 3-5: 2/3), years, a band, a city, a degree: 1 - 0.3 / 3
+    assert J.detail_score(GOOD_JD) == pytest.approx(0.9) and J.detail_score(GARBAGE_JD) < 0.2
     assert J.distinct_ngram_ratio("a b c d e") == 1.0 and J.distinct_ngram_ratio("x y " * 20) < 0.1
     assert J.conciseness_score(GOOD_JD) == 1.0  # 60-110 words, no repetition, clean layout
     assert J.conciseness_score(GOOD_JD + "\n" + GOOD_JD) < 0.5  # repeated text, repeated headers
     assert J.conciseness_score("") == 0.0
+
+
+def test_detail_reads_completeness_against_a_real_posting():
+    from girl_lib.world import make_world
+
+    real = [job.jd for job in make_world(0, 50, 50).jobs]
+    assert all(J.detail_score(jd) >= 0.95 for jd in real)  # 0.95: a "competitive" salary, no band
+    assert J.detail_score(real[0]) == pytest.approx(1.0)
+    assert all(0.0 <= J.detail_score(jd) <= 1.0 for jd in real + [GOOD_JD, GARBAGE_JD, "", "x" * 50])
+    assert J.detail_score("Requirements:\n- Python") == pytest.approx(0.1 + 0.3 / 3)  # one section, one line
+    assert J.detail_score("") == 0.0
+    head = ("Data Analyst\nLocation: Boston, MA | Salary: $60k–$80k\nResponsibilities:\n- Build reports\n"
+            "Requirements:\n- 3+ years of experience\n- BSc in statistics\n")
+    lines = ["SQL", "Tableau dashboards", "Python scripting", "Excel modelling", "Stakeholder management",
+             "Forecasting", "A/B testing", "Data cleaning", "Looker", "Airflow", "dbt", "Spark"]
+    score = {n: J.detail_score(head + "\n".join(f"- {x}" for x in lines[:n])) for n in (1, 3, 5, 8, 12)}
+    assert score[3] == score[5] == pytest.approx(1.0)  # every part present, 3-5 skill lines
+    assert score[1] == pytest.approx(1.0 - 0.3 * 2 / 3)  # 1 of 3 lines
+    assert score[8] == pytest.approx(1.0 - 0.3 * 3 / 5) and score[12] == pytest.approx(0.7)  # a longer list is less real
+    parts = J.detail_parts(head.replace("$60k–$80k", "competitive") + "- Nice to have: Looker\n- SQL")
+    assert parts["salary"] == 0.5 and parts["requirements"] == pytest.approx(1 / 3)  # nice-to-have lines do not count
+    assert sum(J.DETAIL_WEIGHTS.values()) == pytest.approx(1.0)
 
 
 def test_rubric_is_position_invariant_and_deterministic():

@@ -290,3 +290,148 @@ def test_deciding_factors_and_accuracy_by_factor():
     res = accuracy_by_factor(pairs, [1.0, 0.0], [0.0, 1.0])  # right on the city pair, wrong on the pay pair
     assert res["city"] == {"accuracy": 1.0, "n": 1} and res["salary"] == {"accuracy": 0.0, "n": 1}
     assert res["skills"] == {"accuracy": None, "n": 0}
+
+
+# --------------------------------------------------------------------------- the feature head (reward.features)
+FEATURE_CVS = ["Dana Lee\nBoston, MA | Expected salary: $80k\nBookkeeper with 4 years of experience.",
+               "Sam Roe\nBased in Denver, CO. Looking for $55,000 per year.\nWelder, 2015 - present"]
+FEATURE_JDS = ["Bookkeeper\nLocation: Boston, MA (on-site) | Salary: $75k–$90k\n- 6+ years of experience",
+               "Welder\nLocation: Austin, TX (on-site) | Salary: $40,000–$50,000\n- 2+ years of experience"]
+
+
+def test_feature_head_starts_at_the_cosine_model_and_adds_w_dot_f():
+    from girl_lib.extract import FEATURE_NAMES, pair_features
+    from girl_lib.reward import held_out_scores, pair_feature_tensor, preference_scores, score_batch
+
+    plain, tok = load_sequence_scorer("tiny", kind="dual")
+    model, _ = load_sequence_scorer("tiny", kind="dual", n_features=len(FEATURE_NAMES))
+    assert model.n_features == len(FEATURE_NAMES) and torch.equal(model.feature_weights, torch.zeros(len(FEATURE_NAMES)))
+    assert plain.n_features == 0 and plain.feature_weights is None
+    base = score_batch(plain, tok, FEATURE_CVS, FEATURE_JDS, 64)
+    assert torch.equal(score_batch(model, tok, FEATURE_CVS, FEATURE_JDS, 64), base)  # zeros: exactly the cosine model
+    w = torch.linspace(-1.0, 1.0, len(FEATURE_NAMES))
+    with torch.no_grad():
+        model.feature_weights.copy_(w)
+    f = torch.tensor([pair_features(c, j) for c, j in zip(FEATURE_CVS, FEATURE_JDS)])
+    assert torch.equal(pair_feature_tensor(FEATURE_CVS, FEATURE_JDS), f) and f.abs().sum() > 0
+    got = score_batch(model, tok, FEATURE_CVS, FEATURE_JDS, 64)
+    assert torch.allclose(got, base + f @ w, atol=1e-5) and not torch.allclose(got, base, atol=1e-3)
+    # the training batch and the held-out pass give the same U as pair-by-pair scoring
+    swapped = FEATURE_JDS[::-1]
+    with torch.no_grad():
+        c, r = preference_scores(model, tok, FEATURE_CVS, FEATURE_JDS, swapped, 64)
+    assert torch.allclose(c, got, atol=1e-5) and torch.allclose(r, score_batch(model, tok, FEATURE_CVS, swapped, 64), atol=1e-5)
+    hc, hr = held_out_scores(model, tok, {"cv": FEATURE_CVS, "chosen": FEATURE_JDS, "rejected": swapped}, 64)
+    assert np.allclose(hc, got.numpy(), atol=1e-5) and np.allclose(hr, r.numpy(), atol=1e-5)
+    # the critic's input (an empty JD) is scored too
+    assert torch.isfinite(score_batch(model, tok, FEATURE_CVS, ["", ""], 64)).all()
+    with pytest.raises(ValueError, match="feature head"):
+        model.head(torch.ones(1, 4), torch.ones(1, 4))
+
+
+def test_feature_head_round_trips_and_old_folders_still_load(tmp_path):
+    import json
+
+    from girl_lib.extract import FEATURE_NAMES
+    from girl_lib.models import SCORER_MARKER
+    from girl_lib.reward import score_batch
+
+    model, tok = load_sequence_scorer("tiny", kind="late", n_features=len(FEATURE_NAMES))
+    w = torch.arange(len(FEATURE_NAMES), dtype=torch.float32) / 7 - 1
+    with torch.no_grad():
+        model.feature_weights.copy_(w)
+        model.scale.fill_(5.0)
+    model.save_pretrained(tmp_path / "feat")
+    tok.save_pretrained(tmp_path / "feat")
+    marker = json.loads((tmp_path / "feat" / SCORER_MARKER).read_text())
+    assert marker["n_features"] == len(FEATURE_NAMES) and marker["features"] == list(FEATURE_NAMES)
+    again, _ = load_sequence_scorer(str(tmp_path / "feat"))
+    assert again.n_features == len(FEATURE_NAMES) and torch.equal(again.feature_weights.detach(), w)
+    assert again.late and again.scale.item() == pytest.approx(5.0)
+    assert torch.allclose(score_batch(again, tok, FEATURE_CVS, FEATURE_JDS, 64),
+                          score_batch(model, tok, FEATURE_CVS, FEATURE_JDS, 64), atol=1e-5)
+    with pytest.raises(GirlError, match="pair features"):
+        load_sequence_scorer(str(tmp_path / "feat"), n_features=0)
+    # a folder saved without features (or before they existed) loads as the plain model, marker unchanged
+    plain, _ = load_sequence_scorer("tiny", kind="dual")
+    plain.save_pretrained(tmp_path / "plain")
+    tok.save_pretrained(tmp_path / "plain")
+    assert json.loads((tmp_path / "plain" / SCORER_MARKER).read_text()) == {"kind": "dual", "train_layers": None}
+    old, _ = load_sequence_scorer(str(tmp_path / "plain"))
+    assert old.n_features == 0 and old.feature_weights is None
+    with pytest.raises(GirlError, match="need a dual scorer"):
+        load_sequence_scorer("tiny", kind="cross", n_features=3)
+
+
+def _salary_toy(n: int = 48, seed: int = 0) -> dict:
+    """Pairs of one CV and two JDs that differ only in their salary band: the recruiter prefers the band
+    that reaches the seeker's ask. Asks and bands vary, so no single number token decides."""
+    rng = np.random.default_rng(seed)
+    rows = {"cv": [], "chosen": [], "rejected": []}
+    jd = "Bookkeeper\nLocation: Boston, MA (on-site) | Salary: ${lo}k–${hi}k\nRequirements:\n- 3+ years of experience"
+    for _ in range(n):
+        ask = int(rng.integers(40, 90))
+        good, bad = ask + int(rng.integers(5, 30)), ask - int(rng.integers(8, 25))
+        rows["cv"].append(f"Bookkeeper, 4 years. Boston, MA | Expected salary: ${ask}k")
+        rows["chosen"].append(jd.format(lo=good - 10, hi=good))
+        rows["rejected"].append(jd.format(lo=bad - 10, hi=bad))
+    return rows
+
+
+@pytest.mark.parametrize("init", ["zeros", "logistic"])
+def test_feature_weights_learn_the_sign_of_a_numeric_preference(init):
+    """Only the pay decides: with the encoder frozen, the feature weights must learn that a band below the
+    ask (pay_short, over_budget) is worse and a higher band (log_pay_ratio) better."""
+    from girl_lib.extract import FEATURE_NAMES
+    from girl_lib.reward import logistic_feature_weights
+
+    rows = _salary_toy()
+    model, tok = load_sequence_scorer("tiny", kind="dual", train_layers=0, n_features=len(FEATURE_NAMES))
+    if init == "logistic":
+        w0 = dict(zip(FEATURE_NAMES, logistic_feature_weights(rows["cv"], rows["chosen"], rows["rejected"])))
+        assert w0["over_budget"] < 0 and w0["pay_short"] < 0 and w0["log_pay_ratio"] > 0
+        assert w0["away"] == 0.0 and w0["years_short"] == 0.0  # features equal on both sides: no weight
+    hist = train_reward_model(model, tok, Dataset.from_dict(rows),
+                              RewardConfig(architecture="dual", features=True, feature_init=init, max_steps=30,
+                                           batch_size=8, learning_rate=1e-3, feature_lr=0.1, max_length=32,
+                                           logging_steps=10))
+    w = dict(zip(FEATURE_NAMES, model.feature_weights.detach().tolist()))
+    assert w["over_budget"] < -0.3 and w["pay_short"] < -0.3 and w["log_pay_ratio"] > 0.3
+    assert hist[-1]["train_accuracy"] > 0.9
+
+
+def test_run_reward_with_features_saves_and_reports_the_weights(tiny_cfg, tiny_data_dir, tmp_path):
+    from girl_lib.config import ConfigError, apply_overrides
+    from girl_lib.extract import FEATURE_NAMES
+    from girl_lib.reward import held_out_scores
+
+    with pytest.raises(ConfigError, match="reward.features=True needs"):
+        apply_overrides(tiny_cfg, {"reward.features": True})  # tiny's reward model is a cross-encoder
+    cfg = apply_overrides(tiny_cfg, {"reward.architecture": "dual", "reward.features": True, "reward.max_steps": 4,
+                                     "reward.feature_init": "logistic"})
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_data_dir, run_dir)
+    m = run_reward(cfg, run_dir, progress=False)
+    assert m["features"] is True and list(m["feature_weights"]) == list(FEATURE_NAMES)
+    assert any(v != 0.0 for v in m["feature_weights"].values())
+    model, tok = load_sequence_scorer(str(run_dir / "reward" / "model"))
+    assert model.feature_weights.detach().tolist() == pytest.approx(list(m["feature_weights"].values()))
+    split = __import__("girl_lib.data", fromlist=["load_data"]).load_data(run_dir)["reward"].shuffle(seed=0)
+    chosen, rejected = held_out_scores(model, tok, split.select(range(m["n_eval"])).to_dict(), cfg.reward.max_length)
+    np.testing.assert_allclose(m["eval_scores"]["chosen"], chosen, atol=1e-4)
+    np.testing.assert_allclose(m["eval_scores"]["rejected"], rejected, atol=1e-4)
+
+
+def test_compare_architectures_runs_dual_with_and_without_features(tiny_cfg, tiny_data_dir, tmp_path):
+    from girl_lib.config import apply_overrides
+    from girl_lib.reward import compare_architectures
+
+    cfg = apply_overrides(tiny_cfg, {"reward.max_steps": 2, "reward.n_eval": 12})
+    rows = compare_architectures(cfg, tiny_data_dir, ("dual", "dual+features"), out_root=tmp_path / "cmp")
+    assert [r["architecture"] for r in rows] == ["dual", "dual+features"]
+    assert [r["features"] for r in rows] == [False, True]
+    for r in rows:
+        assert 0.0 <= r["pairwise_accuracy"] <= 1.0 and "same_occupation_oracle_agreement" in r
+        assert {"acc_salary", "acc_city", "acc_level"} <= set(r)
+    with pytest.raises(GirlError, match="unknown reward design"):
+        compare_architectures(cfg, tiny_data_dir, ("dual+magic",), out_root=tmp_path / "cmp2")

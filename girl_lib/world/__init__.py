@@ -8,9 +8,9 @@
 """
 
 from .fit import fit_probability
-from .oracle import oracle_fit, parse_cv, parse_jd
+from .oracle import Recruiter, oracle_fit, parse_cv, parse_jd
 from .people import Job, Seeker, World, make_world
 from .texts import JD_SECTIONS, jd_format_ok
 
 __all__ = ["JD_SECTIONS", "Job", "Seeker", "World", "fit_probability", "jd_format_ok", "make_world",
-           "oracle_fit", "parse_cv", "parse_jd"]
+           "oracle_fit", "parse_cv", "parse_jd", "Recruiter"]

@@ -7,17 +7,23 @@ education level, a city name or "Remote" the place, and "a fintech startup" the 
 employer. :func:`oracle_fit` is the noiseless fit probability of :mod:`girl_lib.world.fit` with the
 recruiter's hidden tastes replaced by their expectation.
 
-Messy text never raises: any string (empty, garbage, no sections, no salary) gives a float in [0, 1];
-what cannot be read is neutral, except skills: a JD that names no recognisable requirement scores low.
+Messy text never raises: any string (empty, garbage, no sections, no salary) gives a float in [0, 1].
+How a JD that leaves facts out is read depends on the recruiter (:data:`.recruiter.RECRUITERS`): the
+default ``"posting"`` recruiter reads it as a real posting of its occupation, filling what is missing with
+the occupation's usual values (:mod:`girl_lib.world.recruiter`); the ``"lenient"`` one (the project's first,
+kept for the lesson on reward hacking) scores missing facts as neutral and counts coverage over the
+requirements named only, so a JD that asks for less scores higher.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 from . import taxonomy as T
-from .fit import JobFacts, SeekerFacts, fit_probability
+from . import recruiter as R
+from .fit import FitTerms, JobFacts, SeekerFacts, fit_probability, fit_terms
 from .texts import JD_SECTIONS, jd_format_ok, section_text
 
 _KEYWORDS = T.keyword_table()
@@ -193,9 +199,57 @@ def _jd_facts(text: str) -> JobFacts:
     return job_facts(parse_jd(text))
 
 
-def oracle_fit(cv: str, jd: str) -> float:
+@functools.lru_cache(maxsize=8192)
+def jd_occupation(text: str) -> int | None:
+    """The occupation (index into ``taxonomy.OCCUPATIONS``) a JD is read as (:func:`.recruiter.infer_occupation`)."""
+    parsed = parse_jd(_text(text))
+    return R.infer_occupation(parsed["title"], parsed["required"], parsed["nice"])
+
+
+def check_recruiter(recruiter: str) -> str:
+    if recruiter not in R.RECRUITERS:
+        raise ValueError(f"recruiter={recruiter!r} is not one of {R.RECRUITERS}; set recruiter.kind to one of them")
+    return recruiter
+
+
+def oracle_terms(cv: str, jd: str, recruiter: str = "posting") -> list[FitTerms]:
+    """The fit terms the recruiter reads for a CV and a JD: one per completion of the JD (``"posting"``)
+    or a single one (``"lenient"``)."""
+    s, j = _cv_facts(_text(cv)), _jd_facts(_text(jd))
+    if check_recruiter(recruiter) == "lenient":
+        return [fit_terms(s, j, None)]
+    return R.posting_terms(s, j, jd_occupation(_text(jd)))
+
+
+def oracle_fit(cv: str, jd: str, recruiter: str = "posting") -> float:
     """Noiseless fit probability in [0, 1] of a CV and a JD, read from their texts (see module docstring).
 
     Parsed facts are cached per text, so scoring one CV against many JDs parses it once."""
-    p = fit_probability(_cv_facts(_text(cv)), _jd_facts(_text(jd)), latent=None)
+    if check_recruiter(recruiter) == "lenient":
+        p = fit_probability(_cv_facts(_text(cv)), _jd_facts(_text(jd)), latent=None)
+    else:
+        p = R.fit_of_terms(oracle_terms(cv, jd, recruiter))
     return min(1.0, max(0.0, float(p)))
+
+
+def fit_contributions(cv: str, jd_a: str, jd_b: str, recruiter: str = "posting") -> dict:
+    """``{term group: contribution}`` to ``oracle_fit(cv, jd_b) - oracle_fit(cv, jd_a)``
+    (:func:`.recruiter.fit_contributions`, exact Shapley values over :data:`.recruiter.TERM_GROUPS`)."""
+    return R.fit_contributions(oracle_terms(cv, jd_a, recruiter), oracle_terms(cv, jd_b, recruiter))
+
+
+@dataclass(frozen=True)
+class Recruiter:
+    """The hidden recruiter of one kind (:data:`.recruiter.RECRUITERS`) as a callable ``(cv, jd) -> fit``,
+    with :meth:`contributions` for the term split of a difference."""
+
+    kind: str = "posting"
+
+    def __post_init__(self):
+        check_recruiter(self.kind)
+
+    def __call__(self, cv: str, jd: str) -> float:
+        return oracle_fit(cv, jd, self.kind)
+
+    def contributions(self, cv: str, jd_a: str, jd_b: str) -> dict:
+        return fit_contributions(cv, jd_a, jd_b, self.kind)
