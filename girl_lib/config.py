@@ -411,16 +411,22 @@ def _cpu() -> Profile:
     # lora_dropout 0: dropout masks on every LoRA input are a sizeable share of a CPU step.
     # max_length 512: covers the longest prompt + JD of the cpu world, so no JD loses its tail or its
     # end-of-turn token (batches pad to their own longest row, so the cap costs nothing by itself).
-    # max_steps 48: fewer steps leave many sampled JDs running into the token cap.
-    p.sft = SFTConfig(max_steps=48, batch_size=4, learning_rate=1e-3, max_length=512, n_eval=12, n_format=12,
+    # max_steps 80: fewer steps leave many sampled JDs running into the token cap (24), and at 48 GIRL-SFT named
+    # fewer requirements than real postings (a third named 3-5) and barely tracked the seeker's level, which
+    # PPO then inherits.
+    p.sft = SFTConfig(max_steps=80, batch_size=4, learning_rate=1e-3, max_length=512, n_eval=12, n_format=12,
                       lora_dropout=0.0)
     # n_eval 300: fewer held-out pairs leave the accuracy's standard error too wide to compare designs.
     # train_layers 2: the top 2 of MiniLM's 6 layers learn, the rest run without a graph: cheaper steps,
     # so more of them fit, and it scored better than training all layers for the same time.
     # group_by_cv: a batch keeps each CV's rows together, so a step embeds fewer distinct texts; the
     # held-out pass after training replays only the trained layers (TopLayersCache).
+    # features + logistic init: cosine similarity barely sees the years, pay and city that decide most pairs of
+    # one occupation; on 300 held-out pairs the feature head raised the same-occupation agreement with the
+    # recruiter from 0.67 to 0.865 (0.825 with zero-initialised weights), pairwise accuracy 0.75 -> 0.843.
     p.reward = RewardConfig(architecture="dual", train_layers=2, group_by_cv=True, max_steps=80,
-                            batch_size=8, learning_rate=1e-4, max_length=256, n_eval=300, logging_steps=5)
+                            batch_size=8, learning_rate=1e-4, max_length=256, n_eval=300, logging_steps=5,
+                            features=True, feature_init="logistic")
     # PPO, beyond the paper where marked in PPOConfig: k = 4 JDs per CV judged against each other (RLOO), so a
     # CV's own difficulty cancels and the four share one prompt forward; lambda prices the KL summed over
     # the JD; the policy samples at the temperature users get (generate.temperature), so RL shapes the JDs
@@ -591,7 +597,7 @@ def validate_profile(profile: "Profile") -> "Profile":
             raise ConfigError(f"{key}={v!r}: must be a non-empty list of finite numbers, e.g. (0.0, 0.5, 1.0)")
     if profile.reward.features and profile.reward.architecture not in ("dual", "late"):
         raise ConfigError(f"reward.features=True needs reward.architecture 'dual' or 'late' (a feature head on "
-                          f"the dual scorer), not {profile.reward.architecture!r}")
+                          f"the dual scorer), not {profile.reward.architecture!r}; set reward.features=false as well")
     for key in ("generate.models", "generate.rec_models"):
         v = get(key)
         bad = [m for m in v if m not in MODEL_KEYS] if isinstance(v, (tuple, list)) else [v]

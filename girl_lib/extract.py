@@ -68,7 +68,8 @@ _REMOTE_RE = re.compile(r"(?<!\bno\s)(?<!\bnot\s)(?<!non-)(?<!non\s)\bremote\b",
 _RELOCATE_RE = re.compile(r"relocat", re.IGNORECASE)
 _DEGREE_RES = (
     (3, re.compile(r"\b(?:ph\.?\s?d\b|doctorate|doctoral|doctor of)", re.IGNORECASE)),
-    (2, re.compile(r"\b(?:master(?:'s|’s|s)\b|master(?:'s|’s)? (?:of|degree)\b|m\.?sc\b|m\.sc\.|mba\b|m\.?eng\b|m\.a\.|ma in\b|ms in\b)", re.IGNORECASE)),
+    (2, re.compile(r"\b(?:master(?:'s|’s|s)\b|master(?:'s|’s)? (?:of|degree)\b|m\.?sc\b|m\.sc\.|mba\b|m\.?eng\b|"
+                   r"m\.a\.|ma in\b|ms in\b)", re.IGNORECASE)),
     (1, re.compile(r"\b(?:bachelor(?:'s|’s|s)?\b|b\.?sc\b|b\.sc\.|b\.?eng\b|b\.a\.|ba in\b|bs in\b|ba \(|bsc \(|"
                    r"undergraduate degree)", re.IGNORECASE)),
     (0, re.compile(r"\b(?:high school|high-school|vocational|diploma|ged\b|apprenticeship)", re.IGNORECASE)),
@@ -342,6 +343,15 @@ FEATURE_NAMES = (
 """The entries of :func:`pair_features`, in order. A term that compares a CV fact with a JD fact is 0
 when either side does not state it; the ``jd_no_*`` indicators then say that the JD left the fact out, so
 a learnt weight can price an omission instead of scoring it as a match."""
+
+
+MISSING_GROUPS = {
+    "jd_no_years": ("years_short", "years_short_any", "years_excess"),
+    "jd_no_band": ("pay_short", "over_budget", "log_pay_ratio"),
+    "jd_no_place": ("same_place", "away", "away_relocate", "jd_remote"),
+    "jd_no_degree": ("degree_short",),
+}
+"""Each missing-fact indicator and the comparison features that are 0 because the JD left that fact out."""
 
 
 def pair_features(cv, jd) -> list[float]:

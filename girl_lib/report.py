@@ -33,7 +33,7 @@ def _load(run_dir: Path, stage: str, name: str = "metrics.json"):
 def collect_results(cfg, run_dir) -> dict:
     """Gather the stage metrics into the ``results.json`` layout."""
     run_dir = Path(run_dir)
-    res: dict = {"profile": cfg.name}
+    res: dict = {"profile": cfg.name, "recruiter": cfg.recruiter.kind}
     stats = _load(run_dir, "data", "stats.json")
     if stats:
         res["data"] = stats
@@ -265,6 +265,12 @@ def _ppo_section(res: dict) -> list[str]:
             lines += [f"Training: {p.get('iterations')} iterations, {p.get('jds_trained_on')} sampled JDs "
                       f"({p.get('samples_per_cv')} per CV), baseline `{p['baseline']}`, lambda {p.get('kl_coef')} "
                       f"on the {p.get('kl_reduction', 'mean')} of the per-token KL.", ""]
+        if p.get("oracle_fit_terms"):
+            lines += [f"Where GIRL - GIRL-SFT's fit comes from (hidden recruiter: `{res.get('recruiter', 'posting')}`; "
+                      "exact Shapley split over the fit formula's term groups, paired 95% intervals over CVs):", "",
+                      "| term group | contribution |", "|---|---:|"]
+            lines += [f"| {g} | {diff_text(d)} |" for g, d in p["oracle_fit_terms"].items()]
+            lines.append("")
         pol = p.get("rm_policy_agreement") or {}
         if pol.get("value") is not None:
             lines += [f"On {pol['n']} pairs of the policy's own JDs for one CV (sampled during training, noiseless "

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from . import distributed as dist
 from .data import held_out_split, oracle_for
-from .extract import FEATURE_NAMES, pair_features
+from .extract import FEATURE_NAMES, MISSING_GROUPS, pair_features
 from .losses import pairwise_ranking_loss
 from .models import DualEncoderScorer, TopLayersCache, encode_texts, load_sequence_scorer, maxsim
 from .runio import GirlError, check_finite, require_stage, save_stage, set_seed
@@ -291,6 +291,28 @@ def logistic_feature_weights(cvs, chosen, rejected, c: float = 1.0) -> np.ndarra
     return LogisticRegression(C=c, fit_intercept=False, max_iter=1000).fit(x, y).coef_[0]
 
 
+def impute_missing_weights(model, cvs, jds) -> dict:
+    """Price the omissions the training pairs never show: for each missing-fact indicator
+    (:data:`girl_lib.extract.MISSING_GROUPS`) that is 0 on every (CV, JD) pair given, set its weight to the
+    mean contribution of the features it stands in for over those pairs. Such a weight gets no gradient (its
+    feature never fires), so it would stay at its start, and a JD that leaves out the years (or the place,
+    the degree) would score as if they matched perfectly: a reward a policy could take by omitting them.
+    With this, an omission scores as the average stated fact does. Returns ``{indicator: weight set}``."""
+    if not _n_features(model) or len(FEATURE_NAMES) != _n_features(model):
+        return {}
+    w = getattr(model, "module", model).feature_weights
+    f = pair_feature_tensor(cvs, jds).to(w.device)
+    col = {name: i for i, name in enumerate(FEATURE_NAMES)}
+    out = {}
+    with torch.no_grad():
+        for flag, group in MISSING_GROUPS.items():
+            if len(f) and not f[:, col[flag]].any():  # never omitted here: nothing taught this weight
+                cols = [col[g] for g in group]
+                w[col[flag]] = (f[:, cols] @ w[cols]).mean()
+                out[flag] = float(w[col[flag]])
+    return out
+
+
 def train_reward_model(model, tokenizer, train, rcfg, log=None, stats: dict | None = None) -> list[dict]:
     """Minimise Eq. 2 with AdamW over shuffled minibatches of (cv, chosen, rejected). Returns the log.
 
@@ -307,7 +329,9 @@ def train_reward_model(model, tokenizer, train, rcfg, log=None, stats: dict | No
     A dual scorer with a feature head (``reward.features``) learns its feature weights in their own AdamW
     group at ``rcfg.feature_lr`` without weight decay (a handful of weights on features of order 1 need far
     larger steps than the encoder); with ``rcfg.feature_init == "logistic"`` they first start from
-    :func:`logistic_feature_weights` of all the training pairs."""
+    :func:`logistic_feature_weights` of all the training pairs. After the last step, the weights of the
+    missing-fact indicators that no training pair sets are filled in by :func:`impute_missing_weights`
+    (``stats["imputed_feature_weights"]``)."""
     world = dist.num_processes()
     model.train()
     params = [q for q in model.parameters() if q.requires_grad]  # a dual encoder may freeze lower layers
@@ -370,8 +394,12 @@ def train_reward_model(model, tokenizer, train, rcfg, log=None, stats: dict | No
             if log:
                 log(row)
     model.eval()
+    imputed = {}
+    if feature_w is not None:  # the same on every process: the same rows
+        imputed = impute_missing_weights(model, list(train["cv"]) * 2, list(train["chosen"]) + list(train["rejected"]))
     if stats is not None:
         stats["rows_per_process"] = dist.gather_objects(n_mine)
+        stats["imputed_feature_weights"] = imputed
     return history
 
 
@@ -441,6 +469,7 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
     metrics.update({"pairwise_accuracy_before": before["pairwise_accuracy"], "auc_before": before["auc"],
                     "architecture": rcfg.architecture, "train_layers": rcfg.train_layers,
                     "features": bool(rcfg.features), "feature_weights": _feature_weights(model),
+                    "imputed_feature_weights": work.get("imputed_feature_weights") or None,
                     "n_train": len(train), "n_eval": n_eval, "steps": rcfg.max_steps,
                     "seconds": time.time() - t0, "history": history,
                     "eval_scores": {"chosen": chosen.tolist(), "rejected": rejected.tolist(),

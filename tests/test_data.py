@@ -280,7 +280,11 @@ def test_messy_jd_gets_partial_credit(small):
     assert oracle_fit(cv, messy) > 0.5 * full
     shared = sorted(set(parse_cv(cv)["skills"]) & set(parse_jd(jd)["required"]))[0]
     name = T.SKILLS[T.SKILL_INDEX[shared]].name
-    assert oracle_fit(cv, f"Junior role. We need {name}.") > oracle_fit(cv, "Junior role.") + 0.2
+    one = f"Junior role. We need {name}."
+    # the lenient recruiter pays for one named requirement the seeker has; the posting recruiter reads the
+    # other requirements of a real posting into it (the seeker's gaps first), so it stays below the full JD
+    assert oracle_fit(cv, one, "lenient") > oracle_fit(cv, "Junior role.", "lenient") + 0.2
+    assert oracle_fit(cv, one) < full
 
 
 def test_jd_format_ok():

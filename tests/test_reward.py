@@ -435,3 +435,31 @@ def test_compare_architectures_runs_dual_with_and_without_features(tiny_cfg, tin
         assert {"acc_salary", "acc_city", "acc_level"} <= set(r)
     with pytest.raises(GirlError, match="unknown reward design"):
         compare_architectures(cfg, tiny_data_dir, ("dual+magic",), out_root=tmp_path / "cmp2")
+
+
+def test_missing_fact_weights_never_trained_are_imputed_from_the_stated_facts():
+    """No training JD omits its years: the weight of jd_no_years gets no gradient, so it is set to the mean
+    contribution of the years features; jd_no_band, which the pairs do show, is left as trained."""
+    from girl_lib.extract import FEATURE_NAMES
+    from girl_lib.reward import impute_missing_weights, pair_feature_tensor
+
+    model, _ = load_sequence_scorer("tiny", kind="dual", n_features=len(FEATURE_NAMES))
+    col = {n: i for i, n in enumerate(FEATURE_NAMES)}
+    w = torch.linspace(-1.0, 1.0, len(FEATURE_NAMES))
+    with torch.no_grad():
+        model.feature_weights.copy_(w)
+    cvs = [FEATURE_CVS[0], FEATURE_CVS[1], FEATURE_CVS[0]]
+    jds = [FEATURE_JDS[0], FEATURE_JDS[1], "Bookkeeper\n- 1+ years of experience\nSalary: competitive"]
+    got = impute_missing_weights(model, cvs, jds)
+    f = pair_feature_tensor(cvs, jds)
+    assert f[:, col["jd_no_years"]].sum() == 0 and f[:, col["jd_no_band"]].sum() == 1
+    years = [col["years_short"], col["years_short_any"], col["years_excess"]]
+    # by hand: pair 0: CV 4 years, JD 6+ -> (0.4, 1, 0); pair 1: 2015-present = 8 years vs 2+ -> (0, 0, 0.6);
+    # pair 2: 4 vs 1+ -> (0, 0, 0.3)
+    np.testing.assert_allclose(f[:, years].numpy(), [[0.4, 1.0, 0.0], [0.0, 0.0, 0.6], [0.0, 0.0, 0.3]], atol=1e-6)
+    want = float((0.4 * w[years[0]] + 1.0 * w[years[1]] + 0.9 * w[years[2]]) / 3)
+    assert got["jd_no_years"] == pytest.approx(want, abs=1e-6)
+    assert model.feature_weights[col["jd_no_years"]].item() == pytest.approx(want, abs=1e-6)
+    assert "jd_no_band" not in got and model.feature_weights[col["jd_no_band"]].item() == pytest.approx(w[col["jd_no_band"]].item())
+    plain, _ = load_sequence_scorer("tiny", kind="dual")
+    assert impute_missing_weights(plain, cvs, jds) == {}
