@@ -4,10 +4,10 @@ same ``max_new_tokens``; both fp32 on CPU, measured in one process, interleaved,
 
 What one iteration is, on each side (profile values in brackets for ``cpu``):
 
-- ours: Algorithm 1 once: sample ``B = ppo.rollout_batch_size`` JDs [8] with ``sample_batch``, score them,
+- ours: Algorithm 1 once: sample ``B = ppo.rollout_batch_size`` JDs [8] (B/2 CVs x 2) with ``sample_batch``, score them,
   log-probs under the actor and the reference (LoRA off), critic values, then ``ppo.epochs`` [1] passes
   over minibatches of ``ppo.minibatch_size`` [4] (actor + critic forward/backward, AdamW steps). Timed by
-  ``run_ppo`` itself (the ``seconds`` column of ``metrics.jsonl``; model loading excluded).
+  wrapping the trainer's steps (``TIMED_STEPS``; model loading and logging excluded); a missing step fails.
 - TRL: ``GRPOTrainer`` with ``generation_batch_size = B`` completions (``B/2`` prompts x
   ``num_generations=2``, since GRPO needs groups), ``per_device_train_batch_size = ppo.minibatch_size``,
   ``steps_per_generation = B / minibatch``, ``num_iterations = ppo.epochs``, ``beta = ppo.kl_coef`` (so
@@ -15,7 +15,7 @@ What one iteration is, on each side (profile values in brackets for ``cpu``):
   over the same number of sequences. Timed from the first ``on_step_begin`` to the last ``on_step_end``
   of the iteration's steps (trainer construction excluded). TRL trains no critic; ours does (a small
   encoder), so ours does strictly more work.
-- Prompts: the same ``B/2`` CVs, each twice (ours gets the list ``[c1, c1, c2, c2, ...]``).
+- Prompts: the same ``B/2`` CVs, each sampled twice (ours: ``samples_per_cv = 2``, one prompt forward per CV).
 - Reward: a cheap function of the JD text (its length, capped), on both sides.
 
 Throughput = generated tokens (real response tokens up to and including EOS) / wall seconds of the
@@ -78,8 +78,9 @@ def make_scratch_run(cfg, root: Path) -> Path:
 def ours_iteration(cfg, run_dir: Path, cvs: list[str], out_dir: Path) -> dict:
     """One timed iteration of ``run_ppo`` (iteration 1 of a fresh run; stops before the final evaluation).
 
-    Wall and CPU time are those of ``collect_rollout`` + ``ppo_update`` (Alg. 1 lines 2-14), measured by
-    wrapping the two functions; ``run_ppo``'s own per-iteration ``seconds`` is reported beside them."""
+    ``cvs``: the B/2 distinct CVs; each gets 2 JDs (``samples_per_cv = 2``), as TRL's GRPO groups. Wall and
+    CPU time are those of the trainer's steps (:data:`TIMED_STEPS`, Alg. 1 lines 2-14), measured by wrapping
+    them; ``run_ppo``'s own per-iteration ``seconds`` is reported beside them."""
     import copy
     import time
 
@@ -90,6 +91,7 @@ def ours_iteration(cfg, run_dir: Path, cvs: list[str], out_dir: Path) -> dict:
 
     c = copy.deepcopy(cfg)
     c.ppo.iterations = 2  # stop_after=1 < iterations: return after iteration 1, skip the final evaluation
+    c.ppo.rollout_batch_size, c.ppo.samples_per_cv = len(cvs), 2  # B/2 CVs x 2 JDs: TRL's GRPO groups
     c.ppo.checkpoint_every = 10**9
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -107,21 +109,31 @@ def ours_iteration(cfg, run_dir: Path, cvs: list[str], out_dir: Path) -> dict:
                 spent["cpu"] += time.process_time() - c0
         return wrapper
 
-    for name in ("collect_rollout", "ppo_update"):
-        if hasattr(ppo, name):
-            saved[name] = getattr(ppo, name)
-            setattr(ppo, name, timed(saved[name]))
+    # The iteration's work, as PPOTrainer.iteration runs it: rollout -> score -> advantages -> update. A hook
+    # that is gone (renamed) must fail here, never silently time something else.
+    missing = [name for name in TIMED_STEPS if not callable(getattr(ppo.PPOTrainer, name, None))]
+    if missing:
+        raise SystemExit(f"ppo.PPOTrainer has no {', '.join(missing)}: update TIMED_STEPS in {__file__} to the "
+                         "trainer's current steps (rollout, score, advantages, update)")
+    for name in TIMED_STEPS:
+        saved[name] = getattr(ppo.PPOTrainer, name)
+        setattr(ppo.PPOTrainer, name, timed(saved[name]))
     try:
         ppo.run_ppo(c, run_dir, cvs=cvs, eval_cvs=cvs[:1], score_fn=sc, oracle_fn=None, stop_after=1,
                     out_dir=out_dir, save_model=False, progress=False)
     finally:
         for name, fn in saved.items():
-            setattr(ppo, name, fn)
+            setattr(ppo.PPOTrainer, name, fn)
     row = read_jsonl(out_dir / "metrics.jsonl")[-1]
-    tokens = row["response_len"] * c.ppo.rollout_batch_size
-    wall = spent["wall"] if len(saved) == 2 else row["seconds"]
-    return {"seconds": wall, "cpu_seconds": spent["cpu"] if len(saved) == 2 else None,
-            "run_ppo_seconds": row["seconds"], "tokens": tokens, "load1": loadavg()[0]}
+    tokens = row["response_len"] * c.ppo.rollout_batch_size * c.ppo.samples_per_cv
+    if spent["wall"] <= 0:
+        raise SystemExit("the timed PPO steps never ran: the trainer's loop no longer calls them")
+    return {"seconds": spent["wall"], "cpu_seconds": spent["cpu"], "run_ppo_seconds": row["seconds"],
+            "tokens": tokens, "load1": loadavg()[0]}
+
+
+TIMED_STEPS = ("rollout", "score", "compute_advantages", "update")
+"""The methods of ``ppo.PPOTrainer`` one iteration's work is made of (timed; logging and checkpoints are not)."""
 
 
 def trl_iteration(cfg, prompts: list[str], out_dir: Path, seed: int) -> dict:
@@ -204,7 +216,7 @@ def main(argv=None):
           f"lora_r={p.lora_r} T={p.temperature} top_p={p.top_p} threads={torch.get_num_threads()}", flush=True)
 
     base_cvs = sample_cvs(p.rollout_batch_size // 2, seed=args.seed)
-    ours_cvs = [c for c in base_cvs for _ in range(2)]
+    ours_cvs = list(base_cvs)  # each sampled twice (samples_per_cv = 2 in ours_iteration)
     from girl_lib.models import load_tokenizer, resolve_generator
 
     tok = load_tokenizer(resolve_generator(cfg.models.generator))

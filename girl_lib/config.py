@@ -285,6 +285,8 @@ class JudgeConfig:
     to at most 8 s (its fixed schedule, not configurable here)."""
     max_new_tokens: int = 512
     """HF backend: reply length limit (greedy decoding)."""
+    batch_size: int = 8
+    """HF backend: prompts per ``generate`` call (left-padded, greedy); 1 asks one prompt at a time."""
     n_bootstrap: int = 1000
     """Bootstrap resamples (over CVs) for the 95% interval of Adv."""
     seed: int = 0
@@ -458,7 +460,13 @@ def _colab() -> Profile:
     # section 4; same effective SFT batch via grad_accum), so the largest stage (PPO) fits a 16 GB T4.
     p.sft = SFTConfig(max_steps=600, batch_size=4, grad_accum=4, learning_rate=1e-4, max_length=768)
     p.reward = RewardConfig(max_steps=3000, batch_size=16, learning_rate=2e-5, max_length=512)
-    p.ppo = PPOConfig(iterations=100, rollout_batch_size=32, minibatch_size=4, epochs=2, max_new_tokens=256)
+    # The cpu profile's RL recipe (the paper's defaults did not learn there: docs/experiments.md): k = 4 JDs per
+    # CV with RLOO, the k1 KL summed over a JD, the users' temperature, the missing-EOS and layout penalties.
+    # 8 CVs x 4 JDs keep the 32 JDs an iteration the earlier 32 CVs x 1 had.
+    p.ppo = PPOConfig(iterations=100, rollout_batch_size=8, samples_per_cv=4, baseline="rloo", minibatch_size=4,
+                      epochs=2, max_new_tokens=256, kl_coef=0.05, kl_estimator="k1", kl_reduction="sum",
+                      temperature=0.7, missing_eos_penalty=1.0, layout_penalty=0.5, whiten_advantages=True,
+                      eval_samples=3)
     p.generate = GenerateConfig(max_new_tokens=256, batch_size=32, n_samples=5, n_judge=100)
     # The judge is an LLM on a GPU (no API key): a local instruct model, greedy, one reply per order and pair.
     # Notebook 05 puts the offline rubric beside it as a cross-check.
@@ -509,7 +517,8 @@ def _paper() -> Profile:
     # RLOO needs no critic copy of U (beyond the paper; baseline="critic" is the paper's, +5.4 GB a GPU).
     p.ppo = PPOConfig(iterations=200, rollout_batch_size=64, samples_per_cv=4, baseline="rloo", minibatch_size=32,
                       epochs=1, max_new_tokens=256, kl_estimator="k1", kl_reduction="sum", temperature=0.7,
-                      n_eval=200, checkpoint_every=10)
+                      missing_eos_penalty=1.0, layout_penalty=0.5, whiten_advantages=True, n_eval=200,
+                      checkpoint_every=10)
     p.generate = GenerateConfig(max_new_tokens=256, batch_size=64, n_samples=5, n_judge=200)
     p.judge = JudgeConfig(backend="hf", model="Qwen/Qwen2.5-7B-Instruct", max_new_tokens=256)
     return p
@@ -529,7 +538,7 @@ POSITIVE_INTS = ("sft.max_steps", "sft.batch_size", "sft.grad_accum", "sft.max_l
                  "generate.max_new_tokens", "generate.batch_size", "generate.n_samples", "generate.n_judge",
                  "generate.judge_samples",
                  "recommend.epochs", "recommend.batch_size", "recommend.hidden_dim", "recommend.proj_dim",
-                 "recommend.n_generated", "judge.n_bootstrap", "data.min_rows", "data.n_judge_eval",
+                 "recommend.n_generated", "judge.n_bootstrap", "judge.batch_size", "data.min_rows", "data.n_judge_eval",
                  "data.rec_rows_per_seeker")
 OPTIONAL_POSITIVE_INTS = ("data.rec_valid_seekers", "data.rec_test_seekers", "data.rec_eval_rows_per_seeker")
 """Fields that are ``None`` or integers >= 1."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ppo import fit_term_split, paired_difference
+from .ppo import fit_term_split, paired_difference, policy_pair_agreement
 from .runio import GirlError, read_json
 from .world import Recruiter, parse_jd
 from .world.recruiter import RECRUITERS
@@ -73,3 +73,22 @@ def recruiter_comparison(cvs: list[str], jds: dict, seed: int = 0) -> dict:
         out[f"requirements_{key}"] = requirements_named(flat)
         out[f"levels_{key}"] = level_shares(flat)
     return out
+
+
+def rm_policy_agreement(score_fn, cvs: list[str], jds: dict, recruiter=None) -> dict:
+    """How often a reward model orders *the policy's own* JDs of one CV as the hidden recruiter does: per CV the
+    group of every GIRL-SFT and GIRL JD (``jds`` as :func:`eval_jds` returns), every pair whose fits differ by at
+    least :data:`girl_lib.ppo.POLICY_PAIR_MIN_GAP` (:func:`girl_lib.ppo.policy_pair_agreement`). ``score_fn(cvs,
+    jds) -> scores``; ``recruiter``: ``fn(cv, jd) -> fit`` (default: the posting recruiter).
+    Returns ``{"value", "n"}`` (``value`` ``None`` without a decided pair)."""
+    fit = recruiter or Recruiter("posting")
+    groups = [jds["sft"][i] + jds["girl"][i] for i in range(len(cvs))]
+    size = len(groups[0]) if groups else 0
+    if any(len(g) != size for g in groups):
+        raise GirlError("rm_policy_agreement needs the same number of JDs for every CV")
+    flat_cvs = [cv for cv, g in zip(cvs, groups) for _ in g]
+    flat_jds = [j for g in groups for j in g]
+    scores = [float(x) for x in score_fn(flat_cvs, flat_jds)]
+    fits = [fit(c, j) for c, j in zip(flat_cvs, flat_jds)]
+    agree, pairs = policy_pair_agreement(scores, fits, size)
+    return {"value": agree / pairs if pairs else None, "n": pairs}

@@ -15,7 +15,8 @@ pairs is reported as ``flip_rate``. A reply that cannot be parsed is retried onc
 restate its verdict); if it still fails the pair counts as a parse error and is left out of the rates.
 
 Backends share one interface: ``backend.judge(messages) -> reply text``, plus ``name`` (shown in
-reports), ``cache_id`` (what the reply cache is keyed on) and ``max_concurrency``:
+reports), ``cache_id`` (what the reply cache is keyed on) and ``max_concurrency``; a backend may add
+``judge_batch(list of messages) -> replies`` and ``batch_size`` (then :func:`judge_verdicts` batches):
 
 - :class:`OpenAIJudge`: any OpenAI-compatible chat server (ChatGPT, vLLM, Ollama, ...).
 - :class:`HFJudge`: a local Hugging Face chat model, greedy decoding.
@@ -33,6 +34,7 @@ import json
 import os
 import re
 import threading
+import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -301,12 +303,21 @@ class ReplyCache:
 
     def ask(self, backend, messages: list[dict]) -> str:
         """The cached reply of ``backend`` to ``messages``, or a fresh one (then stored)."""
+        cached = self.get(backend, messages)
+        return cached if cached is not None else self.put(backend, messages, backend.judge(messages))
+
+    def get(self, backend, messages: list[dict]) -> str | None:
+        """The cached reply of ``backend`` to ``messages`` (counted as a hit), or None."""
         key = cache_key(backend.cache_id, messages)
         with self._lock:
             if key in self._replies:
                 self.hits += 1
                 return self._replies[key]
-        reply = backend.judge(messages)
+        return None
+
+    def put(self, backend, messages: list[dict], reply) -> str:
+        """Count a fresh ``reply`` (a non-string counts as ``""``) and store it unless ``valid`` rejects it."""
+        key = cache_key(backend.cache_id, messages)
         reply = reply if isinstance(reply, str) else ""
         with self._lock:
             self.misses += 1
@@ -402,13 +413,19 @@ class HFJudge:
 
     Small models follow the verdict format poorly: expect parse errors, and prefer a capable model
     (e.g. Qwen2.5-7B-Instruct on a GPU). ``model``/``tokenizer`` may be passed already loaded.
+    :func:`judge_verdicts` sends up to ``batch_size`` prompts per ``generate`` call (:meth:`judge_batch`);
+    ``batch_size=1`` asks one prompt at a time (:meth:`judge`).
     """
 
     max_concurrency = 1
 
-    def __init__(self, model_name_or_path: str, cfg=None, max_new_tokens: int = 512, model=None, tokenizer=None):
+    def __init__(self, model_name_or_path: str, cfg=None, max_new_tokens: int = 512, model=None, tokenizer=None,
+                 batch_size: int = 8):
         if not model_name_or_path:
             raise GirlError("the HF judge needs a model: set judge.model to a local folder or hub name")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise GirlError(f"judge.batch_size must be an integer >= 1, got {batch_size!r}")
+        self.batch_size = batch_size
         if model is None or tokenizer is None:
             model, tokenizer = load_generator(model_name_or_path, cfg)
         self.model, self.tokenizer = model.eval(), tokenizer
@@ -424,6 +441,30 @@ class HFJudge:
             out = self.model.generate(**enc, do_sample=False, max_new_tokens=self.max_new_tokens,
                                       pad_token_id=tok.pad_token_id)
         return tok.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+
+    def judge_batch(self, batch: list[list[dict]]) -> list[str]:
+        """Replies to several chats, in order, from one greedy ``generate`` call.
+
+        Prompts are padded on the left (``padding_side`` is set for this call only, then restored), so every
+        reply starts at the same column and is decoded from its own generated tokens. A tokenizer without a
+        pad token gets its EOS token as one."""
+        if not batch:
+            return []
+        tok = self.tokenizer
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.eos_token
+        prompts = [tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in batch]
+        side, tok.padding_side = tok.padding_side, "left"
+        try:
+            enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+        finally:
+            tok.padding_side = side
+        enc = enc.to(next(self.model.parameters()).device)
+        with torch.no_grad():
+            out = self.model.generate(**enc, do_sample=False, max_new_tokens=self.max_new_tokens,
+                                      pad_token_id=tok.pad_token_id)
+        new = out[:, enc["input_ids"].shape[1]:]
+        return [tok.decode(row, skip_special_tokens=True).strip() for row in new]
 
 
 _SALARY = re.compile(r"salary|compensation|\bpay\b|\d\s*[kK]\b|[$€£¥]\s*\d|\d\s*(?:usd|eur|gbp|cny|rmb|yuan)\b|"
@@ -553,7 +594,8 @@ def make_backend(cfg_judge, cfg=None):
         return OpenAIJudge(cfg_judge.base_url, cfg_judge.model, timeout_s=cfg_judge.timeout_s,
                            max_retries=cfg_judge.max_retries, max_concurrency=cfg_judge.max_concurrency)
     if kind == "hf":
-        return HFJudge(cfg_judge.model, cfg, max_new_tokens=cfg_judge.max_new_tokens)
+        return HFJudge(cfg_judge.model, cfg, max_new_tokens=cfg_judge.max_new_tokens,
+                       batch_size=getattr(cfg_judge, "batch_size", 8))
     raise GirlError(f"unknown judge.backend {cfg_judge.backend!r}: choose 'rubric', 'openai' or 'hf'")
 
 
@@ -603,12 +645,78 @@ def _judge_order(backend, cache: ReplyCache, cv: str, jd_a: str, jd_b: str) -> t
         return None, reply, str(e)
 
 
+def _ask_batched(backend, cache: ReplyCache, requests: list[list[dict]], batch_size: int, done=None,
+                 estimate: bool = False) -> list[str]:
+    """``cache.ask`` for many requests, the uncached ones sent ``batch_size`` at a time through
+    ``backend.judge_batch``. Identical requests are sent once; each reply is stored (when readable) as soon
+    as its batch returns. ``done(n)`` is told how many requests got their reply. ``estimate``: after the
+    first batch, print the requests left and the minutes they should take at the cost measured on it."""
+    replies = [cache.get(backend, m) for m in requests]
+    todo: dict[str, list[int]] = {}  # cache key -> indices of the requests that are that message list
+    for n, (messages, reply) in enumerate(zip(requests, replies)):
+        if reply is None:
+            todo.setdefault(cache_key(backend.cache_id, messages), []).append(n)
+    if done:
+        done(len(requests) - sum(map(len, todo.values())))
+    keys = list(todo)
+    for start in range(0, len(keys), batch_size):
+        chunk = keys[start:start + batch_size]
+        t0 = time.perf_counter()
+        fresh = backend.judge_batch([requests[todo[k][0]] for k in chunk])
+        seconds = time.perf_counter() - t0
+        if len(fresh) != len(chunk):
+            raise GirlError(f"{backend.name} answered {len(fresh)} replies to a batch of {len(chunk)} requests")
+        for k, reply in zip(chunk, fresh):
+            reply = cache.put(backend, requests[todo[k][0]], reply)
+            for n in todo[k]:
+                replies[n] = reply
+        if done:
+            done(sum(len(todo[k]) for k in chunk))
+        left = len(keys) - start - len(chunk)
+        if estimate and start == 0 and left:
+            per = seconds / len(chunk)
+            tqdm.write(f"judge ({backend.name}): {left} requests left after a first batch of {len(chunk)}, "
+                       f"{per:.2f} s per request measured: about {left * per / 60:.1f} min "
+                       f"(plus retries of unreadable replies)")
+    return replies
+
+
+def _judge_batched(backend, cache: ReplyCache, orders: list[tuple[str, str, str]], batch_size: int,
+                   bar=None) -> list[tuple[dict | None, str, str | None]]:
+    """:func:`_judge_order` for every (cv, jd_a, jd_b) of ``orders``, batched: the same requests, cache and
+    results, but all first requests go out first, then one retry of each unreadable reply."""
+    done = bar.update if bar is not None else None
+    firsts = [build_judge_messages(*o) for o in orders]
+    replies = _ask_batched(backend, cache, firsts, batch_size, done=done, estimate=True)
+    results: list = [None] * len(orders)
+    retries: dict[int, list[dict]] = {}
+    for n, (messages, reply) in enumerate(zip(firsts, replies)):
+        try:
+            results[n] = (parse_verdict(reply), reply, None)
+        except VerdictParseError as e:
+            retries[n] = messages + [{"role": "assistant", "content": reply},
+                                     {"role": "user", "content": RETRY_PROMPT.format(error=e)}]
+    if bar is not None and retries:
+        bar.total += len(retries)
+        bar.refresh()
+    again = _ask_batched(backend, cache, list(retries.values()), batch_size, done=done)
+    for n, reply in zip(retries, again):
+        try:
+            results[n] = (parse_verdict(reply), reply, None)
+        except VerdictParseError as e:
+            results[n] = (None, reply, str(e))
+    return results
+
+
 def judge_verdicts(rows, backend, cache_path=None, progress: bool = True) -> list[dict]:
     """Judge every row (``cv``, ``jd_a`` = x, ``jd_b`` = y, optional ``cv_id``) in both orders.
 
     Returns one dict per row: ``cv_id``, ``xy``/``yx`` (verdict dicts or None), ``reply_xy``/``reply_yx``
     and ``error_xy``/``error_yx``. Up to ``backend.max_concurrency`` requests run at once; each reply is
     appended to the cache at ``cache_path`` as soon as it arrives, so a failure keeps all finished work.
+    A backend with ``judge_batch`` and ``batch_size > 1`` (:class:`HFJudge`) gets its uncached requests in
+    batches (:func:`_judge_batched`), with the same requests, cache use, retries and results; it prints an
+    estimate of the time left after its first batch.
     """
     rows = [_check_row(r, f"judge pair {i}") for i, r in enumerate(rows)]
     if not rows:
@@ -623,15 +731,20 @@ def judge_verdicts(rows, backend, cache_path=None, progress: bool = True) -> lis
     cache = ReplyCache(cache_path, valid=parses)
     jobs = [(i, order) for i in range(len(rows)) for order in ("xy", "yx")]
 
-    def run(job):
+    def triple(job) -> tuple[str, str, str]:
         r = rows[job[0]]
-        a, b = (r["jd_a"], r["jd_b"]) if job[1] == "xy" else (r["jd_b"], r["jd_a"])
-        return _judge_order(backend, cache, r["cv"], a, b)
+        return (r["cv"], r["jd_a"], r["jd_b"]) if job[1] == "xy" else (r["cv"], r["jd_b"], r["jd_a"])
+
+    def run(job):
+        return _judge_order(backend, cache, *triple(job))
 
     results = {}
     workers = max(1, int(getattr(backend, "max_concurrency", 1)))
+    batch_size = int(getattr(backend, "batch_size", 1)) if hasattr(backend, "judge_batch") else 1
     with tqdm(total=len(jobs), desc="judge", disable=not progress, leave=False) as bar:
-        if workers == 1:
+        if batch_size > 1:
+            results = dict(zip(jobs, _judge_batched(backend, cache, [triple(j) for j in jobs], batch_size, bar)))
+        elif workers == 1:
             for job in jobs:
                 results[job] = run(job)
                 bar.update(1)

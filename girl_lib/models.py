@@ -58,13 +58,21 @@ def resolve_device(cfg: Profile | None = None) -> torch.device:
     return torch.device(want)
 
 
+def native_bf16() -> bool:
+    """Whether the current CUDA device computes in bf16 natively (Ampere and later). A T4 (compute capability
+    7.5) answers ``torch.cuda.is_bf16_supported()`` with True through *emulation*, which is slow: it gets
+    fp16 (with a grad scaler where training) instead."""
+    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False))
+
+
 def resolve_dtype(cfg: Profile | None = None, device: torch.device | None = None) -> torch.dtype:
-    """float32 on CPU (bf16 matmuls are 15-80x slower on these CPUs); bf16/fp16 on GPU."""
+    """float32 on CPU (bf16 matmuls are 15-80x slower on these CPUs); on a GPU bf16 where it is native
+    (:func:`native_bf16`), else fp16."""
     want = cfg.models.dtype if cfg is not None else "auto"
     device = device or resolve_device(cfg)
     if want == "auto":
         if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            return torch.bfloat16 if native_bf16() else torch.float16
         return torch.float32
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[want]
 

@@ -104,8 +104,8 @@ def check_targets(res: dict) -> list[dict]:
     rm = res.get("reward_model", {})
     target("reward model pairwise accuracy within 0.03 of the noiseless oracle's", rm.get("pairwise_accuracy"),
            (rm.get("pairwise_accuracy") or 0) >= (rm.get("oracle_pairwise_accuracy") or 1) - 0.03)
-    target("reward model same-occupation agreement with the oracle >= 0.85",
-           rm.get("same_occupation_oracle_agreement"), (rm.get("same_occupation_oracle_agreement") or 0) >= 0.85)
+    target("reward model same-occupation agreement with the oracle >= 0.80",
+           rm.get("same_occupation_oracle_agreement"), (rm.get("same_occupation_oracle_agreement") or 0) >= 0.80)
     sft = res.get("sft", {})
     target("SFT format compliance >= 0.90", sft.get("format_compliance_after"),
            (sft.get("format_compliance_after") or 0) >= 0.9)
@@ -121,6 +121,17 @@ def check_targets(res: dict) -> list[dict]:
                       ("oracle_fit_diff", "GIRL - GIRL-SFT oracle fit > 0")):
         if (ppo.get(key) or {}).get("mean") is not None:
             comparison(name, ppo[key]["mean"], ppo[key]["ci95"])
+    real = (res.get("generate") or {}).get("realism") or {}
+    if all(k in real for k in ("sft", "girl")):
+        sft_share, girl_share = real["sft"]["share_required_3_5"], real["girl"]["share_required_3_5"]
+        d = ((res.get("generate") or {}).get("realism_diff_girl_sft") or {}).get("share_required_3_5") or {}
+        lo = (d.get("ci95") or [None])[0]
+        target("realism: GIRL's share naming 3-5 requirements no more than 0.05 below GIRL-SFT's (interval's low "
+               "end >= -0.05)", girl_share - sft_share, lo is not None and lo >= -0.05, d.get("ci95"))
+        target("realism: GIRL-SFT and GIRL each name 3-5 requirements in >= 0.6 of their JDs",
+               min(sft_share, girl_share), min(sft_share, girl_share) >= 0.6)
+        corr = real["girl"].get("level_corr")
+        target("realism: corr(GIRL's JD level, seeker level) >= 0.3", corr, corr is not None and corr >= 0.3)
     judge = res.get("judge", {})
     if "GIRL_vs_GIRL-SFT" in judge:
         j = judge["GIRL_vs_GIRL-SFT"]
@@ -513,6 +524,11 @@ def render_status(res: dict) -> str:
             line += (f" On {pol['n']} pairs of the policy's own JDs for one CV the reward model agrees with the "
                      f"recruiter {_fmt(pol['value'], 2)} of the time (0.5 = chance).")
         out.append(line)
+        if p.get("oracle_fit_terms"):
+            parts = ", ".join(f"{g} {diff_text(d)}" for g, d in p["oracle_fit_terms"].items())
+            out.append(f"- *Where the fit gain comes from* (recruiter `{res.get('recruiter', 'posting')}`, Shapley "
+                       f"split by term group): {parts}.")
+    out += _realism_status(res)
     j = res.get("judge", {}).get("GIRL_vs_GIRL-SFT")
     if j:
         ci = j.get("adv_ci") or [None, None]
@@ -527,6 +543,23 @@ def render_status(res: dict) -> str:
                                  ("recommend_cold_start", "cold_start", "Cold start")):
         out += _rec_status(res, table, subset, label)
     return "\n".join(out)
+
+
+def _realism_status(res: dict) -> list[str]:
+    """The realism line of the README status: requirements named and level tracking, GIRL-SFT / GIRL / real."""
+    real = (res.get("generate") or {}).get("realism") or {}
+    if not all(k in real for k in ("sft", "girl", "real")):
+        return []
+    def one(k):
+        r = real[k]
+        return (f"{_fmt(r['n_required_mean'], 2)} required skills per JD, {_fmt(r['share_required_3_5'], 2)} naming 3–5, "
+                f"level corr. {_fmt(r['level_corr'], 2)}")
+    line = (f"- *Realism* of the judge CVs' JDs: GIRL-SFT {one('sft')}; GIRL {one('girl')}; real postings "
+            f"{one('real')}.")
+    diff = (res.get("generate") or {}).get("realism_diff_girl_sft") or {}
+    if diff.get("share_required_3_5"):
+        line += f" GIRL − GIRL-SFT, share naming 3–5: {diff_text(diff['share_required_3_5'], 2)}."
+    return [line]
 
 
 def _rec_status(res: dict, table: str, subset: str, label: str) -> list[str]:

@@ -170,10 +170,11 @@ CONFIG_READ = {
 ``ppo`` (they sample a few JDs with its settings for their metrics only; retraining for a new temperature
 would be absurd, and the generate stage reuses PPO's evaluation JDs only when their sampler matches)."""
 NOT_RESULTS = frozenset({"models.device", "ppo.checkpoint_every", "judge.max_concurrency", "judge.timeout_s",
-                         "judge.max_retries", "recommend.num_threads", "generate.backend"})
+                         "judge.max_retries", "judge.batch_size", "recommend.num_threads", "generate.backend"})
 """Fields that change how a stage runs, not what it produces (a change rebuilds nothing). Like ``models.device``,
 ``generate.backend`` can move a sampled token only through float rounding: both backends draw from the same
-distribution with the same random numbers (``tests/test_generate.py``)."""
+distribution with the same random numbers (``tests/test_generate.py``); ``judge.batch_size`` batches the same greedy
+requests of a local judge (``tests/test_judge.py``: the same replies as one at a time)."""
 FINGERPRINT_VERSION = 1
 
 

@@ -27,7 +27,7 @@ from . import distributed as dist
 from .data import held_out_split, jd_format_ok
 from .generate import generate_jds
 from .losses import sft_loss
-from .models import load_generator
+from .models import load_generator, native_bf16
 from .prompts import prompt_completion, validate_cv
 from .runio import GirlError, NonFiniteError, require_stage, save_stage, set_seed
 
@@ -192,7 +192,7 @@ def make_trainer(model, tokenizer, train_rows, cfg, output_dir):
         gradient_accumulation_steps=s.grad_accum, learning_rate=s.learning_rate, warmup_steps=s.warmup_ratio,
         lr_scheduler_type="cosine", logging_steps=s.logging_steps, save_strategy="no", report_to=[],
         completion_only_loss=True, max_length=s.max_length, packing=False, seed=s.seed,
-        bf16=on_gpu and torch.cuda.is_bf16_supported(), fp16=on_gpu and not torch.cuda.is_bf16_supported(),
+        bf16=on_gpu and native_bf16(), fp16=on_gpu and not native_bf16(),
         activation_checkpointing=False, use_cpu=not on_gpu, dataloader_num_workers=0, disable_tqdm=True,
         dataset_num_proc=None,
     )

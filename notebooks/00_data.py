@@ -203,6 +203,37 @@ _ = plots.match_rate_curve(pairs["cov"], {"observed match rate": pairs["label"],
 # the gap between the curves and 1.0 at full coverage is pay, place, seniority and the seeker's own
 # veto.
 #
+# ### What a JD leaves out, the job still has
+#
+# A real JD states every fact; a generated one may not. How should the recruiter read a JD with no level,
+# no pay, or one requirement? The project's first recruiter (`recruiter.kind=lenient`) read a missing fact as
+# no mismatch and counted coverage over the named requirements only, so **a JD that asked for less scored
+# higher**, and PPO found that (notebook 03). The default recruiter reads a JD **as a posting**
+# (`girl_lib/world/recruiter.py`): the job is of the occupation its title (or its skills) names; a missing
+# level, pay, place or education takes that occupation's usual values (the mean over prototype jobs of the
+# occupation); a list of fewer than three requirements is topped up with the occupation's core skills the
+# seeker lacks first; a band above what any real posting pays is read at the market's top. Below: one seeker,
+# a real matched JD, and JDs that game the lenient reading, scored by both recruiters. The world's labels do
+# not change (they come from the true facts); `data/stats.json` counts how the two read each split's real JDs.
+
+# %%
+from girl_lib.world import taxonomy as T
+
+seeker = next(s for s in world.seekers if len(s.skills) >= 2)
+occ = T.OCCUPATIONS[T.OCC_INDEX[seeker.occupation]]
+own = next(j for j in world.jobs if j.occupation == seeker.occupation)
+have = next(k for k in seeker.skills if k in occ.core) if set(seeker.skills) & set(occ.core) else seeker.skills[0]
+one_line = f"{occ.titles[0]}\nRequirements:\n- {T.SKILLS[T.SKILL_INDEX[have]].name}"
+gamed = {"a real JD of the seeker's occupation": own.jd,
+         "one requirement the seeker has": one_line,
+         "the same, pay $10k-$999k": one_line + "\nSalary: $10k–$999k",
+         "the title alone": occ.titles[0]}
+display(pd.DataFrame({name: {kind: oracle_fit(seeker.cv, jd, kind) for kind in ("lenient", "posting")}
+                      for name, jd in gamed.items()}).T.round(3))
+display(pd.DataFrame(read_json(RUN_DIR / "data" / "stats.json").get("recruiter_readings", {})).T)
+
+# %% [markdown]
+#
 # ## 4. The datasets: Table I analogue
 #
 # The data stage splits time-stamped interactions into the paper's seven datasets. Sizes are the paper's

@@ -84,7 +84,7 @@ cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DI
 import numpy as np
 import pandas as pd
 from girl_lib import metrics, plots, report
-from girl_lib.data import jd_format_ok, load_data
+from girl_lib.data import jd_format_ok, load_data, oracle_fit, oracle_for, parse_jd
 from girl_lib.generate import MODEL_NAMES, generations_path, load_generations
 from girl_lib.judge import RubricJudge
 from girl_lib.runio import read_json, read_jsonl
@@ -107,8 +107,9 @@ pd.DataFrame({MODEL_NAMES.get(k, k): v for k, v in gen_stats.items() if k in MOD
 # In the paper, the untuned model (BELLE-7b) does not write JDs in a standard format and stays vague about
 # skills and requirements, while GIRL, after reinforcement learning, writes JDs that are more standardised,
 # more detailed and more aligned with the seeker's circumstances. Below, the first held-out CV with its three
-# JDs, and under them what the offline rubric of notebook 05 measures for each: detail (sections,
-# bullets, salary, city, skills), relevance (the hidden recruiter's fit) and conciseness.
+# JDs, and under them what the offline rubric of notebook 05 measures for each: detail (completeness
+# against a real posting: both sections, 3-5 requirement lines, level, band, place, education), relevance
+# (the hidden recruiter's fit, reading the JD as a posting) and conciseness.
 
 # %%
 judge_split = load_data(RUN_DIR)["judge_eval"]
@@ -120,7 +121,7 @@ if cv_id is None:   # the datasets built here do not hold the CVs these JDs were
 else:
     display(HTML(plots.side_by_side_html({f"CV {cv_id}": cvs[cv_id], **{m: g[cv_id][0] for m, g in gens.items()}},
                                          width_px=250)))
-    rubric = RubricJudge()
+    rubric = RubricJudge(fit_fn=oracle_for(cfg))
     display(pd.DataFrame({m: {**rubric.scores(cvs[cv_id], g[cv_id][0]), "format ok": jd_format_ok(g[cv_id][0])}
                           for m, g in gens.items()}).T.round(3))
 
@@ -157,6 +158,32 @@ if realism:
             print(f"GIRL - GIRL-SFT, {key}: {report.diff_text(diff[key])}")
 else:
     print("this run's generate stage predates the realism measures: rerun `girl generate`")
+
+# %% [markdown]
+# **GIRL under two recruiters.** `reference/cpu_lenient/` keeps the JDs of a GIRL trained while the hidden
+# recruiter was lenient (it scored what a JD leaves out as free; notebook 03, section 5b). Below, one held-out
+# CV with that GIRL's JD and, when this run wrote one for the same CV, this run's GIRL JD, each scored by both
+# recruiters and with the requirements the world's parser reads in it.
+
+# %%
+from girl_lib import hacking
+from girl_lib.config import get_profile
+from girl_lib.world.splits import build_splits
+
+_lenient_ids, _lenient_jds = hacking.eval_jds(hacking.LENIENT_RUN)
+_cpu_cvs = {r["seeker_id"]: r["cv"] for r in build_splits(get_profile("cpu").data)["judge_eval"]}
+_cid = _lenient_ids[0]
+_girl_now = gens.get(MODEL_NAMES["girl"], {}).get(_cid)
+_cv_now = cvs.get(_cid)
+_shown = {"CV (held out)": _cpu_cvs[_cid], "GIRL trained under the lenient recruiter": _lenient_jds["girl"][0][0]}
+if _girl_now and _cv_now == _cpu_cvs[_cid]:
+    _shown["GIRL of this run"] = _girl_now[0]
+display(HTML(plots.side_by_side_html(_shown, width_px=300)))
+display(pd.DataFrame({name: {"lenient fit": oracle_fit(_cpu_cvs[_cid], jd, "lenient"),
+                             "posting fit": oracle_fit(_cpu_cvs[_cid], jd, "posting"),
+                             "required skills named": len(parse_jd(jd)["required"]),
+                             "level stated": parse_jd(jd)["level"]}
+                      for name, jd in list(_shown.items())[1:]}).T)
 
 # %% [markdown]
 # ## 2. Diversity across the n samples

@@ -24,8 +24,11 @@
 #
 # The paper asks ChatGPT which of two JDs is better for a CV, on three aspects (level of detail,
 # relevance, conciseness), and reports win/tie/lose rates (Table II). This course runs offline, so its
-# default judge is a **rubric** that reads the hidden recruiter for relevance and simple text measures for
-# the rest. It is *not an LLM*: it says so in every report. The same code talks to ChatGPT or any
+# default judge is a **rubric** that reads the hidden recruiter for relevance (the profile's recruiter,
+# which reads a JD as a real posting: what it leaves out the job still has, notebook 00), completeness
+# against a real posting for detail (both sections, 3-5 requirements, level, band, place, education: a JD
+# that asks for less is *less* detailed, not more relevant), and simple text measures for conciseness. It is
+# *not an LLM*: it says so in every report. The same code talks to ChatGPT or any
 # OpenAI-compatible server (vLLM, Ollama) when you have one.
 #
 # **Paper:** Sec. VI-B, VI-C, Fig. 4 (judge prompt), Table II.
@@ -266,7 +269,7 @@ else:
 #
 # | judge | strengths | weaknesses |
 # |---|---|---|
-# | **rubric** (default) | offline, free, deterministic, no position bias; relevance reads the oracle recruiter, close to the ground truth of this world | not an LLM: "detail" and "conciseness" are heuristics (sections, bullets, salary, repetition, length), blind to fluency and meaning; its relevance only understands the synthetic world's vocabulary |
+# | **rubric** (default) | offline, free, deterministic, no position bias; relevance reads the oracle recruiter, close to the ground truth of this world | not an LLM: "detail" and "conciseness" are heuristics (completeness against a real posting; repetition, length), blind to fluency and meaning; its relevance only understands the synthetic world's vocabulary |
 # | **ChatGPT** (as the paper) | judges language quality and plausibility; comparable with Table II | costs money, models change over time (not reproducible), position and length bias (the flip rate shows it), cannot know this world's hidden preferences |
 # | **local 7B+ model** (vLLM, Ollama) | private, reproducible with a fixed model | weaker than ChatGPT, more parse errors and flips; small models barely follow the verdict format |
 #

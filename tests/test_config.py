@@ -140,3 +140,13 @@ def test_empty_cache_dir_variable_means_the_default(monkeypatch, tmp_path):
     assert default_cache_dir() == Path.home() / ".cache" / "girl"
     monkeypatch.setenv("GIRL_CACHE_DIR", str(tmp_path))
     assert default_cache_dir() == tmp_path
+
+
+@pytest.mark.parametrize("name", ["colab", "paper"])
+def test_gpu_profiles_take_the_rl_recipe_that_learnt_on_cpu(name):
+    """The paper's defaults (critic baseline, KL averaged over tokens, no penalties) did not learn on cpu."""
+    cpu, other = get_profile("cpu").ppo, get_profile(name).ppo
+    for field in ("baseline", "samples_per_cv", "kl_estimator", "kl_reduction", "temperature",
+                  "missing_eos_penalty", "layout_penalty", "whiten_advantages"):
+        assert getattr(other, field) == getattr(cpu, field), field
+    assert other.minibatch_size % other.samples_per_cv == 0

@@ -545,17 +545,35 @@ def test_make_backend():
         J.make_backend(JudgeConfig(backend="gpt"))
 
 
+def test_make_backend_hf_passes_batch_size(monkeypatch):
+    from girl_lib.config import JudgeConfig
+
+    monkeypatch.setattr(J, "load_generator", lambda name, cfg=None: (FakeLM(), FakeTokenizer()))
+    assert JudgeConfig().batch_size == 8
+    b = J.make_backend(JudgeConfig(backend="hf", model="m", max_new_tokens=7, batch_size=3))
+    assert isinstance(b, J.HFJudge) and b.batch_size == 3 and b.max_new_tokens == 7
+    for bad in (0, -2, 2.5, True):
+        with pytest.raises(GirlError, match="batch_size"):
+            J.make_backend(JudgeConfig(backend="hf", model="m", batch_size=bad))
+
+
 class FakeTokenizer:
     pad_token_id = 0
+    padding_side = "right"
+
+    def __init__(self):
+        self.padded = []  # padding_side at each padded (batch) call
 
     def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=False):
         assert add_generation_prompt and not tokenize
         return "|".join(m["content"] for m in messages) + "|assistant:"
 
-    def __call__(self, text, return_tensors=None, add_special_tokens=True):
+    def __call__(self, text, return_tensors=None, add_special_tokens=True, padding=False):
         import torch
 
-        ids = torch.tensor([[1] * 5])
+        if padding:
+            self.padded.append(self.padding_side)
+        ids = torch.tensor([[1] * 5] * (len(text) if isinstance(text, list) else 1))
         return types.SimpleNamespace(**{"input_ids": ids}, to=lambda device: {"input_ids": ids})
 
     def decode(self, ids, skip_special_tokens=False):
@@ -581,16 +599,19 @@ class FakeLM:
         import torch
 
         self.calls.append(kw)
-        return torch.cat([input_ids, torch.tensor([[7]])], dim=1)
+        return torch.cat([input_ids, torch.full((len(input_ids), 1), 7)], dim=1)
 
 
 def test_hf_judge_decodes_greedily_and_only_new_tokens():
-    lm = FakeLM()
-    hf = J.HFJudge("fake-model", model=lm, tokenizer=FakeTokenizer(), max_new_tokens=33)
+    lm, tok = FakeLM(), FakeTokenizer()
+    hf = J.HFJudge("fake-model", model=lm, tokenizer=tok, max_new_tokens=33)
     assert J.parse_verdict(hf.judge(J.build_judge_messages(CV, GOOD_JD, GARBAGE_JD))) == verdict("A")
     assert lm.calls == [{"do_sample": False, "max_new_tokens": 33, "pad_token_id": 0}]
     rep = J.judge_pairs(FIX_ROWS[:2], hf, n_bootstrap=10, progress=False)  # always "A": position bias
     assert rep["flip_rate"] == 1.0 and rep["backend"] == "hf:fake-model"
+    # default batch_size 8: the 4 requests went out in one greedy, left-padded generate call
+    assert hf.batch_size == 8 and lm.calls[1:] == [{"do_sample": False, "max_new_tokens": 33, "pad_token_id": 0}]
+    assert tok.padded == ["left"] and tok.padding_side == "right"  # restored after the call
 
 
 def test_hf_judge_runs_offline_on_tiny_model():
@@ -601,6 +622,127 @@ def test_hf_judge_runs_offline_on_tiny_model():
     if rep["n"] == 0:  # a random tiny model writes no verdict: judging it is an error, not an empty table
         with pytest.raises(GirlError, match="no usable verdict"):
             J.judge_pairs(FIX_ROWS[:1], hf, n_bootstrap=10, progress=False)
+
+
+@pytest.fixture(scope="module")
+def chatty_lm(tiny_generator):
+    """(model, tokenizer): a random 2-layer Llama on the tiny tokenizer whose greedy text depends on the prompt.
+    The shared tiny model repeats one whitespace token whatever it reads, so it cannot show a padding bug."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = tiny_generator[1]
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                         initializer_range=0.2, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                         pad_token_id=tok.pad_token_id)
+    return LlamaForCausalLM(config).eval(), tok
+
+
+def test_hf_judge_batch_gives_the_serial_greedy_replies_on_prompts_of_different_lengths(chatty_lm):
+    model, tok = chatty_lm
+    hf = J.HFJudge("chatty", model=model, tokenizer=tok, max_new_tokens=12, batch_size=4)
+    batch = [J.build_judge_messages(r["cv"], r["jd_a"], r["jd_b"]) for r in FIX_ROWS]
+    batch += [J.build_judge_messages("Short CV.", "JD one.", "JD two."), [{"role": "user", "content": "hi"}]]
+    lengths = [len(tok(tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True),
+                       add_special_tokens=False)["input_ids"]) for m in batch]
+    assert len(set(lengths)) == len(batch)  # every prompt but the longest is padded
+    serial = [hf.judge(m) for m in batch]
+    assert all(serial) and len(set(serial)) == len(serial)  # real, prompt-dependent text
+    side = tok.padding_side
+    tok.padding_side = "right"
+    try:
+        assert hf.judge_batch(batch) == serial
+        assert tok.padding_side == "right"  # restored
+    finally:
+        tok.padding_side = side
+    assert hf.judge_batch([]) == []
+
+
+def test_hf_batched_verdicts_equal_the_serial_ones(chatty_lm, monkeypatch):
+    """Same model, batch_size 1 (one generate per request) against 4: identical rows. The random model writes
+    no verdict, so every order is retried once, and the retries are batched too."""
+    model, tok = chatty_lm
+    serial = J.HFJudge("chatty", model=model, tokenizer=tok, max_new_tokens=10, batch_size=1)
+    batched = J.HFJudge("chatty", model=model, tokenizer=tok, max_new_tokens=10, batch_size=4)
+    batches = []
+    real = batched.judge_batch
+    monkeypatch.setattr(batched, "judge_batch", lambda b: batches.append(len(b)) or real(b))
+    monkeypatch.setattr(batched, "judge", lambda m: pytest.fail("the batched path asked one by one"))
+    want = J.judge_verdicts(FIX_ROWS, serial, progress=False)
+    got = J.judge_verdicts(FIX_ROWS, batched, progress=False)
+    assert got == want
+    assert all(v[o] is None and v[f"error_{o}"] for v in got for o in ("xy", "yx"))  # retried, still unreadable
+    assert batches == [4, 2, 4, 2]  # 6 first requests, then 6 retries
+
+
+class ScriptedJudge:
+    """A batching backend with fixed replies: pair 0 in order xy first answers unreadably, then fixes it on the
+    retry; pair 1 in order yx stays unreadable; the rest answer [[A]]. Records every request and what the cache
+    file held when each batch was sent."""
+
+    name = cache_id = "scripted"
+    max_concurrency = 1
+
+    def __init__(self, batch_size: int, cache_path=None, delay_s: float = 0.0):
+        self.batch_size, self.cache_path, self.delay_s = batch_size, cache_path, delay_s
+        self.asked, self.batches, self.cached_at_send = [], [], []
+
+    def _reply(self, messages) -> str:
+        if len(messages) > 2:  # a retry: the first reply and the retry prompt follow the first request
+            return reply("B") if "cannot decide" in messages[2]["content"] else "still no idea"
+        cv, jd_a, jd_b = J.split_judge_messages(messages)
+        if (jd_a, jd_b) == (FIX_ROWS[0]["jd_a"], FIX_ROWS[0]["jd_b"]):
+            return "I cannot decide."
+        return "no idea" if (jd_a, jd_b) == (FIX_ROWS[1]["jd_b"], FIX_ROWS[1]["jd_a"]) else reply("A")
+
+    def judge(self, messages):
+        self.asked.append(messages)
+        return self._reply(messages)
+
+    def judge_batch(self, batch):
+        assert 0 < len(batch) <= self.batch_size
+        path = self.cache_path
+        self.cached_at_send.append(len(read_jsonl(path)) if path and path.exists() else 0)
+        self.batches.append(len(batch))
+        time.sleep(self.delay_s * len(batch))
+        return [self.judge(m) for m in batch]
+
+
+def test_batched_judging_asks_the_same_requests_caches_and_retries_as_the_serial_path(tmp_path, capsys):
+    key = lambda m: json.dumps(m, sort_keys=True)  # noqa: E731
+    serial = ScriptedJudge(batch_size=1)  # no batches: _judge_order, request by request
+    want = J.judge_verdicts(FIX_ROWS, serial, cache_path=tmp_path / "serial.jsonl", progress=False)
+    assert serial.batches == [] and len(serial.asked) == 8  # 6 first requests, 2 retries
+    assert "requests left" not in capsys.readouterr().out
+
+    cache = tmp_path / "batched.jsonl"
+    batched = ScriptedJudge(batch_size=2, cache_path=cache, delay_s=0.05)
+    got = J.judge_verdicts(FIX_ROWS, batched, cache_path=cache, progress=True)
+    assert got == want
+    assert sorted(map(key, batched.asked)) == sorted(map(key, serial.asked))
+    assert got[0]["xy"] == verdict("B") and got[0]["error_xy"] is None  # fixed by its retry
+    assert got[1]["yx"] is None and got[1]["reply_yx"] == "still no idea" and got[1]["error_yx"]
+    assert batched.batches == [2, 2, 2, 2]  # 3 batches of first requests, 1 of the 2 retries
+    assert batched.cached_at_send == [0, 1, 2, 4]  # each batch's readable replies were stored when it returned
+    assert {r["key"] for r in read_jsonl(cache)} == {r["key"] for r in read_jsonl(tmp_path / "serial.jsonl")}
+    assert len(read_jsonl(cache)) == 5 and "no idea" not in cache.read_text()  # unreadable: never cached
+    out = capsys.readouterr().out
+    m = re.search(r"(\d+) requests left after a first batch of 2, ([\d.]+) s per request measured: about "
+                  r"([\d.]+) min", out)
+    assert m and out.count("requests left") == 1, out
+    assert int(m.group(1)) == 4 and 0.05 <= float(m.group(2)) < 1.0  # measured, not a constant
+
+    # rerun: only never-cached unreadable replies are asked again (0/xy's cached retry reply is reused), as serially
+    again, serial_again = ScriptedJudge(batch_size=2, cache_path=cache), ScriptedJudge(batch_size=1)
+    assert J.judge_verdicts(FIX_ROWS, again, cache_path=cache, progress=False) == want
+    assert J.judge_verdicts(FIX_ROWS, serial_again, cache_path=tmp_path / "serial.jsonl", progress=False) == want
+    first_0xy = J.build_judge_messages(FIX_ROWS[0]["cv"], FIX_ROWS[0]["jd_a"], FIX_ROWS[0]["jd_b"])
+    first_1yx = J.build_judge_messages(FIX_ROWS[1]["cv"], FIX_ROWS[1]["jd_b"], FIX_ROWS[1]["jd_a"])
+    assert [m[:2] for m in again.asked] == [first_0xy, first_1yx, first_1yx] and again.batches == [2, 1]
+    assert sorted(map(key, again.asked)) == sorted(map(key, serial_again.asked))
+    assert len(read_jsonl(cache)) == 5
 
 
 # =========================================================================== the stage

@@ -172,3 +172,27 @@ def test_tiny_generator_is_rebuilt_when_the_world_texts_change(tmp_path, monkeyp
     monkeypatch.setattr(models, "sample_corpus", lambda n, seed=0: real(n, seed=seed)[:-1] + ["a changed CV"])
     second = models.tiny_generator_dir(tmp_path)
     assert second != first and (second / "config.json").exists() and (first / "config.json").exists()
+
+
+class _FakeCard:
+    """A CUDA device of one compute capability, as torch.cuda answers for it (no GPU needed)."""
+
+    def __init__(self, major: int):
+        self.major = major
+
+    def is_bf16_supported(self, including_emulation: bool = True) -> bool:
+        return self.major >= 8 or including_emulation  # a T4 emulates bf16: True unless emulation is excluded
+
+
+@pytest.mark.parametrize("major, want", [(7, torch.float16), (8, torch.bfloat16), (9, torch.bfloat16)])
+def test_auto_dtype_is_fp16_where_bf16_is_only_emulated(monkeypatch, major, want):
+    from girl_lib import models
+    from girl_lib.config import get_profile
+
+    card = _FakeCard(major)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", card.is_bf16_supported)
+    assert models.native_bf16() is (major >= 8)
+    assert models.resolve_dtype(get_profile("colab"), torch.device("cuda")) == want
+    assert models.resolve_dtype(get_profile("cpu"), torch.device("cpu")) == torch.float32
+    assert models.resolve_dtype(get_profile("cpu", ["models.dtype=bfloat16"]), torch.device("cuda")) == torch.bfloat16

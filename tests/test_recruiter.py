@@ -14,12 +14,25 @@ import pytest
 from girl_lib import config
 from girl_lib.data import oracle_for, recruiter_readings
 from girl_lib.prompts import layout_shortfall
-from girl_lib.world import make_world, oracle_fit, taxonomy as T
+from girl_lib.world import make_world, oracle_fit
 from girl_lib.world import recruiter as R
-from girl_lib.world.fit import FitTerms, JobFacts, fit_probability, logits, sigmoid
-from girl_lib.world.oracle import Recruiter, _cv_facts, _jd_facts, fit_contributions, oracle_terms
+from girl_lib.world import taxonomy as T
+from girl_lib.world.fit import (
+    FitTerms,
+    JobFacts,
+    Latent,
+    fit_probability,
+    logits,
+    sigmoid,
+)
+from girl_lib.world.oracle import (
+    Recruiter,
+    _cv_facts,
+    _jd_facts,
+    fit_contributions,
+    oracle_terms,
+)
 from girl_lib.world.people import Job
-from girl_lib.world.fit import Latent
 from girl_lib.world.texts import render_jd
 
 

@@ -37,8 +37,10 @@ The *oracle recruiter* (:mod:`girl_lib.world.oracle`) evaluates the same formula
 from text. Text cannot show the latent preferences, so it uses their expectation: ``liked_skill`` is
 replaced by ``nice`` (the favourite is one of the listed nice-to-haves, each equally likely) and
 ``liked_type`` by (number of distinct employer kinds in the CV) / 5 (0.35 when none can be read).
-Missing facts are neutral (salary, seniority, education, city, industry terms become 0); missing
-skills are not (``cov`` = 0), so a JD that names no recognisable requirement scores low.
+In :func:`fit_terms` a fact that is missing (``None``) contributes nothing. That is right for the world's
+own jobs, which are complete, and it is how the ``lenient`` recruiter read generated JDs, which made
+asking for less free. The default ``posting`` recruiter (:mod:`girl_lib.world.recruiter`) first completes
+a JD with its occupation's usual facts, so what a JD leaves out the job still has.
 """
 
 from __future__ import annotations

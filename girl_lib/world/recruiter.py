@@ -109,11 +109,13 @@ def market_top(occ: T.Occupation, level: int, city: str | None, industry: str) -
     return market_center(occ, level, city, industry, 1.1) * 1.12 + PAY_CAP_SLACK
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def prototypes(occupation: int | None) -> tuple[Prototype, ...]:
     """:data:`N_PROTOTYPES` jobs of an occupation (index into ``taxonomy.OCCUPATIONS``; ``None``: of any
     occupation), drawn by the world's own job generator with a fixed seed."""
-    from .people import World  # people imports fit; importing it here keeps this module a leaf of fit
+    from .people import (
+        World,  # people imports fit; importing it here keeps this module a leaf of fit
+    )
 
     key = "any" if occupation is None else T.OCCUPATIONS[occupation].key
     rng = random.Random(f"girl-recruiter-prototypes-{key}")
@@ -254,7 +256,7 @@ def fit_contributions(terms_a: list[FitTerms], terms_b: list[FitTerms]) -> dict:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _shapley_weight(size: int, n: int) -> float:
     """|S|! (n - |S| - 1)! / n!, the weight of a coalition of ``size`` groups in a Shapley value."""
     f = math.factorial
