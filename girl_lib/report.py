@@ -54,8 +54,8 @@ def collect_results(cfg, run_dir) -> dict:
         res["ppo"] = {k: v for k, v in ppo.items()
                       if isinstance(v, (int, float, str, bool)) or v is None or k in PPO_DICT_KEYS}
     gen = _load(run_dir, "generate")
-    if gen:
-        res["generate"] = gen
+    if gen:  # what the JDs are (realism), not how fast they came (tokens/s lives in generate/metrics.json)
+        res["generate"] = {k: v for k, v in gen.items() if k in ("realism", "realism_diff_girl_sft")}
     judge = _load(run_dir, "judge")
     if judge:
         res["judge"] = {pair: {**{k: rep.get(k) for k in ("win", "tie", "lose", "adv", "adv_ci", "backend",

@@ -314,7 +314,9 @@ if rm.get("same_occupation_by_factor"):
 # **Side by side.** The same data, split and budget, the dual encoder with and without the feature head
 # (`reward.compare_architectures`, one run dir each under `RUN_DIR/reward_compare/`, cached in `rows.json`):
 # overall accuracy, same-occupation agreement with the noiseless recruiter, and accuracy on the
-# same-occupation pairs each factor decides (`acc_<factor>`). The reference run ships its rows; on `cpu`
+# same-occupation pairs each factor decides (`acc_<factor>`), and on pairs of a *policy's own* JDs for one CV
+# (`policy_pairs_agreement`: the GIRL and GIRL-SFT JDs of `reference/cpu_lenient`, every pair whose fits differ
+# by at least 0.05, `girl_lib.hacking.rm_policy_agreement`; what PPO climbs). The reference run ships its rows; on `cpu`
 # this trains two more reward models (a few minutes): set `GIRL_RUN_RM_COMPARE=1` to run it yourself.
 
 # %%
@@ -326,6 +328,18 @@ if cmp_path.exists():
     cmp_rows = read_json(cmp_path)
 elif run_compare:
     cmp_rows = compare_architectures(cfg, RUN_DIR, ("dual", "dual+features"))
+    if C.profile == "cpu":  # the lenient run's JDs are of the cpu world's judge CVs
+        from girl_lib import hacking
+        from girl_lib.reward import score_pairs
+        from girl_lib.world.splits import build_splits
+
+        _cv_of = {r["seeker_id"]: r["cv"] for r in build_splits(cfg.data)["judge_eval"]}
+        _ids, _jds = hacking.eval_jds(hacking.LENIENT_RUN)
+        for row in cmp_rows:
+            _scorer = RUN_DIR / "reward_compare" / row["architecture"] / "reward" / "model"
+            pol = hacking.rm_policy_agreement(lambda c, j: score_pairs(_scorer, c, j, max_length=cfg.reward.max_length),
+                                              [_cv_of[i] for i in _ids], _jds)
+            row["policy_pairs_agreement"], row["policy_pairs_n"] = pol["value"], pol["n"]
     atomic_write_json(cmp_path, cmp_rows)
 else:
     cmp_rows = []

@@ -44,6 +44,9 @@ def main(run_dir: str) -> None:
     if len(seeds) > 1:
         status += ("\n\nThe same SFT and reward models, PPO with another seed (`bash scripts/ppo_seed.sh SEED`), "
                    "over the same held-out CVs:\n\n" + render_seed_table(seeds))
+    else:
+        status += ("\n\nNo PPO rerun with another seed on these SFT and reward models yet (`bash scripts/ppo_seed.sh 1` "
+                   "adds one to this table): one seed is not a result about PPO.")
     readme = (ROOT / "README.md").read_text()
     new = re.sub(r"<!-- RESULTS:START -->.*<!-- RESULTS:END -->",
                  lambda _: f"<!-- RESULTS:START -->\n{head}{body.strip()}\n<!-- RESULTS:END -->", readme, flags=re.S)
