@@ -113,9 +113,8 @@ def market_top(occ: T.Occupation, level: int, city: str | None, industry: str) -
 def prototypes(occupation: int | None) -> tuple[Prototype, ...]:
     """:data:`N_PROTOTYPES` jobs of an occupation (index into ``taxonomy.OCCUPATIONS``; ``None``: of any
     occupation), drawn by the world's own job generator with a fixed seed."""
-    from .people import (
-        World,  # people imports fit; importing it here keeps this module a leaf of fit
-    )
+    # local: people imports fit, and fit is all this module needs at import time
+    from .people import World
 
     key = "any" if occupation is None else T.OCCUPATIONS[occupation].key
     rng = random.Random(f"girl-recruiter-prototypes-{key}")
