@@ -204,7 +204,7 @@ def recruiter_readings(ds) -> dict:
         pairs = [(cv, jd) for c in jd_cols for cv, jd in zip(d["cv"][:READING_SAMPLE], d[c][:READING_SAMPLE])]
         post = [oracle_fit(cv, jd, "posting") for cv, jd in pairs]
         lenient = [oracle_fit(cv, jd, "lenient") for cv, jd in pairs]
-        out[name] = {"pairs": len(pairs), "labels_changed": 0,
+        out[name] = {"pairs": len(pairs),
                      "reading_differs": sum(abs(a - b) > 1e-9 for a, b in zip(post, lenient)),
                      "mean_fit_posting": sum(post) / len(post), "mean_fit_lenient": sum(lenient) / len(lenient)}
     return out

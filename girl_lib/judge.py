@@ -50,6 +50,7 @@ from .generate import generations_path, load_generations
 from .metrics import distinct_ngram_ratio, words
 from .models import load_generator
 from .prompts import display_cv, validate_cv
+from .realism import requirement_lines
 from .report import render_judge_table
 from .runio import (GirlError, append_jsonl, atomic_write_json, atomic_write_text, mark_done, read_jsonl,
                     require_stage)
@@ -472,17 +473,11 @@ _SALARY = re.compile(r"salary|compensation|\bpay\b|\d\s*[kK]\b|[$€£¥]\s*\d|\
 _CITY = re.compile(r"^\W*(?:city|location|based in|workplace|office)\b", re.IGNORECASE | re.MULTILINE)
 _NICE = re.compile(r"nice to have|bonus|is a plus|a plus\b|preferred|desirable|ideally", re.IGNORECASE)
 _BAND = re.compile(r"\d[\d,.]*\s*[kK]?\s*(?:-|–|—|to)\s*[$€£¥]?\s*\d")
-_MARKER = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s*")
 DETAIL_WEIGHTS = {"sections": 0.2, "requirements": 0.3, "level": 0.15, "salary": 0.1, "location": 0.1,
                   "education": 0.15}
 """Weights of :func:`detail_parts` in :func:`detail_score` (they sum to 1)."""
 REAL_REQUIREMENT_LINES = (3, 5)
 """Skill requirement lines of a real posting of the world (it names 3-5 required skills, one per line)."""
-
-
-def _requirement_lines(jd: str) -> list[str]:
-    body = section_text(jd, JD_SECTIONS[1]) or ""
-    return [t for t in (_MARKER.sub("", line, count=1).strip() for line in body.splitlines()) if t]
 
 
 def _skill_line(line: str) -> bool:
@@ -507,7 +502,7 @@ def detail_parts(jd: str) -> dict[str, float]:
     """
     jd = jd or ""
     p = parse_jd(jd)
-    n = sum(_skill_line(line) for line in _requirement_lines(jd))
+    n = sum(_skill_line(line) for line in requirement_lines(jd) if line)
     lo, hi = REAL_REQUIREMENT_LINES
     pay = [line for line in jd.splitlines() if _SALARY.search(line)]
     return {

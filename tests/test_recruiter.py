@@ -264,7 +264,7 @@ def test_recruiter_readings_count_only_hidden_pay_differences():
     rows = [{"cv": s.cv, "jd": j.jd} for s, j in zip(world.seekers * 4, world.jobs)]
     hidden = sum(not j.show_salary for j in world.jobs)
     got = recruiter_readings(DatasetDict({"sft": Dataset.from_list(rows)}))["sft"]
-    assert got["pairs"] == len(rows) and got["labels_changed"] == 0
+    assert got["pairs"] == len(rows)
     assert got["reading_differs"] <= hidden
 
 
