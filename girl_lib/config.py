@@ -223,6 +223,11 @@ class PPOConfig:
     """*beyond the paper*: subtract this times :func:`girl_lib.prompts.layout_shortfall` (the share of the
     prompt's layout a JD lacks: either section, three requirement bullets, a salary figure, a place) from
     U, so the policy cannot please U by leaving parts of a posting out. A generic check: no skill list."""
+    requirements_penalty: float | None = None
+    """*beyond the paper*: subtract this times :func:`girl_lib.prompts.requirement_count_gap` (how far the
+    number of skill lines under ``Requirements:`` is from a real posting's 3-5) from U. U was learnt from
+    complete real postings and cannot see a short list; the hidden recruiter counts a requirement a JD does not
+    state as not met (:mod:`girl_lib.world.recruiter`), so a short list is a worse posting for the seeker."""
     checkpoint_every: int = 4
     n_eval: int = 64
     """``judge_eval`` CVs used to compare GIRL with GIRL-SFT after training."""
@@ -407,9 +412,12 @@ def _cpu() -> Profile:
     seeker-level intervals."""
     p = Profile(name="cpu")
     # rec_valid/rec_test by seekers: a seeker-level paired interval needs dozens of test seekers (cold-start
-    # ones among them), and the generation budget is paid per seeker, not per row.
-    p.data = DataConfig(scale=0.05, rec_rows_per_seeker=32, rec_valid_seekers=40, rec_test_seekers=64,
-                        rec_eval_rows_per_seeker=10)
+    # ones among them), and the generation budget is paid per seeker, not per row. 150 test seekers x 20 rows:
+    # at 64 x 10 the smallest effect a paired interval could show was ~0.02 AUC (~0.04 cold), the size of the
+    # effects tested (issue 27). rec_train stays at Table I x scale (58 seekers): small seeker data is where
+    # generation should pay. Only 58 train seekers can be warm, so the rest of rec_test (~92) is cold start.
+    p.data = DataConfig(scale=0.05, rec_rows_per_seeker=32, rec_valid_seekers=60, rec_test_seekers=150,
+                        rec_eval_rows_per_seeker=20)
     # lora_dropout 0: dropout masks on every LoRA input are a sizeable share of a CPU step.
     # max_length 512: covers the longest prompt + JD of the cpu world, so no JD loses its tail or its
     # end-of-turn token (batches pad to their own longest row, so the cap costs nothing by itself).
@@ -435,13 +443,15 @@ def _cpu() -> Profile:
     # that are judged.
     # layout_penalty: U cannot see what a JD leaves out, so a section, the requirements or the pay line dropped
     # would cost the policy nothing there (docs/experiments.md, "A ground truth that cannot be gamed").
+    # requirements_penalty: U never saw a posting with fewer than three requirements, while the recruiter
+    # counts an unstated one as not met; 3-5 skill lines is what every real posting has.
     # missing_eos_penalty: U's score rises with a JD's length, and without it the policy learnt to run every
     # JD into the token cap within four iterations. eval_samples: two more JDs per eval CV and model narrow
     # the intervals of the GIRL - GIRL-SFT differences. kl_estimator k1 (log rho): summed over a JD, the
     # paper's rho - 1 - log rho grows exponentially on the tokens the actor came to prefer and blew up.
     p.ppo = PPOConfig(iterations=12, rollout_batch_size=8, samples_per_cv=4, baseline="rloo", minibatch_size=4,
                       epochs=1, actor_lr=5e-4, kl_coef=0.05, kl_estimator="k1", kl_reduction="sum", temperature=0.7,
-                      missing_eos_penalty=1.0, layout_penalty=0.5, max_new_tokens=176, n_eval=80, eval_samples=3, checkpoint_every=2,
+                      missing_eos_penalty=1.0, layout_penalty=0.5, requirements_penalty=1.0, max_new_tokens=176, n_eval=80, eval_samples=3, checkpoint_every=2,
                       whiten_advantages=True)
     # n_judge x judge_samples pairs of GIRL and GIRL-SFT JDs for the judge (copied from PPO's final
     # evaluation, which samples the same CVs with these settings): one JD per CV left its interval too wide
@@ -465,7 +475,7 @@ def _colab() -> Profile:
     # 8 CVs x 4 JDs keep the 32 JDs an iteration the earlier 32 CVs x 1 had.
     p.ppo = PPOConfig(iterations=100, rollout_batch_size=8, samples_per_cv=4, baseline="rloo", minibatch_size=4,
                       epochs=2, max_new_tokens=256, kl_coef=0.05, kl_estimator="k1", kl_reduction="sum",
-                      temperature=0.7, missing_eos_penalty=1.0, layout_penalty=0.5, whiten_advantages=True,
+                      temperature=0.7, missing_eos_penalty=1.0, layout_penalty=0.5, requirements_penalty=1.0, whiten_advantages=True,
                       eval_samples=3)
     p.generate = GenerateConfig(max_new_tokens=256, batch_size=32, n_samples=5, n_judge=100)
     # The judge is an LLM on a GPU (no API key): a local instruct model, greedy, one reply per order and pair.
@@ -517,7 +527,7 @@ def _paper() -> Profile:
     # RLOO needs no critic copy of U (beyond the paper; baseline="critic" is the paper's, +5.4 GB a GPU).
     p.ppo = PPOConfig(iterations=200, rollout_batch_size=64, samples_per_cv=4, baseline="rloo", minibatch_size=32,
                       epochs=1, max_new_tokens=256, kl_estimator="k1", kl_reduction="sum", temperature=0.7,
-                      missing_eos_penalty=1.0, layout_penalty=0.5, whiten_advantages=True, n_eval=200,
+                      missing_eos_penalty=1.0, layout_penalty=0.5, requirements_penalty=1.0, whiten_advantages=True, n_eval=200,
                       checkpoint_every=10)
     p.generate = GenerateConfig(max_new_tokens=256, batch_size=64, n_samples=5, n_judge=200)
     p.judge = JudgeConfig(backend="hf", model="Qwen/Qwen2.5-7B-Instruct", max_new_tokens=256)
@@ -551,7 +561,7 @@ NON_NEGATIVE_FLOATS = ("ppo.kl_coef", "generate.temperature", "sft.warmup_ratio"
 """Fields that must be finite numbers >= 0 (``generate.temperature = 0``: greedy decoding)."""
 UNIT_INTERVAL = ("ppo.top_p", "generate.top_p")
 """Fields in (0, 1]."""
-OPTIONAL_NON_NEGATIVE_FLOATS = ("ppo.missing_eos_penalty", "ppo.layout_penalty")
+OPTIONAL_NON_NEGATIVE_FLOATS = ("ppo.missing_eos_penalty", "ppo.layout_penalty", "ppo.requirements_penalty")
 """Fields that are ``None`` (off) or finite numbers >= 0."""
 FINITE_FLOATS = ("recommend.dot_jp_skip",)
 """Fields that must be finite numbers (any sign)."""

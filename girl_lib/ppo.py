@@ -63,7 +63,7 @@ from .data import load_data, oracle_for
 from .generate import batch_generator, judge_sampler, length_batches, sample_batch
 from .metrics import bootstrap_ci
 from .models import load_generator, load_sequence_scorer
-from .prompts import layout_shortfall
+from .prompts import layout_shortfall, requirement_count_gap, skill_lines
 from .report import ppo_note
 from .reward import score_batch
 from .runio import (GirlError, NonFiniteError, append_jsonl, atomic_dir, atomic_write_json, atomic_write_text,
@@ -492,6 +492,9 @@ class PPOTrainer:
         if self.p.layout_penalty is not None:  # beyond the paper: a JD that leaves parts of a posting out pays
             shortfall = torch.tensor([layout_shortfall(t) for t in batch.texts], device=self.device)
             batch.scores = batch.scores - self.p.layout_penalty * shortfall
+        if self.p.requirements_penalty is not None:  # beyond the paper: a real posting names 3-5 requirements
+            gap = torch.tensor([requirement_count_gap(t) for t in batch.texts], device=self.device)
+            batch.scores = batch.scores - self.p.requirements_penalty * gap
         if self.oracle_fn is not None:
             batch.oracle = [float(self.oracle_fn(c, j)) for c, j in zip(batch.cvs, batch.texts)]
 
@@ -578,6 +581,8 @@ class PPOTrainer:
                "entropy": _gather_mean(acc, losses.masked_mean_per_seq(batch.entropy, mask)),
                "response_len": _gather_mean(acc, mask.sum(-1)),
                "finished_rate": _gather_mean(acc, batch.finished.float()),
+               "skill_lines": _gather_mean(acc, torch.tensor([float(len(skill_lines(t))) for t in batch.texts],
+                                                             device=acc.device)),
                "kl_coef": self.kl_coef}
         share = within_group_share(per_seq(batch.advantages), self.k)
         if share is not None:

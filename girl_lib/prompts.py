@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from .extract import degree_levels
 from .runio import GirlError
 
 ROLE = "You are a career advisor at an online recruitment platform. You write job descriptions."
@@ -68,6 +69,31 @@ requirements (every real posting names three or more)."""
 _BULLET_RE = re.compile(r"^\s*(?:[-•*·]|\d+[.)])\s+\S")
 _MONEY_RE = re.compile(r"\$\s?\d")
 _PLACE_RE = re.compile(r"\blocation\b|\bremote\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)*, [A-Z]{2}\b", re.IGNORECASE)
+
+
+REQUIREMENT_RANGE = (3, 5)
+"""How many skill requirements a real posting names (98% of the world's real JDs name 3-5)."""
+_NOT_A_SKILL_RE = re.compile(r"\byears?\b|\byrs?\b|\bbonus\b|\bnice to have\b|\bplus\b|\bpreferred\b",
+                             re.IGNORECASE)
+
+
+def skill_lines(jd: str) -> list[str]:
+    """The bullet lines of a JD's ``Requirements:`` section that ask for a skill: not years, not a degree,
+    not a bonus or nice-to-have. A generic reading of a posting's layout (no skill list, no world parser)."""
+    text = jd if isinstance(jd, str) else ""
+    req_at = text.lower().find("requirements:")
+    if req_at < 0:
+        return []
+    lines = text[req_at:].splitlines()[1:]
+    return [ln.strip() for ln in lines
+            if _BULLET_RE.match(ln) and not _NOT_A_SKILL_RE.search(ln) and not degree_levels(ln)]
+
+
+def requirement_count_gap(jd: str) -> float:
+    """How far a JD's number of :func:`skill_lines` is from :data:`REQUIREMENT_RANGE`, in units of its
+    lower end, capped at 1: 0 for 3-5 skill lines, 1/3 for 2 or 6, 1 for none (or 8 and more)."""
+    n, (low, high) = len(skill_lines(jd)), REQUIREMENT_RANGE
+    return min(1.0, (max(0, low - n) + max(0, n - high)) / low)
 
 
 def layout_shortfall(jd: str) -> float:

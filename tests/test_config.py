@@ -147,6 +147,6 @@ def test_gpu_profiles_take_the_rl_recipe_that_learnt_on_cpu(name):
     """The paper's defaults (critic baseline, KL averaged over tokens, no penalties) did not learn on cpu."""
     cpu, other = get_profile("cpu").ppo, get_profile(name).ppo
     for field in ("baseline", "samples_per_cv", "kl_estimator", "kl_reduction", "temperature",
-                  "missing_eos_penalty", "layout_penalty", "whiten_advantages"):
+                  "missing_eos_penalty", "layout_penalty", "requirements_penalty", "whiten_advantages"):
         assert getattr(other, field) == getattr(cpu, field), field
     assert other.minibatch_size % other.samples_per_cv == 0

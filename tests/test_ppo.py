@@ -515,3 +515,26 @@ def test_extra_eval_samples_keep_the_judged_jds_and_tighten_nothing_else(base_ru
     assert out[1]["kl_girl"] == pytest.approx(out[3]["kl_girl"])
     for key in ("reward_diff", "oracle_fit_diff"):
         assert out[3][key]["n"] == 4 and out[3][key]["ci95"][0] <= out[3][key]["mean"] <= out[3][key]["ci95"][1]
+
+
+def test_score_subtracts_each_penalty_from_u():
+    """U minus the missing-EOS, layout and requirement-count penalties, each by its own weight."""
+    from types import SimpleNamespace
+
+    from girl_lib.config import PPOConfig
+    from girl_lib.ppo import PPOTrainer
+    from girl_lib.prompts import layout_shortfall, requirement_count_gap
+
+    full = ("Analyst\nLocation: Boston, MA | Salary: $50k\nResponsibilities:\n- a\nRequirements:\n"
+            "- SQL\n- Excel\n- Tableau")
+    short = "Analyst\nRequirements:\n- SQL\n- 3+ years"
+    texts = [full, short, ""]
+    trainer = SimpleNamespace(p=PPOConfig(missing_eos_penalty=2.0, layout_penalty=0.5, requirements_penalty=0.6),
+                              score_fn=lambda cvs, jds: [1.0, 2.0, 3.0], device=torch.device("cpu"), oracle_fn=None)
+    batch = SimpleNamespace(cvs=["c"] * 3, texts=texts, finished=torch.tensor([True, True, False]))
+    PPOTrainer.score(trainer, batch, 0)
+    assert [requirement_count_gap(t) for t in texts] == pytest.approx([0.0, 2 / 3, 1.0])
+    expected = [1.0 - 0.5 * layout_shortfall(full), 2.0 - 0.5 * layout_shortfall(short) - 0.6 * 2 / 3,
+                3.0 - 2.0 - 0.5 * 1.0 - 0.6 * 1.0]
+    assert batch.raw_scores.tolist() == pytest.approx([1.0, 2.0, 3.0])
+    assert batch.scores.tolist() == pytest.approx(expected)

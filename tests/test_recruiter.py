@@ -13,7 +13,7 @@ import pytest
 
 from girl_lib import config
 from girl_lib.data import oracle_for, recruiter_readings
-from girl_lib.prompts import layout_shortfall
+from girl_lib.prompts import layout_shortfall, requirement_count_gap, skill_lines
 from girl_lib.world import make_world, oracle_fit
 from girl_lib.world import recruiter as R
 from girl_lib.world import taxonomy as T
@@ -77,11 +77,18 @@ def one_requirement(seeker, band=None, years=None):
     return "\n".join(lines)
 
 
+def cut_requirements(jd):
+    """A JD with everything from its Requirements heading on cut (the trivial output of the 2026-12-07 review)."""
+    assert "Requirements:" in jd
+    return jd[:jd.index("Requirements:")].rstrip()
+
+
 DEGENERATE = {
     "one requirement": lambda s: one_requirement(s),
     "one requirement, $10k-$999k": lambda s: one_requirement(s, band="$10k–$999k"),
     "one requirement, 0+ years": lambda s: one_requirement(s, years=0),
     "title only": lambda s: _occ(s).titles[0],
+    "tailored, Requirements cut": lambda s: cut_requirements(tailored_jd(s, random.Random(1))),
     "empty": lambda s: "",
 }
 
@@ -143,11 +150,11 @@ def test_dropping_a_requirement_the_seeker_lacks_does_not_raise_coverage():
             lenient_only = oracle_terms(s.cv, only, "lenient")[0].cov
             assert lenient_only == 1.0  # the old reading: 1 of 1 named requirements
             assert cov_both == pytest.approx(1 / 3)  # three named: a real posting's count, nothing added
-            # one named: topped up with the occupation's typical requirements, so coverage is what the
-            # seeker has of those, far from the free 1.0
-            typical = np.mean([(1 + len((set(p.required) - {have[0]}) & set(s.skills))) / max(1, len(p.required))
-                               for p in R.prototypes(T.OCC_INDEX[s.occupation])])
-            assert cov_only < 0.9 and cov_only == pytest.approx(typical, abs=0.15)
+            # one named: read as three, the two hidden ones not shown to be met -> 1 of 3, as if it named
+            # two requirements the seeker lacks (hiding a gap never pays)
+            assert cov_only == pytest.approx(1 / 3)
+            empty = "\n".join([occ.titles[0], "Requirements:"])
+            assert all(t.cov == 0.0 for t in R.posting_terms(s_facts, _jd_facts(empty), T.OCC_INDEX[s.occupation]))
             return
     pytest.fail("no seeker with a requirement it has and two it lacks")
 
@@ -158,15 +165,15 @@ def test_completion_fills_missing_facts_from_the_prototype():
     proto = R.prototypes(occ_id)[0]
     empty = R.complete(JobFacts(), occ_id, proto)
     assert empty.level == proto.level and empty.education == proto.education and empty.industry == proto.industry
-    assert len(empty.required) == len(proto.required) and set(empty.required) == set(proto.required)
+    assert empty.required == frozenset(R.UNSTATED)  # three hidden requirements, none shown to be met
     expected_max = R.market_center(occ, proto.level, empty.city, proto.industry, proto.pay_draw) * 1.12
     assert empty.salary_max == pytest.approx(expected_max)
-    # stated facts are kept; two named requirements are topped up to the prototype's count
+    # stated facts are kept; two named requirements are read as three, the third not shown to be met
     j = JobFacts(required=frozenset(occ.core[:2]), level=3, city="Boston", industry="finance", education=1,
                  salary_min=100.0, salary_max=120.0)
     c = R.complete(j, occ_id, proto)
     assert c.level == 3 and c.city == "Boston" and c.industry == "finance" and c.salary_max == 120.0
-    assert set(occ.core[:2]) <= c.required and len(c.required) == max(2, len(proto.required))
+    assert c.required == frozenset(occ.core[:2]) | {R.UNSTATED[0]}
     # three named requirements are a real posting's count: nothing is added
     j3 = JobFacts(required=frozenset(occ.core[:3]))
     assert R.complete(j3, occ_id, proto).required == frozenset(occ.core[:3])
@@ -276,3 +283,26 @@ def test_layout_shortfall_counts_the_missing_parts():
     two_bullets = "Analyst\nLocation: Boston, MA | Salary: $50k\nResponsibilities:\n- a\nRequirements:\n- x\n- y"
     assert layout_shortfall(two_bullets) == pytest.approx(0.2)
     assert layout_shortfall("Requirements:\n- a\n- b\n- c") == pytest.approx(0.6)
+
+
+def test_requirement_count_gap_counts_skill_lines_only():
+    head = "Analyst\nRequirements:\n"
+    skills = ["- Proven SQL experience", "- Solid Excel skills", "- Hands-on experience with Tableau",
+              "- Python", "- Statistics", "- Stakeholder management", "- Git", "- Docker"]
+    not_skills = ["- 3+ years of experience", "- Bachelor's degree in a related field", "- Bonus: dbt",
+                  "- Nice to have: Looker", "- High school diploma"]
+    def gap(lines):
+        return requirement_count_gap(head + "\n".join(lines))
+
+    assert gap([]) == 1.0 and gap(not_skills) == 1.0  # years, degrees and bonuses are not skill requirements
+    assert gap(skills[:1] + not_skills) == pytest.approx(2 / 3)
+    assert gap(skills[:2]) == pytest.approx(1 / 3)
+    assert gap(skills[:3]) == 0.0 and gap(skills[:5] + not_skills) == 0.0
+    assert gap(skills[:6]) == pytest.approx(1 / 3) and gap(skills[:8]) == 1.0
+    assert gap(["Proven SQL experience"] * 3) == 1.0  # lines without a bullet are not a list
+    # the world's real postings: in range but for occupations with two core skills (their postings name two)
+    world = make_world(0, 0, 400)
+    for j in world.jobs:
+        n_core = len(T.OCCUPATIONS[T.OCC_INDEX[j.occupation]].core)
+        assert len(skill_lines(j.jd)) == len(j.required), j.jd
+        assert requirement_count_gap(j.jd) == (0.0 if n_core >= 3 else pytest.approx(1 / 3))

@@ -14,11 +14,14 @@ that named one requirement the seeker has and nothing else scored like a perfect
   generator): a missing level, education, industry, place or pay band takes the prototype's, and the fit
   is the mean over the completions (the expectation over the occupation's real jobs).
 - **Requirements.** A JD naming fewer required skills than any real posting of its occupation does
-  (``min(3, core skills)``) is read as if the rest were the occupation's core requirements, up to the
-  prototype's own count, and the conservative way: the hidden ones are taken among the core skills the
-  seeker *lacks* first (what a short list hides may be what disqualifies). So dropping a requirement the
-  seeker lacks never raises coverage; naming three or more that the seeker has (a real posting that
-  suits them) is how coverage rises.
+  (``min(3, core skills)``) is read as having that many, and a requirement it does not state counts as one
+  the seeker has *not shown* to meet (:data:`UNSTATED`, a skill no one holds): a recruiter cannot check a
+  CV against a requirement the posting hides, so it is no evidence of fit. Coverage of a short list is
+  therefore ``held / min(3, core)``: an empty list covers nothing, one held requirement covers a third,
+  and naming three or more that the seeker has (a real posting that suits them) is how coverage rises.
+  (An earlier version filled the hidden slots with the occupation's core skills, the seeker's gaps first;
+  a seeker of that occupation holds most of them, so cutting the Requirements section out of a JD *raised*
+  its fit, 0.483 -> 0.640 on the 2026-12-07 run: ``docs/experiments.md``.)
 - **Pay a recruiter would not pay.** A band above the top of what the occupation pays at the stated (or
   expected) level, place and industry is read at that top: a "$10k–$999k" band or a junior job at a
   senior salary earns nothing. Real postings never reach the cap, so their reading is unchanged. A band
@@ -55,6 +58,8 @@ N_PROTOTYPES = 32
 """Prototype jobs per occupation the missing facts are averaged over."""
 MIN_REQUIRED = 3
 """Real postings name 3-5 required skills (fewer only when the occupation has fewer core skills)."""
+UNSTATED = tuple(f"(unstated requirement {i + 1})" for i in range(MIN_REQUIRED))
+"""The requirements a too-short list hides: skill keys no seeker holds, so each counts as not shown."""
 WIDE_BAND = 1.6
 """A band whose top is more than this times its bottom commits to nothing (real bands: top = 1.27 x bottom)
 and is read as unstated."""
@@ -149,12 +154,9 @@ def infer_occupation(title: str, required, nice) -> int | None:
     return best
 
 
-def complete(j: JobFacts, occupation: int | None, proto: Prototype, seeker_skills: frozenset | None = None) -> JobFacts:
-    """``j`` completed with ``proto`` as the posting recruiter reads it (see the module docstring).
-
-    ``seeker_skills``: the requirements a too-short list hides are taken among the occupation's core skills
-    this seeker *lacks* first (then the prototype's own), so hiding a gap never pays; ``None``: the
-    prototype's requirements in its order."""
+def complete(j: JobFacts, occupation: int | None, proto: Prototype) -> JobFacts:
+    """``j`` completed with ``proto`` as the posting recruiter reads it (see the module docstring): missing
+    facts take the prototype's, and a too-short requirement list is padded with :data:`UNSTATED`."""
     occ = T.OCCUPATIONS[proto.occupation if occupation is None else occupation]
     level = j.level if j.level is not None else proto.level
     industry = j.industry if j.industry is not None else proto.industry
@@ -174,13 +176,9 @@ def complete(j: JobFacts, occupation: int | None, proto: Prototype, seeker_skill
     else:
         band_max = market_center(occ, level, city, industry, proto.pay_draw) * 1.12
     required = set(j.required)
-    if len(required) < min(MIN_REQUIRED, len(occ.core)):
-        want = max(len(proto.required), len(required)) - len(required)
-        order = proto.required + tuple(occ.core)
-        if seeker_skills is not None:  # the seeker's gaps first: what a short list hides may be what disqualifies
-            order = tuple(k for k in order if k not in seeker_skills) + order
-        pool = [s for s in order if s not in required and s not in j.nice]
-        required |= set(list(dict.fromkeys(pool))[:want])
+    shortfall = min(MIN_REQUIRED, len(occ.core)) - len(required)
+    if shortfall > 0:  # a hidden requirement is one the seeker has not shown to meet
+        required |= set(UNSTATED[:shortfall])
     nice = set(j.nice) if j.nice else set(proto.nice) - required
     return replace(j, required=frozenset(required), nice=frozenset(nice), level=level, education=education,
                    industry=industry, city=city, remote=remote, salary_max=band_max)
@@ -199,16 +197,7 @@ def completions(jd_facts: JobFacts, occupation: int | None) -> tuple[JobFacts, .
 
 def posting_terms(s: SeekerFacts, j: JobFacts, occupation: int | None) -> list[FitTerms]:
     """The oracle's fit terms of ``s`` and each completion of ``j`` (latent tastes at their expectation)."""
-    if _too_few_required(j, occupation):  # the fill depends on the seeker: not cached per JD
-        return [fit_terms(s, complete(j, occupation, p, s.skills), None) for p in prototypes(occupation)]
     return [fit_terms(s, c, None) for c in completions(j, occupation)]
-
-
-def _too_few_required(j: JobFacts, occupation: int | None) -> bool:
-    """Whether ``j`` names fewer requirements than any real posting of its occupation (``None``: than
-    :data:`MIN_REQUIRED`; :func:`complete` then checks each prototype's occupation)."""
-    n_core = len(T.OCCUPATIONS[occupation].core) if occupation is not None else MIN_REQUIRED
-    return len(j.required) < min(MIN_REQUIRED, n_core)
 
 
 def fit_of_terms(terms: list[FitTerms]) -> float:
