@@ -9,6 +9,11 @@
     girl report    --run-dir DIR
 
 Every command takes ``--set section.field=value`` (repeatable) to override any profile field.
+
+Start-up is kept light: parsing, ``--help`` and checking the profile import neither torch nor transformers
+nor matplotlib (``tests/test_cli.py``); a command imports what it needs when it runs. Exit status: 0 done,
+1 a file could not be written (disk full, file too large, read-only; finished stages are intact), 2 a usage
+or input error (including a run dir another process is writing), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -16,15 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
 from . import pipeline  # run_pipeline and run_stage are called as pipeline.X: tests replace them
 from .config import PROFILE_NAMES, get_profile
-from .models import env_offline, quiet_libraries
 from .pipeline import DEPENDS_ON, STAGES, backup_dir, stage_status
-from .report import write_report
-from .runio import GirlError, check_run_dir, run_profile
+from .runio import GirlError, WriteFailed, check_run_dir, run_profile, write_failure
+
+FILE_SOURCES = ("rjdb", "jsonl", "csv")
 
 
 def _common(p: argparse.ArgumentParser, run_dir_required: bool = False) -> None:
@@ -69,7 +75,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _env_offline() -> None:
+    """The HF libraries must not try the network (as ``models.env_offline``, without importing torch)."""
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ.setdefault(var, "1")
+
+
+def _quiet_libraries() -> None:
+    from .models import quiet_libraries  # local: it loads torch, transformers and datasets
+
+    quiet_libraries()
+
+
+def _check_overrides(overrides: list[str]) -> None:
+    for item in overrides:
+        if "=" not in item:
+            raise ValueError(f"--set {item}: no value given; write it as --set {item}=VALUE "
+                             f"(e.g. --set ppo.kl_coef=0.1)")
+        if not item.partition("=")[0].strip():
+            raise ValueError(f"--set {item}: no field name before '='; write it as --set SECTION.FIELD=VALUE "
+                             f"(e.g. --set ppo.kl_coef=0.1)")
+
+
 def _profile(args):
+    _check_overrides(args.overrides)
     cfg = get_profile(args.profile, args.overrides)
     run_dir = Path(args.run_dir or Path("runs") / cfg.name)
     return cfg, run_dir
@@ -85,6 +114,68 @@ def _column_map(text: str) -> dict:
         raise GirlError(f"--column-map must be a JSON object of column names, e.g. '{{\"cv\": \"resume\"}}'; "
                         f"got {text!r}")
     return cmap
+
+
+def infer_source(path: Path) -> str:
+    """``rjdb``, ``jsonl`` or ``csv`` for a ``--path`` given without ``--source``: from the file's extension,
+    and for JSON lines from the first row's columns (RJDB's ``Job-Description``/``Resume-matched``)."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        return "csv"
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        try:
+            with open(path, encoding="utf-8") as f:
+                first = next((line for line in f if line.strip()), "")
+            row = json.loads(first) if first else None
+        except (OSError, UnicodeDecodeError, ValueError):
+            row = None
+        if isinstance(row, dict) and {"Job-Description", "Resume-matched"} <= set(row):
+            return "rjdb"
+        return "jsonl"
+    raise GirlError(f"--path {path}: cannot tell its format from the name; add --source rjdb, jsonl or csv")
+
+
+def _data_args(args, cfg) -> None:
+    """``girl data`` options into ``cfg.data``: the path made absolute (a run started from another folder
+    still finds it), checked to exist before anything in the run dir moves, the source inferred if not given."""
+    if args.source == "synthetic" and args.path:
+        raise GirlError("--source synthetic takes no --path; drop --path, or choose --source rjdb, jsonl or csv")
+    if args.path:
+        path = Path(args.path).expanduser().resolve()
+        if not path.is_file():
+            raise GirlError(f"--path {args.path}: {'is a folder, not a file' if path.is_dir() else 'file not found'} "
+                            f"({path}); nothing in the run dir was changed")
+        cfg.data.source = args.source or infer_source(path)
+        if not args.source:
+            print(f"data: reading {path} as --source {cfg.data.source} (from the file; pass --source to choose)",
+                  file=sys.stderr)
+        cfg.data.path = str(path)
+    elif args.source in FILE_SOURCES:
+        raise GirlError(f"--source {args.source} needs --path FILE (the {args.source} file to read)")
+    elif args.source:
+        cfg.data.source = args.source
+        cfg.data.path = None
+    if args.column_map:
+        cfg.data.column_map = _column_map(args.column_map)
+
+
+def _resume_command(args, argv: list[str]) -> str:
+    """The command that resumes this one: the same arguments, without ``--force`` (the run dir remembers an
+    unfinished forced rebuild) and, for ``girl ppo``, with ``--resume``."""
+    out, skip = ["girl"], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--force":
+            skip = True
+            continue
+        if a.startswith("--force="):
+            continue
+        out.append(a)
+    if args.command == "ppo" and not getattr(args, "resume", False):
+        out.append("--resume")
+    return shlex.join(out)
 
 
 def _check_default_run_dir(args, cfg, run_dir: Path) -> None:
@@ -127,58 +218,81 @@ def _check_report(cfg, run_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    env_offline()
-    quiet_libraries()
+    _env_offline()
     try:
         cfg, run_dir = _profile(args)
     except (KeyError, ValueError) as err:
         print(f"error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
     try:
-        if not (args.command == "judge" and args.pairs):
-            _check_default_run_dir(args, cfg, run_dir)
-        if args.command == "run":
-            pipeline.run_pipeline(cfg, run_dir, force=tuple(args.force))
-        elif args.command == "report":
-            check_run_dir(run_dir)
-            _check_report(cfg, run_dir)
-            write_report(cfg, run_dir)
-            print(run_dir / "report.md")
-        elif args.command == "judge":
-            _judge(args, cfg, run_dir)
-        else:
-            if args.command == "data":
-                if args.source:
-                    cfg.data.source = args.source
-                if args.path:
-                    cfg.data.path = args.path
-                if args.column_map:
-                    cfg.data.column_map = _column_map(args.column_map)
-            check_run_dir(run_dir)
-            _note_stale_inputs(cfg, run_dir, args.command)
-            if args.command == "ppo":  # without --resume PPO starts afresh, with it a foreign checkpoint is refused
-                metrics = pipeline.run_stage("ppo", cfg, run_dir, fresh=not args.resume, resume=True if args.resume else None)
-            else:
-                metrics = pipeline.run_stage(args.command, cfg, run_dir)
-            _print_summary(metrics)
+        _command(args, cfg, run_dir)
+    except WriteFailed as err:
+        return _write_failed(err, args, argv, run_dir)
     except GirlError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if args.command == "run" and args.force:
-            how = "rerun it without --force (same --profile/--set) to resume"
+            how = f"rerun without --force to resume: `{_resume_command(args, argv)}` (the forced rebuild is remembered)"
         elif args.command == "ppo" and not args.resume:
-            how = "rerun with `girl ppo --resume` (same --profile/--set) to resume"
+            how = f"rerun with `girl ppo --resume` (same --profile/--set) to resume: `{_resume_command(args, argv)}`"
         else:
             how = "rerun the same command to resume"
         print(f"\ninterrupted; {how} (finished stages, and outputs being replaced, are kept)", file=sys.stderr)
         return 130
-    except OSError as err:  # disk full, permissions, a path that is a file: a message, not a traceback
+    except OSError as err:  # permissions, a path that is a file, a missing file: a message, not a traceback
+        failed = write_failure(err)
+        if failed is not None:
+            return _write_failed(failed, args, argv, run_dir)
         where = f" ({err.filename})" if getattr(err, "filename", None) else ""
         print(f"error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
+    except Exception as err:  # safetensors' and torch's own errors for a full disk
+        failed = write_failure(err)
+        if failed is None:
+            raise
+        return _write_failed(failed, args, argv, run_dir)
     return 0
+
+
+def _write_failed(err: WriteFailed, args, argv: list[str], run_dir: Path) -> int:
+    """One line for a write that failed (disk full, file too large, read-only); exit status 1."""
+    where = "" if args.command == "judge" and args.pairs else f" in {run_dir}"
+    print(f"error: could not write {err.path or 'a file'} ({err.reason}). Finished stages{where} are intact; "
+          f"free some space (or make it writable), then `{_resume_command(args, argv)}` resumes.", file=sys.stderr)
+    return 1
+
+
+def _command(args, cfg, run_dir: Path) -> None:
+    if not (args.command == "judge" and args.pairs):
+        _check_default_run_dir(args, cfg, run_dir)
+    if args.command == "report":
+        from .report import write_report  # local: it loads matplotlib (start-up stays light)
+
+        check_run_dir(run_dir)
+        _check_report(cfg, run_dir)
+        write_report(cfg, run_dir)
+        print(run_dir / "report.md")
+        return
+    if args.command == "data":
+        _data_args(args, cfg)
+    _quiet_libraries()
+    if args.command == "run":
+        pipeline.run_pipeline(cfg, run_dir, force=tuple(args.force))
+    elif args.command == "judge":
+        _judge(args, cfg, run_dir)
+    else:
+        check_run_dir(run_dir)
+        if args.command != "data":
+            cfg = pipeline.adopt_data_source(cfg, run_dir)
+        _note_stale_inputs(cfg, run_dir, args.command)
+        if args.command == "ppo":  # without --resume PPO starts afresh, with it a foreign checkpoint is refused
+            metrics = pipeline.run_stage("ppo", cfg, run_dir, fresh=not args.resume, resume=True if args.resume else None)
+        else:
+            metrics = pipeline.run_stage(args.command, cfg, run_dir)
+        _print_summary(metrics)
 
 
 def _judge(args, cfg, run_dir) -> None:
@@ -201,6 +315,7 @@ def _judge(args, cfg, run_dir) -> None:
         _print_summary(report)
     else:
         check_run_dir(run_dir)
+        cfg = pipeline.adopt_data_source(cfg, run_dir)
         _note_stale_inputs(cfg, run_dir, "judge")
         _print_summary(pipeline.run_stage("judge", cfg, run_dir))
 

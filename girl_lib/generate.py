@@ -34,8 +34,8 @@ from .data import load_data
 from .models import load_generator
 from .prompts import render_prompt
 from .realism import real_pairs, realism, realism_diff
-from .runio import (GirlError, append_jsonl, atomic_write_json, derive_seed, mark_done, read_json, read_jsonl,
-                    require_stage, set_seed)
+from .runio import (GirlError, append_jsonl, atomic_write_json, derive_seed, done_record, mark_done, read_json,
+                    read_jsonl, require_stage, set_seed)
 
 try:  # not public API: only the "fast" backend needs it (see the module docstring)
     from transformers.cache_utils import DynamicLayer as _DynamicLayer
@@ -54,6 +54,21 @@ generated JD) is not a generator and has no key here."""
 
 def generations_path(run_dir, model_key: str) -> Path:
     return Path(run_dir) / "generate" / f"{model_key}.jsonl"
+
+
+def generated_models(run_dir, default: tuple | list = ()) -> list[str]:
+    """The generators the generate stage recorded in ``generate/DONE`` (``default`` for a DONE from before it
+    recorded them), each checked to have its ``generate/<key>.jsonl``: a missing file is an error naming it,
+    never a smaller table (judge and recommend take their model list from here)."""
+    run_dir = Path(run_dir)
+    rec = done_record(run_dir, "generate") or {}
+    models = [str(m) for m in (rec.get("models") or default)]
+    missing = [generations_path(run_dir, k) for k in models if not generations_path(run_dir, k).is_file()]
+    if missing:
+        raise GirlError(f"the generate stage recorded {', '.join(models)}, but {', '.join(map(str, missing))} "
+                        f"{'is' if len(missing) == 1 else 'are'} missing; regenerate with `girl run --run-dir "
+                        f"{run_dir} --force generate` (same --profile/--set)")
+    return models
 
 
 def load_generations(run_dir, model_key: str, subset: str) -> dict[str, list[str]]:

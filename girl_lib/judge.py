@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 
 from . import paper
 from .data import load_data
-from .generate import generations_path, load_generations
+from .generate import generated_models, load_generations
 from .metrics import distinct_ngram_ratio, words
 from .models import load_generator
 from .prompts import display_cv, validate_cv
@@ -827,11 +827,12 @@ def run_judge(cfg, run_dir, backend=None, progress: bool = True) -> dict:
     out_dir = run_dir / "judge"
     split = load_data(run_dir)["judge_eval"]
     cvs = {str(sid): cv for sid, cv in zip(split["seeker_id"], split["cv"])}
-    present = {k for k in ("base", "sft", "girl") if generations_path(run_dir, k).exists()}
+    present = set(generated_models(run_dir, cfg.generate.models))  # what generate recorded, each file checked
     pairs = [p for p in PAIRS if p[1] in present and p[2] in present]
     if not pairs:
         raise GirlError(f"judge needs generations of at least two of base, sft, girl in {run_dir / 'generate'} "
-                        f"(found: {', '.join(sorted(present)) or 'none'}); run `girl generate --run-dir {run_dir}`")
+                        f"(the generate stage made: {', '.join(sorted(present)) or 'none'}); set generate.models "
+                        f"and run `girl generate --run-dir {run_dir}`")
     gens = {k: load_generations(run_dir, k, "judge_eval") for k in present}
     backend = backend or make_backend(cfg.judge, cfg)
     metrics = {}

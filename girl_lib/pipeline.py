@@ -12,6 +12,11 @@ and a line says why (``ppo: config changed (ppo.kl_coef 0.05 -> 0.5); rebuilding
 A finished output being rebuilt is moved to ``<run_dir>/.<stage>.prev`` and removed only once its successor
 is done; a rerun after an interruption resumes the new build (PPO, generation and judging resume *inside*
 the stage), or, when the profile went back to what the kept output was made with, restores it.
+
+Every function here that writes holds the run dir's writer lock (:func:`girl_lib.runio.run_dir_lock`): a
+second writer stops at once, naming the first. A ``force`` is remembered in ``<run_dir>/FORCED`` until every
+stage it rebuilds is done again, whatever interrupts it; a run dir built from the user's own file records it
+(``data_source.json``: absolute path, sha256) and never falls back to the synthetic world on its own.
 """
 
 from __future__ import annotations
@@ -19,18 +24,21 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import distributed as dist
 from .config import Profile, profile_to_dict
-from .runio import (INPUTS, STAGES, GirlError, append_jsonl, atomic_write_json, build_fingerprint, building_record,
-                    check_run_dir, describe_change, done_record, expected_fingerprints, generation_fingerprints,
-                    mark_building, read_json, read_jsonl, require_stage, run_profile, stage_config, stage_dir)
+from .runio import (DAMAGED, INPUTS, STAGES, GirlError, append_jsonl, atomic_write_json, build_fingerprint, building_record,
+                    check_run_dir, describe_change, done_record, expected_fingerprints, file_digest,
+                    generation_fingerprints, mark_building, read_json, read_jsonl, require_stage, run_dir_lock,
+                    run_profile, stage_config, stage_dir, WriteFailed, write_failure)
 
-__all__ = ["DEPENDS_ON", "STAGES", "StageStatus", "backup_dir", "dependents", "describe", "ensure", "is_fresh",
-           "prepare", "run_pipeline", "run_stage", "stage_status", "upstream"]
+__all__ = ["DEPENDS_ON", "STAGES", "StageStatus", "adopt_data_source", "backup_dir", "dependents", "describe",
+           "ensure", "is_fresh", "prepare", "remembered_force", "run_pipeline", "run_stage", "stage_status",
+           "upstream"]
 
 DEPENDS_ON = INPUTS
 """Stage -> the stages whose outputs it reads (:data:`girl_lib.runio.INPUTS`)."""
@@ -68,6 +76,77 @@ def _forced(force) -> set:
             raise GirlError(f"--force {stage!r}: unknown stage; stages are {', '.join(STAGES)}")
         out |= set(dependents(stage))
     return out
+
+
+# ------------------------------------------------------------------------------------------- remembered --force
+FORCE_MARKER = "FORCED"
+"""``<run_dir>/FORCED``: the stages a ``--force`` still has to rebuild (``pending``), what was asked
+(``asked``), and when each forced build started (``started``, ns). Removed once all are done again."""
+
+
+def _read_force(run_dir: Path) -> dict:
+    try:
+        rec = read_json(Path(run_dir) / FORCE_MARKER)
+    except (OSError, ValueError):
+        return {}
+    return rec if isinstance(rec, dict) else {}
+
+
+def _done_since(run_dir: Path, stage: str, since_ns) -> bool:
+    """``stage`` was marked done after ``since_ns`` (its forced build completed)."""
+    try:
+        return since_ns is not None and (stage_dir(run_dir, stage) / "DONE").stat().st_mtime_ns >= int(since_ns)
+    except OSError:
+        return False
+
+
+def remembered_force(run_dir) -> set:
+    """The stages an interrupted ``--force`` still has to rebuild (read only; no lock needed)."""
+    rec = _read_force(Path(run_dir))
+    started = rec.get("started") or {}
+    return {s for s in rec.get("pending") or () if s in STAGES and not _done_since(run_dir, s, started.get(s))}
+
+
+def _remember_force(run_dir: Path, force) -> None:
+    if not force:
+        return
+    rec = _read_force(run_dir)
+    pending = set(remembered_force(run_dir)) | _forced(force)
+    rec.update(pending=[s for s in STAGES if s in pending],
+               asked=sorted(set(rec.get("asked") or ()) | set(force)), started={})
+    atomic_write_json(run_dir / FORCE_MARKER, rec)
+
+
+def _force_started(run_dir: Path, stage: str) -> None:
+    rec = _read_force(run_dir)
+    if stage in (rec.get("pending") or ()):
+        rec.setdefault("started", {})[stage] = time.time_ns()
+        atomic_write_json(run_dir / FORCE_MARKER, rec)
+
+
+def _force_done(run_dir: Path, stage: str) -> None:
+    """``stage`` is built again: drop it from the remembered force (and the marker once nothing is left)."""
+    path = run_dir / FORCE_MARKER
+    if not path.exists():
+        return
+    rec = _read_force(run_dir)
+    pending = [s for s in rec.get("pending") or () if s != stage and s in remembered_force(run_dir)]
+    if pending:
+        rec["pending"] = pending
+        rec["started"] = {k: v for k, v in (rec.get("started") or {}).items() if k in pending}
+        atomic_write_json(path, rec)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _remove_backup(prev: Path) -> None:
+    """Delete a backup that is no longer needed; say so when it cannot be deleted (it would linger)."""
+    errors = []
+    shutil.rmtree(prev, onerror=lambda fn, p, exc: errors.append((p, exc[1])))
+    if prev.exists():
+        where, err = errors[0] if errors else (prev, "")
+        print(f"note: could not delete {prev}, an old output no longer needed ({getattr(err, 'strerror', None) or err}"
+              f" at {where}); delete it by hand (`rm -rf {prev}`); nothing reads it", file=sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------------------------------------- one stage
@@ -128,9 +207,35 @@ def run_stage(stage: str, cfg: Profile, run_dir, progress: bool = True, *, fresh
         dist.barrier()  # data, judge, recommend: one process does the work
         return {}
     run_dir = check_run_dir(run_dir)
+    with run_dir_lock(run_dir):
+        result = _run_stage_locked(stage, cfg, run_dir, progress, fresh, resume)
+        _force_done(run_dir, stage)
+        if stage == "data":
+            _record_data_source(cfg, run_dir)
+    return result
+
+
+def _check_data_input(cfg: Profile) -> None:
+    """The data stage's input file exists and is readable: checked before any finished output moves."""
+    if str(cfg.data.source).lower() == "synthetic":
+        return
+    if not cfg.data.path:
+        raise GirlError(f"data.source={cfg.data.source!r} needs a file: set data.path (CLI: --path FILE)")
+    path = Path(cfg.data.path)
+    if not path.is_file() or file_digest(path) is None:
+        why = "is a folder" if path.is_dir() else ("cannot be read" if path.exists() else "is not found")
+        raise GirlError(f"data: the {cfg.data.source} file {path} {why}"
+                        f"{'' if path.is_absolute() else f' (from {Path.cwd()})'}; nothing in the run dir was "
+                        f"changed. Pass its full path (--path /full/path/file), or restore it")
+
+
+def _run_stage_locked(stage: str, cfg: Profile, run_dir: Path, progress: bool, fresh: bool,
+                      resume: bool | None) -> dict:
     for dep in INPUTS[stage]:  # before anything moves: "run X first", with the profile to run it with
         if not (stage == "generate" and {"sft": "sft", "ppo": "girl"}.get(dep) not in (None, *cfg.generate.models)):
             require_stage(run_dir, dep, stage, profile=cfg.name)
+    if stage == "data":
+        _check_data_input(cfg)
     fp, config, _ = build_fingerprint(cfg, run_dir, stage)
     if stage == "ppo" and resume and done_record(run_dir, stage) is not None:
         return _resume_finished_ppo(cfg, run_dir, fp, config)
@@ -146,11 +251,16 @@ def run_stage(stage: str, cfg: Profile, run_dir, progress: bool = True, *, fresh
         if auto_resume and "checkpoint in" in str(err):  # girl run / a notebook resumed it on its own
             raise GirlError(f"{err} (with `girl run`: or pass --force ppo)") from None
         raise
+    except Exception as err:  # a full disk, a file too large: say where (libraries often do not)
+        failed = write_failure(err)
+        if failed is None:
+            raise
+        raise WriteFailed(failed.path or stage_dir(run_dir, stage), failed.reason) from err
     if dist.is_distributed() and stage not in PARALLEL_STAGES:
         dist.barrier()
     prev = backup_dir(run_dir, stage)
     if done_record(run_dir, stage) is not None and prev.exists():
-        shutil.rmtree(prev, ignore_errors=True)
+        _remove_backup(prev)
     return result
 
 
@@ -264,11 +374,17 @@ def stage_status(cfg: Profile, run_dir, force=()) -> dict[str, StageStatus]:
     run_dir = Path(run_dir)
     expected = expected_fingerprints(cfg)
     forced = _forced(force)
+    remembered = remembered_force(run_dir) - forced
     out = {}
     for stage in STAGES:
         rec = done_record(run_dir, stage)
         if rec is None:
             out[stage] = StageStatus(stage, "missing", "not built yet")
+        elif rec.get(DAMAGED):
+            out[stage] = StageStatus(stage, "stale", f"its DONE marker is damaged ({rec[DAMAGED]})", own=True)
+        elif stage in remembered:
+            asked = ", ".join(f"--force {s}" for s in _read_force(run_dir).get("asked") or ()) or "--force"
+            out[stage] = StageStatus(stage, "stale", f"an interrupted `{asked}` still has to rebuild it")
         elif stage in forced:
             change = describe_change(rec.get("config") or {}, stage_config(cfg, stage))
             out[stage] = StageStatus(stage, "stale", "forced" + (f"; config changed ({change})" if change else ""),
@@ -326,23 +442,71 @@ def is_fresh(cfg: Profile, run_dir, stage: str) -> bool:
     return bool(rec) and rec.get("fingerprint") == expected_fingerprints(cfg)[stage]
 
 
+DATA_SOURCE = "data_source.json"
+"""``<run_dir>/data_source.json``: the file the run dir's data was built from (source, absolute path, sha256,
+column map), written when a data stage on a file finishes and removed when synthetic data replaces it. With
+``data/DONE`` it is how the run dir keeps the user's data even while the data stage is being rebuilt."""
+
+
+def _record_data_source(cfg: Profile, run_dir: Path) -> None:
+    rec = done_record(run_dir, "data")
+    if not rec:
+        return
+    path = run_dir / DATA_SOURCE
+    if str(cfg.data.source).lower() == "synthetic" or not cfg.data.path:
+        path.unlink(missing_ok=True)
+        return
+    atomic_write_json(path, {"source": str(cfg.data.source), "path": str(Path(cfg.data.path).resolve()),
+                             "sha256": (rec.get("config") or {}).get("data.file_sha256"),
+                             "column_map": dict(cfg.data.column_map or {})})
+
+
+def recorded_data_source(run_dir) -> dict | None:
+    """``{"source", "path", "sha256", "column_map", "from"}`` of the file the run dir's data was built from
+    (``data/DONE``, else :data:`DATA_SOURCE`, else ``.data.prev/DONE``), or ``None`` for synthetic data."""
+    run_dir = Path(run_dir)
+    places = [run_dir / "data" / "DONE", run_dir / DATA_SOURCE, backup_dir(run_dir, "data") / "DONE"]
+    for place in places:
+        try:
+            rec = read_json(place)
+        except (OSError, ValueError):
+            continue
+        if not isinstance(rec, dict):
+            continue
+        if place.name == DATA_SOURCE:
+            return {**rec, "from": str(place)} if rec.get("path") else None
+        conf = rec.get("config") or {}
+        source = conf.get("data.source")
+        path = rec.get("path") or conf.get("data.path")
+        if source in (None, "synthetic") or not path:
+            return None
+        return {"source": source, "path": path, "sha256": conf.get("data.file_sha256"),
+                "column_map": dict(conf.get("data.column_map") or {}), "from": str(place)}
+    return None
+
+
 def _adopt_data_source(cfg: Profile, run_dir: Path, forced: set, progress: bool) -> Profile:
     """Data that ``girl data --source rjdb|jsonl|csv`` built stays in use when the profile names no file of
-    its own (the profile's synthetic default), unless the data stage is forced."""
-    rec = done_record(run_dir, "data")
-    if not rec or "data" in forced or str(cfg.data.source) != "synthetic" or cfg.data.path:
+    its own (the profile's synthetic default), unless the data stage is forced. The file must still be
+    there: a missing one is an error naming it, never a silent switch to the synthetic world."""
+    if "data" in forced or str(cfg.data.source) != "synthetic" or cfg.data.path:
         return cfg
-    conf = rec.get("config") or {}
-    source = conf.get("data.source")
-    path = rec.get("path") or conf.get("data.path")
-    if source in (None, "synthetic") or not path:
+    rec = recorded_data_source(run_dir)
+    if not rec:
         return cfg
+    path = Path(rec["path"])
+    if not path.is_file():
+        where = "" if path.is_absolute() else " (a path relative to the folder `girl data` ran in)"
+        raise GirlError(f"{run_dir} was built from the {rec['source']} file {path}{where}, which is not found "
+                        f"from here; nothing was changed. Restore it, or point the run dir to it with `girl data "
+                        f"--run-dir {run_dir} --source {rec['source']} --path /full/path/to/file`, or rebuild on "
+                        f"the profile's synthetic world with `girl run --force data`")
     cfg = copy.deepcopy(cfg)
-    cfg.data.source, cfg.data.path = source, path
-    cfg.data.column_map = dict(conf.get("data.column_map") or {})
+    cfg.data.source, cfg.data.path = rec["source"], str(path)
+    cfg.data.column_map = dict(rec.get("column_map") or {})
     if progress:
-        print(f"data: keeping the {source} data `girl data` built from {path} (--force data rebuilds it from "
-              f"the profile's synthetic world)", flush=True)
+        print(f"data: keeping the {rec['source']} data `girl data` built from {path} (--force data rebuilds it "
+              f"from the profile's synthetic world)", flush=True)
     return cfg
 
 
@@ -355,7 +519,7 @@ def _restore_backups(cfg: Profile, run_dir: Path, forced: set, progress: bool) -
         if not prev.exists():
             continue
         if done_record(run_dir, stage) is not None:
-            shutil.rmtree(prev, ignore_errors=True)
+            _remove_backup(prev)
             continue
         try:
             old = read_json(prev / "DONE").get("fingerprint")
@@ -382,9 +546,10 @@ def prepare(cfg: Profile, run_dir, force=(), progress: bool = True,
     (:func:`_adopt_data_source`), restore or drop backups, then return the (possibly adopted) profile and
     every stage's status, printing one line per cause of rebuilding (among ``only``)."""
     run_dir = check_run_dir(run_dir)
-    forced = _forced(force)
-    cfg = _adopt_data_source(cfg, run_dir, forced, progress)
-    _restore_backups(cfg, run_dir, forced, progress)
+    with run_dir_lock(run_dir):
+        forced = _forced(force) | remembered_force(run_dir)
+        cfg = _adopt_data_source(cfg, run_dir, _forced(force), progress)
+        _restore_backups(cfg, run_dir, forced, progress)
     status = stage_status(cfg, run_dir, force)
     if progress:
         shown = {s: st if s in only else StageStatus(s, "fresh") for s, st in status.items()}
@@ -392,6 +557,10 @@ def prepare(cfg: Profile, run_dir, force=(), progress: bool = True,
         if other and other != cfg.name and any(st.state == "stale" for st in shown.values()):
             print(f"note: {run_dir} holds a '{other}' run; stages that do not match '{cfg.name}' are rebuilt",
                   flush=True)
+        pending = [s for s in STAGES if s in remembered_force(run_dir) - _forced(force) and s in only]
+        if pending:
+            asked = ", ".join(f"--force {s}" for s in _read_force(run_dir).get("asked") or ()) or "--force"
+            print(f"finishing an interrupted `{asked}`: rebuilding {', '.join(pending)}", flush=True)
         for line in describe(shown, [f for f in force if f in only]):
             print(line, flush=True)
     return cfg, status
@@ -400,14 +569,15 @@ def prepare(cfg: Profile, run_dir, force=(), progress: bool = True,
 # ------------------------------------------------------------------------------------------- many stages
 def ensure(cfg: Profile, run_dir, stage: str, include_self: bool = False, progress: bool = True) -> Path:
     """Build whatever ``stage`` needs that is missing or stale (notebooks start with this). Returns run_dir."""
-    run_dir = Path(run_dir)
+    run_dir = check_run_dir(run_dir)
     targets = upstream(stage) + ([stage] if include_self else [])
-    cfg, status = prepare(cfg, run_dir, (), progress, only=targets)
-    for s in targets:
-        if status[s].state != "fresh":
-            if progress:
-                print(f"running {status[s].state} stage '{s}' ...", flush=True)
-            run_stage(s, cfg, run_dir, progress=progress)
+    with run_dir_lock(run_dir):
+        cfg, status = prepare(cfg, run_dir, (), progress, only=targets)
+        for s in targets:
+            if status[s].state != "fresh":
+                if progress:
+                    print(f"running {status[s].state} stage '{s}' ...", flush=True)
+                run_stage(s, cfg, run_dir, progress=progress)
     return run_dir
 
 
@@ -418,9 +588,18 @@ def _fmt(seconds: float) -> str:
 
 def run_pipeline(cfg: Profile, run_dir, force: tuple[str, ...] = (), stages: tuple[str, ...] = STAGES,
                  progress: bool = True) -> dict:
-    """Run the stages that are missing or stale; then write ``results.json``, ``report.md`` and ``plots/``."""
+    """Run the stages that are missing or stale; then write ``results.json``, ``report.md`` and ``plots/``.
+    Holds the run dir's writer lock throughout; ``force`` is remembered (:data:`FORCE_MARKER`) until every
+    stage it rebuilds is done, so a rerun after an interruption (without ``force``) finishes it."""
     run_dir = check_run_dir(run_dir)
+    with run_dir_lock(run_dir):
+        return _run_pipeline_locked(cfg, run_dir, tuple(force), stages, progress)
+
+
+def _run_pipeline_locked(cfg: Profile, run_dir: Path, force: tuple, stages: tuple, progress: bool) -> dict:
     forced = _forced(force)
+    _remember_force(run_dir, force)
+    started = _read_force(run_dir).get("started") or {}
     cfg, status = prepare(cfg, run_dir, force, progress, only=stages)
     atomic_write_json(run_dir / "profile.json", profile_to_dict(cfg))
 
@@ -436,7 +615,10 @@ def run_pipeline(cfg: Profile, run_dir, force: tuple[str, ...] = (), stages: tup
         if progress:
             print(f"{head} running ... | elapsed {_fmt(time.time() - t_start)}", flush=True)
         t0 = time.time()
-        run_stage(stage, cfg, run_dir, progress=progress, fresh=stage in forced)
+        # a forced stage starts afresh once; a rerun after an interruption resumes that forced build
+        fresh = stage in forced or (stage in remembered_force(run_dir) and stage not in started)
+        _force_started(run_dir, stage)
+        run_stage(stage, cfg, run_dir, progress=progress, fresh=fresh)
         timing[stage] = time.time() - t0  # of the run that finished it (a resumed stage counts its last part)
         atomic_write_json(timing_path, timing)
         if progress:
@@ -449,3 +631,9 @@ def run_pipeline(cfg: Profile, run_dir, force: tuple[str, ...] = (), stages: tup
     if progress:
         print(f"results: {run_dir / 'results.json'}\nreport:  {run_dir / 'report.md'}")
     return results
+
+
+def adopt_data_source(cfg: Profile, run_dir, progress: bool = False) -> Profile:
+    """``cfg`` with the run dir's own data source (a file ``girl data --source X`` read) when the profile
+    names none; for ``girl <stage>`` and notebooks, which then see that data as matching (read only)."""
+    return _adopt_data_source(cfg, Path(run_dir), set(), progress)

@@ -30,6 +30,134 @@ class NonFiniteError(GirlError):
     """A loss, reward or value became NaN/inf; training stops before writing a broken checkpoint."""
 
 
+class RunDirBusy(GirlError):
+    """Another process holds the run dir's writer lock (:func:`run_dir_lock`)."""
+
+
+# ------------------------------------------------------------------------------------------- one writer
+LOCK_NAME = ".girl.lock"
+"""The file in a run dir whose ``flock`` its one writer holds (it also names the holder: pid, command)."""
+_HELD: dict = {}  # resolved run dir -> [open lock file, depth]: the lock is re-entrant within a process
+
+
+def _command_line() -> str:
+    """How this process was started, as a user would type it (``girl run ...``)."""
+    import shlex
+    import sys
+
+    argv = list(sys.argv) or ["python"]
+    head = Path(argv[0]).name
+    if head in ("girl", "cli.py", "__main__.py"):
+        argv[0] = "girl"
+    elif head.startswith("ipykernel") or "ipykernel" in " ".join(argv):
+        return "a notebook (Jupyter kernel)"
+    return shlex.join(argv)
+
+
+def lock_holder(run_dir: str | Path) -> dict | None:
+    """``{"pid", "command", "since"}`` of the process that last took the run dir's lock (``None``: unknown).
+    Only meaningful while the lock is held: a killed holder's record stays until the next writer."""
+    try:
+        rec = json.loads((Path(run_dir) / LOCK_NAME).read_text(encoding="utf-8") or "null")
+    except (OSError, ValueError):
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
+def _busy_message(run_dir: Path) -> str:
+    holder = lock_holder(run_dir) or {}
+    who = f"pid {holder['pid']}" if holder.get("pid") else "another process"
+    what = f", `{holder['command']}`" if holder.get("command") else ""
+    since = f" (since {holder['since']})" if holder.get("since") else ""
+    return (f"{run_dir} is being written by {who}{what}{since}. One writer per run dir: wait for it to finish "
+            f"(or stop it), or pass another --run-dir. Reading it (`girl report`, a notebook in reference mode) "
+            f"needs no lock.")
+
+
+@contextlib.contextmanager
+def run_dir_lock(run_dir: str | Path, command: str | None = None) -> Iterator[Path]:
+    """Hold ``run_dir``'s writer lock (``flock`` on :data:`LOCK_NAME`) for the block; raise :class:`RunDirBusy`
+    at once, naming the holder's pid and command, when another process holds it. The OS releases the lock of
+    a killed process. Re-entrant within one process (``girl run`` holds it while each stage takes it again)."""
+    run_dir = Path(run_dir)
+    key = str(run_dir.resolve())
+    if key in _HELD:
+        _HELD[key][1] += 1
+        try:
+            yield run_dir
+        finally:
+            _HELD[key][1] -= 1
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no flock; one writer is then the user's care
+        yield run_dir
+        return
+    f = open(run_dir / LOCK_NAME, "a+", encoding="utf-8")  # "a+": never truncate the holder's record
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise RunDirBusy(_busy_message(run_dir)) from None
+    import time
+
+    f.seek(0)
+    f.truncate()
+    f.write(json.dumps({"pid": os.getpid(), "command": command or _command_line(),
+                        "since": time.strftime("%Y-%m-%d %H:%M:%S")}) + "\n")
+    f.flush()
+    _HELD[key] = [f, 1]
+    try:
+        yield run_dir
+    finally:
+        _HELD[key][1] -= 1
+        if _HELD[key][1] == 0:
+            del _HELD[key]
+            f.close()  # closing the last descriptor releases the flock
+
+
+def holds_lock(run_dir: str | Path) -> bool:
+    """Whether this process holds ``run_dir``'s writer lock."""
+    return str(Path(run_dir).resolve()) in _HELD
+
+
+# ------------------------------------------------------------------------------------------- write failures
+class WriteFailed(GirlError):
+    """A file of the run dir could not be written (disk full, file too large, read-only): ``path`` and
+    ``reason`` say which and why; the CLI turns it into one line and exit status 1."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = (str(path) if path else None), reason
+        super().__init__(f"could not write {self.path or 'a file'}: {reason}")
+
+
+WRITE_ERRNOS = ("ENOSPC", "EFBIG", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO")
+"""``errno`` names of an :class:`OSError` that means a write failed for a reason outside the program."""
+
+
+def write_failure(err: BaseException, path=None) -> WriteFailed | None:
+    """``err`` as a :class:`WriteFailed` when it is one (an ``OSError`` of :data:`WRITE_ERRNOS`, safetensors'
+    ``SafetensorError``, torch's "PytorchStreamWriter failed" / "file write failed"), else ``None``. Checked
+    by name, so neither torch nor safetensors is imported."""
+    import errno as _errno
+
+    if isinstance(err, WriteFailed):
+        return err
+    if isinstance(err, OSError):
+        if err.errno is None or _errno.errorcode.get(err.errno) not in WRITE_ERRNOS:
+            return None
+        return WriteFailed(err.filename or path, err.strerror or str(err))
+    text = str(err)
+    if type(err).__name__ == "SafetensorError" or (
+            isinstance(err, RuntimeError) and ("PytorchStreamWriter failed" in text or "file write failed" in text)):
+        for code, reason in ((" 27", "File too large"), ("FileTooLarge", "File too large"),
+                             ("StorageFull", "No space left on device"), (" 28", "No space left on device")):
+            if code in text:
+                return WriteFailed(path, reason)
+        return WriteFailed(path, text.splitlines()[0][:200] if text else type(err).__name__)
+    return None
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,21 +368,32 @@ def expected_fingerprints(cfg) -> dict:
     return fps
 
 
+DAMAGED = "_damaged"
+"""The key :func:`done_record` sets (to the reason) for a DONE marker that is empty or not a JSON object."""
+
+
 def _read_marker(run_dir: str | Path, stage: str, name: str, unreadable):
-    """The JSON object in ``<stage>/<name>``: ``None`` when absent, ``unreadable`` when it is not an object."""
+    """The JSON object in ``<stage>/<name>``: ``None`` when absent, ``unreadable(reason)`` when it is not one."""
     path = stage_dir(run_dir, stage) / name
     if not path.exists():
         return None
     try:
-        rec = read_json(path)
-    except (OSError, ValueError):
-        return unreadable
-    return rec if isinstance(rec, dict) else unreadable
+        text = path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as err:
+        return unreadable(f"unreadable: {getattr(err, 'strerror', None) or err}")
+    if not text.strip():
+        return unreadable("empty")
+    try:
+        rec = json.loads(text)
+    except ValueError as err:
+        return unreadable(f"not JSON: {err}")
+    return rec if isinstance(rec, dict) else unreadable(f"a JSON {type(rec).__name__}, not an object")
 
 
 def done_record(run_dir: str | Path, stage: str) -> dict | None:
-    """The content of ``<stage>/DONE`` (``None`` when the stage is not finished; ``{}`` when unreadable)."""
-    return _read_marker(run_dir, stage, "DONE", {})
+    """The content of ``<stage>/DONE`` (``None`` when the stage is not finished). A damaged marker (empty,
+    not JSON) reads as ``{DAMAGED: reason}``: a finished-looking stage that must be rebuilt."""
+    return _read_marker(run_dir, stage, "DONE", lambda why: {DAMAGED: why})
 
 
 def recorded_fingerprint(run_dir: str | Path, stage: str) -> str | None:
@@ -269,15 +408,38 @@ def build_fingerprint(cfg, run_dir: str | Path, stage: str) -> tuple[str, dict, 
     return fingerprint(stage, config, inputs), config, inputs
 
 
+_WEIGHTS_CACHE: dict = {}
+
+
+def weights_digest(model_dir: str | Path) -> str | None:
+    """sha256 of a model folder (every file's name and bytes), ``None`` when there is none. A rebuilt stage with
+    the same config can hold other weights (PPO on a GPU is not bit-reproducible): rows sampled from the old
+    weights must not pass for the new ones. Cached per (path, sizes, mtimes) within a process."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return None
+    files = sorted(p for p in model_dir.rglob("*") if p.is_file())
+    key = (str(model_dir.resolve()), tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    if key not in _WEIGHTS_CACHE:
+        h = hashlib.sha256()
+        for p in files:
+            h.update(p.relative_to(model_dir).as_posix().encode() + b"\0")
+            h.update((file_digest(p) or "").encode())
+        _WEIGHTS_CACHE[key] = h.hexdigest()[:16]
+    return _WEIGHTS_CACHE[key]
+
+
 def generation_fingerprints(cfg, run_dir: str | Path) -> dict:
     """Per generator (base, sft, girl): what its ``generate/<key>.jsonl`` rows depend on, hashed: the generate
     settings (all but ``models``), the data, and the weights (base: the profile's generator; sft: the sft
-    stage, and ppo, whose evaluation JDs it may copy; girl: ppo). Equal hashes: the rows can be reused."""
+    stage's fingerprint and :func:`weights_digest`, and ppo, whose evaluation JDs it may copy; girl: ppo's
+    fingerprint and weights digest). Equal hashes: the rows can be reused."""
     config = {k: v for k, v in stage_config(cfg, "generate").items() if k != "generate.models"}
     data = recorded_fingerprint(run_dir, "data")
-    sources = {"base": {}, "sft": {"sft": recorded_fingerprint(run_dir, "sft"),
+    sft_w, ppo_w = weights_digest(stage_dir(run_dir, "sft") / "model"), weights_digest(stage_dir(run_dir, "ppo") / "model")
+    sources = {"base": {}, "sft": {"sft": recorded_fingerprint(run_dir, "sft"), "sft_weights": sft_w,
                                    "ppo": recorded_fingerprint(run_dir, "ppo")},
-               "girl": {"ppo": recorded_fingerprint(run_dir, "ppo")}}
+               "girl": {"ppo": recorded_fingerprint(run_dir, "ppo"), "ppo_weights": ppo_w}}
     return {key: fingerprint(f"generate:{key}", config, {"data": data, **src}) for key, src in sources.items()}
 
 
@@ -306,7 +468,7 @@ def mark_done(run_dir: str | Path, stage: str, info: dict | None = None, cfg=Non
         if stage == "generate":
             record["model_fingerprints"] = generation_fingerprints(cfg, run_dir)
         if stage == "data":  # where a file came from (its content, not its path, is in the fingerprint)
-            record["path"] = str(cfg.data.path) if cfg.data.path else None
+            record["path"] = str(Path(cfg.data.path).resolve()) if cfg.data.path else None
     atomic_write_json(stage_dir(run_dir, stage) / "DONE", record)
     building = stage_dir(run_dir, stage) / "BUILDING"
     if building.exists():
@@ -315,10 +477,16 @@ def mark_done(run_dir: str | Path, stage: str, info: dict | None = None, cfg=Non
 
 def save_model_dir(path: str | Path, model, tokenizer=None) -> Path:
     """A ``from_pretrained`` folder, swapped in whole (:func:`atomic_dir`): safetensors weights + tokenizer."""
-    with atomic_dir(path) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
-        if tokenizer is not None:
-            tokenizer.save_pretrained(tmp)
+    try:
+        with atomic_dir(path) as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
+            if tokenizer is not None:
+                tokenizer.save_pretrained(tmp)
+    except Exception as err:  # a full disk surfaces as safetensors' or torch's own error: name the folder
+        failed = write_failure(err, path)
+        if failed is None:
+            raise
+        raise WriteFailed(path, failed.reason) from err  # the folder, not its temporary name
     return Path(path)
 
 
@@ -346,7 +514,7 @@ def mark_building(run_dir: str | Path, stage: str, fp: str, config: dict | None 
 
 def building_record(run_dir: str | Path, stage: str) -> dict | None:
     """The content of ``<stage>/BUILDING`` (``None`` when absent or unreadable)."""
-    return _read_marker(run_dir, stage, "BUILDING", None)
+    return _read_marker(run_dir, stage, "BUILDING", lambda why: None)
 
 
 def clear_done(run_dir: str | Path, stage: str) -> None:

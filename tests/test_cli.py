@@ -53,3 +53,31 @@ def test_judge_pairs_file_mode_with_the_offline_rubric(tmp_path):
 def test_unknown_override_is_reported(capsys):
     assert main(["data", "--profile", "tiny", "--run-dir", "x", "--set", "ppo.nope=1"]) == 2
     assert "ppo.nope" in capsys.readouterr().err
+
+
+HEAVY = ("torch", "transformers", "matplotlib", "datasets", "trl")
+
+
+def test_start_up_imports_no_torch_transformers_or_matplotlib():
+    """`import girl_lib.cli`, `girl --help` and a bad --set answer without the heavy libraries (a fresh
+    process: the test process has them loaded already)."""
+    code = ("import sys, contextlib, io\n"
+            "import girl_lib.cli as cli\n"
+            "for argv in (['--help'], ['run', '--help'], ['data', '--profile', 'tiny', '--set', 'ppo.kl_coef'],\n"
+            "             ['data', '--profile', 'tiny', '--set', 'ppo.nope=1']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+            "        try:\n"
+            "            cli.main(argv)\n"
+            "        except SystemExit:\n"
+            "            pass\n"
+            f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_set_without_a_value_names_the_flag_and_the_fix(capsys):
+    assert main(["run", "--profile", "tiny", "--run-dir", "x", "--set", "ppo.kl_coef"]) == 2
+    err = capsys.readouterr().err
+    assert "--set ppo.kl_coef: no value given; write it as --set ppo.kl_coef=VALUE" in err
+    assert "unpack" not in err

@@ -270,5 +270,12 @@ def test_other_os_errors_are_a_message(tmp_path, monkeypatch, capsys):
         raise OSError(28, "No space left on device", str(tmp_path / "x"))
 
     monkeypatch.setattr(pipeline, "run_pipeline", full)
-    assert main(["run", "--profile", "tiny", "--run-dir", str(tmp_path)]) == 2
+    assert main(["run", "--profile", "tiny", "--run-dir", str(tmp_path)]) == 1  # a write failure: exit 1
     assert "No space left on device" in capsys.readouterr().err
+
+    def missing(*a, **k):
+        raise FileNotFoundError(2, "No such file or directory", str(tmp_path / "y"))
+
+    monkeypatch.setattr(pipeline, "run_pipeline", missing)
+    assert main(["run", "--profile", "tiny", "--run-dir", str(tmp_path)]) == 2
+    assert "No such file or directory" in capsys.readouterr().err
