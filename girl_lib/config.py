@@ -346,6 +346,13 @@ class RecommendConfig:
     for error bars on the curve."""
     n_generated: int = 1
     """Generated JDs mean-pooled into j' for Tables III-IV (the paper uses one; Fig. 5 varies it)."""
+    field_features: bool = True
+    """Give every predictor generic field features beside the embeddings (beyond the paper): Base and
+    enhanced models read :func:`girl_lib.extract.pair_features` of (CV, JD) (years, pay against the ask,
+    place, degree, facts left out); enhanced models also read :func:`girl_lib.jd_fields.jd_pair_features`
+    of (j', j), the generated JD compared with the job's JD field by field (title, requirement lines, place,
+    pay band, years, degree). z-scored with training statistics like the embeddings. ``False``: the paper's
+    embedding-only predictors."""
     num_threads: int = 1
     """Torch CPU threads while the recommender trains (small MLPs gain nothing from more; the old
     setting is restored afterwards). 0 leaves torch's setting alone."""

@@ -39,7 +39,8 @@ from .world.splits import PAPER_JUDGE_EVAL, PAPER_TABLE_I, build_splits
 
 __all__ = ["DataError", "JD_SECTIONS", "MIN_ROWS", "PAPER_JUDGE_EVAL", "PAPER_TABLE_I", "REQUIRED_COLUMNS", "SPLITS",
            "build_dataset", "jd_format_ok", "load_data", "load_generic", "load_rjdb", "make_world", "oracle_fit", "oracle_for",
-           "parse_cv", "parse_jd", "run_data", "sample_corpus", "validate_dataset", "world_stats"]
+           "negative_mix_stats", "parse_cv", "parse_jd", "run_data", "sample_corpus", "validate_dataset",
+           "world_stats"]
 
 SPLITS = ("sft", "reward", "rl", "rec_train", "rec_valid", "rec_test", "judge_eval")
 REC = ("seeker_id", "cv", "job_id", "jd", "label")
@@ -238,12 +239,33 @@ def world_stats(ds) -> dict:
         if "rejected_kind" in cols and len(d):  # the reward split's negatives: own occupation, related, any
             kinds = list(d["rejected_kind"])
             st["rejected_mix"] = {k: kinds.count(k) / len(kinds) for k in sorted(set(kinds))}
+        st.update(negative_mix_stats(d))
         if name in PAPER_TABLE_I:
             st["paper_rows"] = PAPER_TABLE_I[name]
         elif name == "judge_eval":
             st["paper_rows"] = PAPER_JUDGE_EVAL
         splits[name] = st
     return {"splits": splits, "paper_table_i": dict(PAPER_TABLE_I), "recruiter_readings": recruiter_readings(ds)}
+
+
+def negative_mix_stats(d) -> dict:
+    """A rec split's negatives: ``negative_mix`` (share drawn from the seeker's own occupation, a related
+    one or any: ``pair_kind``, :data:`girl_lib.world.splits.REC_NEGATIVE_MIX`) and, where rows carry the
+    evaluation-only ``same_occupation`` flag, ``negative_same_occupation`` (share of negatives whose job is
+    in the seeker's occupation, by the world's truth; a "random" draw can land there too) and
+    ``positive_same_occupation``. Empty for splits without labels or kinds."""
+    cols = set(d.column_names)
+    if "label" not in cols or "pair_kind" not in cols or not len(d):
+        return {}
+    labels = list(d["label"])
+    kinds = [k for k, y in zip(d["pair_kind"], labels) if y == 0]
+    out = {"negative_mix": {k: kinds.count(k) / len(kinds) for k in sorted(set(kinds))}} if kinds else {}
+    if "same_occupation" in cols:
+        for name, want in (("negative_same_occupation", 0), ("positive_same_occupation", 1)):
+            same = [bool(s) for s, y in zip(d["same_occupation"], labels) if y == want]
+            if same:
+                out[name] = sum(same) / len(same)
+    return out
 
 
 def _mean_words(texts) -> float:

@@ -62,7 +62,7 @@ def generated_models(run_dir, default: tuple | list = ()) -> list[str]:
     never a smaller table (judge and recommend take their model list from here)."""
     run_dir = Path(run_dir)
     rec = done_record(run_dir, "generate") or {}
-    models = [str(m) for m in (rec.get("models") or default)]
+    models = [str(m) for m in (rec["models"] if isinstance(rec.get("models"), list) else default)]
     missing = [generations_path(run_dir, k) for k in models if not generations_path(run_dir, k).is_file()]
     if missing:
         raise GirlError(f"the generate stage recorded {', '.join(models)}, but {', '.join(map(str, missing))} "

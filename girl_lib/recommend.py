@@ -6,7 +6,10 @@ The pipeline, one pure piece per step (the notebook calls them one by one):
    generated JD into ``j'``. Embeddings are computed once and cached in ``<run_dir>/recommend/emb_*.npy``
    (:func:`cached_embeddings`); several generated JDs per seeker are mean-pooled (:func:`pool_generated`,
    paper Fig. 5).
-2. **Features** (:func:`build_features`): one row per (seeker, job, label) interaction.
+2. **Features** (:func:`build_features`, :func:`split_features`): one row per (seeker, job, label) interaction;
+   with ``recommend.field_features`` also generic field features, the same for every model: (CV, JD) facts
+   (:func:`cv_jd_fields`, :func:`girl_lib.extract.pair_features`) for all, and the field-by-field comparison of
+   j' with j (:func:`jd_jd_fields`, :mod:`girl_lib.jd_fields`) for the enhanced models.
 3. **Predictors** (:class:`MLPPredictor`, :class:`DotPredictor`): Base MLP ``MLP([c; j])`` (Eq. 10) and
    Dot ``c . j`` (Eq. 11); enhanced MLP ``MLP([c; j; j'])`` (Eq. 13) and Dot ``c' = MLP([c; j'])``,
    ``score = c' . j`` (Eq. 14-15). Inputs are z-scored with training statistics; the Dot towers are
@@ -16,10 +19,18 @@ The pipeline, one pure piece per step (the notebook calls them one by one):
    on the test rows, their cold-start and warm subsets, mean +- std over seeds; :func:`paired_diffs`: the
    differences GIRL - Base, GIRL - GIRL-SFT, GIRL-SFT - Base on the seeds' ensemble with 95% intervals from
    a seeker-level paired bootstrap; :func:`generation_number_curve` (Fig. 5); :func:`retrieval_metrics`
-   (beyond the paper: rank the job pool by ``cos(j', j)`` against ``cos(c, j)``).
+   (beyond the paper: rank the job pool by ``cos(j', j)`` against ``cos(c, j)``). Beside AUC and GAUC, the
+   within-occupation AUC: the test rows whose job is in the seeker's occupation (the data's evaluation-only
+   ``same_occupation`` flag selects rows to score; no model reads it).
+
+A non-generative control runs beside the generators: ``Retrieved`` (:func:`retrieve_matched_jds`), whose j' is
+the real JD matched to the nearest ``sft`` CV by cosine of the frozen encoder's CV embeddings; GIRL - Retrieved
+gets a paired interval like GIRL - Base.
 
 Every design choice is made on ``rec_valid`` only: early stopping, and the enhanced Dot tower's initial
-gate (:func:`select_dot_jp_skip`, from ``recommend.dot_jp_skip_grid``); the test rows are never read to choose.
+gate (:func:`select_dot_jp_skip`, from ``recommend.dot_jp_skip_grid``); the number of generated JDs pooled for
+the tables is ``recommend.n_generated``, fixed in the profile (Fig. 5's curve is descriptive); the test rows
+are never read to choose.
 
 :func:`run_recommend` chains them into the ``recommend`` stage and writes ``metrics.json`` and
 ``tables.md`` (Tables III-IV beside the paper's numbers).
@@ -42,7 +53,9 @@ from torch import nn
 
 from . import paper
 from .data import load_data
-from .generate import MODEL_NAMES, generations_path, load_generations
+from .extract import FEATURE_NAMES, pair_features
+from .generate import MODEL_NAMES, generated_models, load_generations
+from .jd_fields import JD_PAIR_FEATURE_NAMES, jd_pair_features
 from .metrics import (auc, gauc, logloss, mean_ndcg_at_k, mean_recall_at_k, mean_std, paired_group_bootstrap,
                       relative_change)
 from .models import encode_texts, load_encoder
@@ -51,9 +64,13 @@ from .runio import (GirlError, atomic_write_json, atomic_write_text, check_finit
                     require_stage, set_seed)
 
 PREDICTORS = ("MLP", "Dot")
-MODEL_ORDER = ("Base", "GIRL-SFT", "GIRL", "base-gen")
-SUBSETS = (("all", "recommend"), ("cold_start", "recommend_cold_start"), ("warm", "recommend_warm"))
-"""Test subset -> key of ``metrics.json``."""
+MODEL_ORDER = ("Base", "GIRL-SFT", "GIRL", "Retrieved", "base-gen")
+"""Rows of Tables III-IV. ``Retrieved`` is the non-generative control: j' is the real JD matched to the
+nearest ``sft`` CV (:func:`retrieved_control`), through the same pipeline as a generated JD."""
+SUBSETS = (("all", "recommend"), ("cold_start", "recommend_cold_start"), ("warm", "recommend_warm"),
+           ("within_occupation", "recommend_within_occupation"))
+"""Test subset -> key of ``metrics.json``. ``within_occupation``: the test rows whose job is in the seeker's
+own occupation (the data's evaluation-only ``same_occupation`` flag), where occupation cannot decide."""
 
 PAPER_TABLE_III, PAPER_TABLE_IV = paper.TABLE_III, paper.TABLE_IV
 """Paper Tables III (all test rows) and IV (cold start), from :mod:`girl_lib.paper`."""
@@ -162,7 +179,10 @@ def cached_embeddings(run_dir, name: str, texts: Sequence[str], encode_fn: Calla
 @dataclass
 class Features:
     """Row-aligned model inputs: CV ``c`` [R, d], JD ``j`` [R, d], generated JD ``j'`` (``jp``, optional),
-    labels ``y`` [R] and the ids of each row."""
+    labels ``y`` [R] and the ids of each row. Optional field features (``recommend.field_features``):
+    ``fields`` [R, F], :func:`girl_lib.extract.pair_features` of (CV, JD), read by Base and enhanced models
+    alike; ``jp_fields`` [R, G], :func:`girl_lib.jd_fields.jd_pair_features` of (j', j), read by enhanced
+    models only (set with ``jp`` by :meth:`with_generated`)."""
 
     c: np.ndarray
     j: np.ndarray
@@ -170,6 +190,8 @@ class Features:
     jp: np.ndarray | None = None
     seeker_ids: np.ndarray | None = None
     job_ids: np.ndarray | None = None
+    fields: np.ndarray | None = None
+    jp_fields: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -178,19 +200,24 @@ class Features:
         mask = np.asarray(mask)
         pick = lambda a: None if a is None else a[mask]  # noqa: E731
         return Features(self.c[mask], self.j[mask], self.y[mask], pick(self.jp), pick(self.seeker_ids),
-                        pick(self.job_ids))
+                        pick(self.job_ids), pick(self.fields), pick(self.jp_fields))
 
-    def with_generated(self, gen_table: EmbeddingTable) -> "Features":
-        """The same rows with ``j'`` looked up by seeker id in a pooled generated-JD table."""
+    def with_generated(self, gen_table: EmbeddingTable, jp_fields: np.ndarray | None = None) -> "Features":
+        """The same rows with ``j'`` looked up by seeker id in a pooled generated-JD table, and the (j', j)
+        field features ``jp_fields`` [R, G] of these rows (``None``: none)."""
         if self.seeker_ids is None:
             raise GirlError("these features carry no seeker ids; build them with build_features")
-        return replace(self, jp=gen_table.lookup(self.seeker_ids))
+        if jp_fields is not None and len(jp_fields) != len(self):
+            raise GirlError(f"with_generated: {len(jp_fields)} rows of (j', j) field features for {len(self)} rows")
+        return replace(self, jp=gen_table.lookup(self.seeker_ids), jp_fields=jp_fields)
 
 
 def build_features(seeker_ids: Sequence, job_ids: Sequence, labels: Sequence, cv_table: EmbeddingTable,
-                   job_table: EmbeddingTable, gen_table: EmbeddingTable | None = None) -> Features:
+                   job_table: EmbeddingTable, gen_table: EmbeddingTable | None = None,
+                   fields: np.ndarray | None = None) -> Features:
     """One row per interaction: ``c`` of the seeker's CV, ``j`` of the job's JD (Eq. 9), optional ``j'``
-    of the seeker's (pooled) generated JD (Eq. 12), 0/1 label."""
+    of the seeker's (pooled) generated JD (Eq. 12), 0/1 label, optional (CV, JD) field features
+    ``fields`` [R, F] (:func:`cv_jd_fields`)."""
     seeker_ids = np.asarray([str(s) for s in seeker_ids])
     job_ids = np.asarray([str(j) for j in job_ids])
     y = np.asarray(labels)
@@ -198,9 +225,35 @@ def build_features(seeker_ids: Sequence, job_ids: Sequence, labels: Sequence, cv
         raise GirlError(f"build_features: {len(seeker_ids)} seekers, {len(job_ids)} jobs, {len(y)} labels")
     if len(y) and not np.isin(y, (0, 1)).all():
         raise GirlError(f"labels must be 0/1, got {sorted(set(y.tolist()))[:5]}")
+    if fields is not None and np.shape(fields)[0] != len(y):
+        raise GirlError(f"build_features: {np.shape(fields)[0]} rows of field features for {len(y)} labels")
     feats = Features(cv_table.lookup(seeker_ids), job_table.lookup(job_ids), y.astype(np.float32),
-                     seeker_ids=seeker_ids, job_ids=job_ids)
+                     seeker_ids=seeker_ids, job_ids=job_ids,
+                     fields=None if fields is None else np.asarray(fields, dtype=np.float32))
     return feats.with_generated(gen_table) if gen_table is not None else feats
+
+
+def cv_jd_fields(cvs: Sequence[str], jds: Sequence[str]) -> np.ndarray:
+    """[R, len(FEATURE_NAMES)]: :func:`girl_lib.extract.pair_features` of each (CV, JD) row: years short or in
+    excess, pay against the ask, same place, degree short, and which facts the JD leaves out."""
+    if len(cvs) != len(jds):
+        raise GirlError(f"cv_jd_fields: {len(cvs)} CVs but {len(jds)} JDs")
+    return np.asarray([pair_features(cv, jd) for cv, jd in zip(cvs, jds)], dtype=np.float32).reshape(
+        len(cvs), len(FEATURE_NAMES))
+
+
+def jd_jd_fields(seeker_ids: Sequence[str], jds: Sequence[str], gen_texts: dict[str, list[str]],
+                 n_samples: int) -> np.ndarray:
+    """[R, n_samples, G]: :func:`girl_lib.jd_fields.jd_pair_features` of (j', j) for each row's seeker's
+    first ``n_samples`` generated (or retrieved) JDs j' and the row's JD j. Pool with
+    :func:`pool_generated`, as the embeddings (Fig. 5)."""
+    if len(seeker_ids) != len(jds):
+        raise GirlError(f"jd_jd_fields: {len(seeker_ids)} seekers but {len(jds)} JDs")
+    short = [s for s in set(seeker_ids) if len(gen_texts.get(s, ())) < n_samples]
+    if short:
+        raise GirlError(f"{len(short)} seekers have fewer than {n_samples} generated JDs (first: {sorted(short)[:5]})")
+    out = [[jd_pair_features(gen, jd) for gen in gen_texts[s][:n_samples]] for s, jd in zip(seeker_ids, jds)]
+    return np.asarray(out, dtype=np.float32).reshape(len(jds), n_samples, len(JD_PAIR_FEATURE_NAMES))
 
 
 def cold_start_mask(train_seeker_ids: Sequence, seeker_ids: Sequence) -> np.ndarray:
@@ -236,11 +289,34 @@ class _Predictor(nn.Module):
     def _output_bias(self) -> torch.Tensor:
         raise NotImplementedError
 
+    field_dim: int = 0
+    jp_field_dim: int = 0
+
+    def _init_field_stats(self, field_dim: int, jp_field_dim: int) -> None:
+        """Statistics of the (CV, JD) field block ``f`` and, for enhanced models, the (j', j) block ``g``."""
+        if jp_field_dim and not self.enhanced:
+            raise GirlError("a base predictor takes no (j', j) field features; set jp_field_dim=0")
+        self.field_dim, self.jp_field_dim = int(field_dim), int(jp_field_dim)
+        self._init_stats({k: d for k, d in (("f", self.field_dim), ("g", self.jp_field_dim)) if d})
+
+    def _field_parts(self, f, g) -> list:
+        """The z-scored field blocks this model reads, checked against what it was built for."""
+        parts = []
+        for name, x, dim in (("f", f, self.field_dim), ("g", g, self.jp_field_dim)):
+            if dim and x is None:
+                raise GirlError(f"this {type(self).__name__} was built with {dim} field features '{name}' "
+                                f"but got none; build the features the same way for training and test")
+            if dim:
+                parts.append(self._z(name, x))
+        return parts
+
     @torch.no_grad()
     def init_from_data(self, feats: "Features") -> None:
         """z-score statistics of each input block, and the output bias at the log-odds of the positive
         rate (so the untrained model already predicts the base rate)."""
         blocks = {"c": feats.c, "j": feats.j} | ({"jp": feats.jp} if self.enhanced else {})
+        blocks |= {"f": feats.fields} if self.field_dim else {}
+        blocks |= {"g": feats.jp_fields} if self.jp_field_dim else {}
         for name, x in blocks.items():
             x = torch.from_numpy(np.asarray(x, dtype=np.float32))
             getattr(self, f"mean_{name}").copy_(x.mean(0))
@@ -252,24 +328,29 @@ class _Predictor(nn.Module):
 class MLPPredictor(_Predictor):
     """Base: ``score = MLP([c; j])`` (Eq. 10). Enhanced: ``score = MLP([c; j; j'])`` (Eq. 13).
 
-    Returns logits; ``sigmoid(score)`` is the match probability. Inputs are z-scored (see
-    :class:`_Predictor`).
+    With field features (``field_dim`` > 0) the (CV, JD) fields ``f`` join the input of Base and enhanced
+    models alike, ``MLP([c; j; f])``; an enhanced model with ``jp_field_dim`` > 0 also reads the (j', j)
+    comparisons ``g``: ``MLP([c; j; j'; f; g])``. Returns logits; ``sigmoid(score)`` is the match
+    probability. Inputs are z-scored (see :class:`_Predictor`).
     """
 
     def __init__(self, c_dim: int, j_dim: int, hidden_dim: int, dropout: float = 0.0, enhanced: bool = False,
-                 jp_dim: int | None = None):
+                 jp_dim: int | None = None, field_dim: int = 0, jp_field_dim: int = 0):
         super().__init__()
         self.enhanced = enhanced
         jp_dim = jp_dim or j_dim
         self._init_stats({"c": c_dim, "j": j_dim} | ({"jp": jp_dim} if enhanced else {}))
-        self.net = _mlp(c_dim + j_dim + (jp_dim if enhanced else 0), hidden_dim, 1, dropout)
+        self._init_field_stats(field_dim, jp_field_dim)
+        in_dim = c_dim + j_dim + (jp_dim if enhanced else 0) + self.field_dim + self.jp_field_dim
+        self.net = _mlp(in_dim, hidden_dim, 1, dropout)
 
     def _output_bias(self) -> torch.Tensor:
         return self.net[-1].bias
 
-    def forward(self, c: torch.Tensor, j: torch.Tensor, jp: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, c: torch.Tensor, j: torch.Tensor, jp: torch.Tensor | None = None,
+                f: torch.Tensor | None = None, g: torch.Tensor | None = None) -> torch.Tensor:
         parts = [self._z("c", c), self._z("j", j)] + [self._z("jp", x) for x in _generated(self, jp)]
-        return self.net(torch.cat(parts, dim=-1)).squeeze(-1)
+        return self.net(torch.cat(parts + self._field_parts(f, g), dim=-1)).squeeze(-1)
 
 
 class DotPredictor(_Predictor):
@@ -293,12 +374,18 @@ class DotPredictor(_Predictor):
     (AUC 0.882 vs 0.884), although cos(normalize(c + 0.5 j'), j) beats cos(c, j) zero-shot (0.865 vs
     0.845 on rec_test). ``s`` is an inverse temperature (init ``SCALE_INIT``). c and j must share the
     encoder dimension.
+
+    Field features (beyond the paper), the same for Base and enhanced models: a linear "wide" term
+    ``w . [z(f); z(g)]`` is added to the score, with ``f`` the (CV, JD) fields and ``g`` (enhanced only) the
+    (j', j) comparisons; w starts at zero, so training still starts from the encoder's cosine. A pair's
+    fields cannot be split into a seeker and a job tower, so this term sits beside the dot product (as in
+    wide & deep recommenders); the towers themselves are unchanged.
     """
 
     SCALE_INIT = 5.0
 
     def __init__(self, c_dim: int, j_dim: int, hidden_dim: int, dropout: float = 0.0, enhanced: bool = False,
-                 jp_dim: int | None = None, jp_skip: float = 0.5):
+                 jp_dim: int | None = None, jp_skip: float = 0.5, field_dim: int = 0, jp_field_dim: int = 0):
         super().__init__()
         if c_dim != j_dim:
             raise GirlError(f"the Dot predictor needs c and j of one dimension, got {c_dim} and {j_dim}")
@@ -312,6 +399,11 @@ class DotPredictor(_Predictor):
             nn.init.zeros_(tower[-1].bias)
         self.scale = nn.Parameter(torch.tensor(self.SCALE_INIT))
         self.bias = nn.Parameter(torch.tensor(0.0))
+        self._init_field_stats(field_dim, jp_field_dim)
+        self.field_head = None
+        if self.field_dim + self.jp_field_dim:
+            self.field_head = nn.Linear(self.field_dim + self.jp_field_dim, 1, bias=False)
+            nn.init.zeros_(self.field_head.weight)
         if enhanced:
             if jp_dim != c_dim:
                 raise GirlError(f"the enhanced Dot predictor adds z(j') to z(c): j' needs dimension {c_dim}, "
@@ -335,9 +427,14 @@ class DotPredictor(_Predictor):
         zj = self._z("j", j)
         return nn.functional.normalize(zj + self.job_tower(zj), dim=-1)
 
-    def forward(self, c: torch.Tensor, j: torch.Tensor, jp: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, c: torch.Tensor, j: torch.Tensor, jp: torch.Tensor | None = None,
+                f: torch.Tensor | None = None, g: torch.Tensor | None = None) -> torch.Tensor:
         dot = (self.seeker_embedding(c, jp) * self.job_embedding(j)).sum(-1)  # Eq. 11 / Eq. 15
-        return self.scale * dot + self.bias
+        score = self.scale * dot + self.bias
+        fields = self._field_parts(f, g)
+        if self.field_head is not None:
+            score = score + self.field_head(torch.cat(fields, dim=-1)).squeeze(-1)
+        return score
 
 
 def _generated(model: nn.Module, jp) -> list:
@@ -348,13 +445,16 @@ def _generated(model: nn.Module, jp) -> list:
     return [jp] if model.enhanced else []
 
 
-def make_predictor(kind: str, enhanced: bool, c_dim: int, j_dim: int, cfg, jp_dim: int | None = None) -> nn.Module:
-    """``kind`` is ``"MLP"`` or ``"Dot"``; sizes from ``cfg.recommend`` (or a ``RecommendConfig``)."""
+def make_predictor(kind: str, enhanced: bool, c_dim: int, j_dim: int, cfg, jp_dim: int | None = None,
+                   field_dim: int = 0, jp_field_dim: int = 0) -> nn.Module:
+    """``kind`` is ``"MLP"`` or ``"Dot"``; sizes from ``cfg.recommend`` (or a ``RecommendConfig``);
+    ``field_dim`` / ``jp_field_dim``: widths of the (CV, JD) and (j', j) field blocks (0: none)."""
     rc = _rcfg(cfg)
     kind = _kind(kind)
     if kind == "MLP":
-        return MLPPredictor(c_dim, j_dim, rc.hidden_dim, rc.dropout, enhanced, jp_dim)
-    return DotPredictor(c_dim, j_dim, rc.proj_dim, rc.dropout, enhanced, jp_dim, jp_skip=rc.dot_jp_skip)
+        return MLPPredictor(c_dim, j_dim, rc.hidden_dim, rc.dropout, enhanced, jp_dim, field_dim, jp_field_dim)
+    return DotPredictor(c_dim, j_dim, rc.proj_dim, rc.dropout, enhanced, jp_dim, jp_skip=rc.dot_jp_skip,
+                        field_dim=field_dim, jp_field_dim=jp_field_dim)
 
 
 def _kind(kind: str) -> str:
@@ -365,10 +465,16 @@ def _kind(kind: str) -> str:
 
 
 # --------------------------------------------------------------------------- training and evaluation
-def _tensors(feats: Features, enhanced: bool):
-    c, j = torch.from_numpy(np.ascontiguousarray(feats.c)), torch.from_numpy(np.ascontiguousarray(feats.j))
-    jp = torch.from_numpy(np.ascontiguousarray(feats.jp)) if enhanced else None
-    return c, j, jp
+def _tensors(feats: Features, model: nn.Module) -> list:
+    """``[c, j, jp, f, g]`` as tensors (``None`` where ``model`` does not read the block)."""
+    def t(x, used):
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) if used and x is not None else None
+    return [t(feats.c, True), t(feats.j, True), t(feats.jp, model.enhanced),
+            t(feats.fields, getattr(model, "field_dim", 0)), t(feats.jp_fields, getattr(model, "jp_field_dim", 0))]
+
+
+def _rows(tensors: list, idx) -> list:
+    return [None if x is None else x[idx] for x in tensors]
 
 
 @torch.no_grad()
@@ -378,9 +484,8 @@ def predict_logits(model: nn.Module, feats: Features, batch_size: int = 4096) ->
     enhanced = getattr(model, "enhanced", False)
     if enhanced and feats.jp is None:
         raise GirlError("this enhanced model needs features with j' (Features.with_generated)")
-    c, j, jp = _tensors(feats, enhanced)
-    out = [model(c[i:i + batch_size], j[i:i + batch_size], None if jp is None else jp[i:i + batch_size])
-           for i in range(0, len(feats), batch_size)]
+    tensors = _tensors(feats, model)
+    out = [model(*_rows(tensors, slice(i, i + batch_size))) for i in range(0, len(feats), batch_size)]
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.float32)
 
 
@@ -397,12 +502,18 @@ def evaluate(model: nn.Module, feats: Features, mask=None) -> dict:
     return score_rows(feats.y, predict(model, feats), feats.seeker_ids)
 
 
-def score_rows(y, probs, seeker_ids=None) -> dict:
+def score_rows(y, probs, seeker_ids=None, within=None) -> dict:
     """``{"auc", "logloss", "n", "n_pos"}`` of probabilities against labels; with ``seeker_ids`` also ``gauc``
     (the platform's AUC per seeker, averaged over seekers with both labels) and ``n_gauc_seekers`` (how
-    many such seekers; ``gauc`` is None when there is none)."""
-    y = np.asarray(y)
+    many such seekers; ``gauc`` is None when there is none). ``within``: a row mask (the evaluation-only
+    ``same_occupation`` flag); adds ``auc_within_occupation``, the AUC over those rows only (None when they
+    hold one class), and ``n_within``."""
+    y, probs = np.asarray(y), np.asarray(probs)
     out = {"auc": auc(y, probs), "logloss": logloss(y, probs), "n": len(y), "n_pos": int(y.sum())}
+    if within is not None:
+        within = np.asarray(within, dtype=bool)
+        out["auc_within_occupation"] = auc(y[within], probs[within]) if _has_both_classes(y[within]) else None
+        out["n_within"] = int(within.sum())
     if seeker_ids is not None:
         try:
             out["gauc"], out["n_gauc_seekers"] = gauc(y, probs, seeker_ids, return_n=True)
@@ -429,11 +540,13 @@ def train_predictor(kind: str, enhanced: bool, feats_train: Features, feats_vali
         raise GirlError("an enhanced predictor needs j' in the train and valid features")
     set_seed(seed)
     jp_dim = feats_train.jp.shape[1] if enhanced else None
-    model = make_predictor(kind, enhanced, feats_train.c.shape[1], feats_train.j.shape[1], rc, jp_dim)
+    field_dim, jp_field_dim = _field_dims(feats_train, enhanced)
+    model = make_predictor(kind, enhanced, feats_train.c.shape[1], feats_train.j.shape[1], rc, jp_dim,
+                           field_dim, jp_field_dim)
     model.init_from_data(feats_train)
     opt = torch.optim.AdamW(model.parameters(), lr=rc.learning_rate, weight_decay=rc.weight_decay, foreach=True)
     loss_fn = nn.BCEWithLogitsLoss()
-    c, j, jp = _tensors(feats_train, enhanced)
+    tensors = _tensors(feats_train, model)
     y = torch.from_numpy(feats_train.y.astype(np.float32))
     y_valid = feats_valid.y
     use_auc = len(np.unique(y_valid)) == 2
@@ -446,7 +559,7 @@ def train_predictor(kind: str, enhanced: bool, feats_train: Features, feats_vali
         perm, total = torch.randperm(len(y), generator=gen), 0.0
         for start in range(0, len(y), rc.batch_size):
             idx = perm[start:start + rc.batch_size]
-            loss = loss_fn(model(c[idx], j[idx], None if jp is None else jp[idx]), y[idx])
+            loss = loss_fn(model(*_rows(tensors, idx)), y[idx])
             check_finite(loss, f"{kind} predictor loss (epoch {epoch})")
             opt.zero_grad()
             loss.backward()
@@ -472,19 +585,30 @@ def train_predictor(kind: str, enhanced: bool, feats_train: Features, feats_vali
     return model, history
 
 
+def _field_dims(feats: Features, enhanced: bool) -> tuple[int, int]:
+    """Widths of the field blocks a predictor trained on ``feats`` reads: (CV, JD) fields for every model,
+    (j', j) fields for enhanced ones only (a base model never sees j')."""
+    field_dim = 0 if feats.fields is None else int(feats.fields.shape[1])
+    jp_field_dim = int(feats.jp_fields.shape[1]) if enhanced and feats.jp_fields is not None else 0
+    return field_dim, jp_field_dim
+
+
 def _has_both_classes(y) -> bool:
     return len(np.unique(np.asarray(y))) == 2
 
 
 def run_experiment(kind: str, enhanced: bool, train: Features, valid: Features, test: Features, cfg,
                    seeds: Sequence[int] | None = None, subsets: dict | None = None,
-                   trained: dict | None = None, test_alternatives: Sequence[Features] | None = None) -> dict:
+                   trained: dict | None = None, test_alternatives: Sequence[Features] | None = None,
+                   within: np.ndarray | None = None) -> dict:
     """Train once per seed and evaluate on each test subset (``{name: row mask}``, default all rows).
 
     ``trained`` maps a seed to an already trained ``(model, history)`` of :func:`train_predictor` with these
     very settings (e.g. from :func:`select_dot_jp_skip`); it is evaluated instead of training again.
     ``test_alternatives``: the test rows again with other generated JDs as ``j'``; their predictions go to
     ``test_probs_alt`` [seeds, alternatives, rows] (the paired intervals then cover which JD was drawn).
+    ``within``: the test rows' evaluation-only ``same_occupation`` mask (each subset then also reports
+    ``auc_within_occupation``); it only selects rows to score, the model never reads it.
     Returns ``{subset: {"auc", "auc_std", "logloss", "logloss_std", "gauc", ..., "per_seed": [...]},
     "best_epochs": [...], "valid_aucs": [...], "test_probs": [seeds, test rows]}``; a subset whose labels
     hold one class only is left out (AUC is undefined there).
@@ -507,7 +631,8 @@ def run_experiment(kind: str, enhanced: bool, train: Features, valid: Features, 
             alt_probs.append(np.stack([predict(model, alt) for alt in test_alternatives]))
         for name, mask in subsets.items():
             ids = None if test.seeker_ids is None else test.seeker_ids[mask]
-            per_seed[name].append(score_rows(test.y[mask], probs[mask], ids))
+            per_seed[name].append(score_rows(test.y[mask], probs[mask], ids,
+                                             None if within is None else np.asarray(within, dtype=bool)[mask]))
     out = {"best_epochs": best_epochs, "seeds": seeds, "valid_aucs": valid_aucs, "test_probs": np.stack(test_probs)}
     if alt_probs:
         out["test_probs_alt"] = np.stack(alt_probs)
@@ -520,7 +645,11 @@ def _aggregate(rows: list[dict], n: int) -> dict:
     auc_m, auc_s = mean_std([r["auc"] for r in rows])
     ll_m, ll_s = mean_std([r["logloss"] for r in rows])
     out = {"auc": auc_m, "auc_std": auc_s, "logloss": ll_m, "logloss_std": ll_s, "n": n,
-           "per_seed": [{k: r[k] for k in ("auc", "logloss", "gauc") if k in r} for r in rows]}
+           "per_seed": [{k: r[k] for k in ("auc", "logloss", "gauc", "auc_within_occupation") if k in r}
+                        for r in rows]}
+    if rows and all(r.get("auc_within_occupation") is not None for r in rows):
+        out["auc_within_occupation"], out["auc_within_occupation_std"] = mean_std(
+            [r["auc_within_occupation"] for r in rows])
     if all(r.get("gauc") is not None for r in rows):
         out["gauc"], out["gauc_std"] = mean_std([r["gauc"] for r in rows])
         out["n_gauc_seekers"] = rows[0].get("n_gauc_seekers")
@@ -572,21 +701,23 @@ def restrict_seeds(result: dict, seeds: Sequence[int]) -> dict | None:
 
 
 def generation_number_curve(kind: str, splits: dict[str, Features], gen_table: EmbeddingTable, ns: Sequence[int],
-                            cfg, seeds: Sequence[int] | None = None, precomputed: dict | None = None) -> dict:
+                            cfg, seeds: Sequence[int] | None = None, precomputed: dict | None = None,
+                            jp_fields: dict | None = None) -> dict:
     """Paper Fig. 5: test AUC of the enhanced predictor with j' mean-pooled over n generated JDs.
 
     ``splits`` holds ``train``/``valid``/``test`` features (any ``jp`` is replaced); ``gen_table`` holds
     [seekers, N, d] generated-JD embeddings. ``precomputed`` maps an n to an existing
-    :func:`run_experiment` result (reused, not retrained). Returns ``{n: run_experiment result}``.
+    :func:`run_experiment` result (reused, not retrained). ``jp_fields``: ``{split: [R, N, G]}`` (j', j)
+    field features, pooled like the embeddings. Returns ``{n: run_experiment result}``. A descriptive
+    curve on the test rows: the tables' n is ``recommend.n_generated``, never read off this curve.
     """
     curve = {}
     for n in ns:
         if precomputed and n in precomputed:
             curve[n] = precomputed[n]
             continue
-        pooled = gen_table.pooled(n)
-        tr, va, te = (splits[k].with_generated(pooled) for k in ("train", "valid", "test"))
-        curve[n] = run_experiment(kind, True, tr, va, te, cfg, seeds)
+        split = enhanced_splits({k: splits[k] for k in ("train", "valid", "test")}, gen_table, n, jp_fields)
+        curve[n] = run_experiment(kind, True, split["train"], split["valid"], split["test"], cfg, seeds)
     return curve
 
 
@@ -630,7 +761,8 @@ def _split_columns(data, split: str, test: bool) -> dict:
     missing = [c for c in need if c not in cols]
     if missing:
         raise GirlError(f"split '{split}' lacks columns {missing}; the recommender needs {need}")
-    out = {c: list(ds[c]) for c in need + (["cold_start"] if test and "cold_start" in cols else [])}
+    flags = [c for c in ("cold_start", "same_occupation") if test and c in cols]  # evaluation only
+    out = {c: list(ds[c]) for c in need + flags}
     out["seeker_id"] = [str(s) for s in out["seeker_id"]]
     out["job_id"] = [str(j) for j in out["job_id"]]
     out["label"] = [int(v) for v in out["label"]]
@@ -679,6 +811,8 @@ def _summarise(results: dict, subset: str) -> dict:
                                "auc_rel": relative_change(r["auc"], base["auc"]),
                                "logloss_rel": relative_change(r["logloss"], base["logloss"], lower_is_better=True),
                                "gauc": r.get("gauc"), "gauc_std": r.get("gauc_std"),
+                               "auc_within_occupation": r.get("auc_within_occupation"),
+                               "auc_within_occupation_std": r.get("auc_within_occupation_std"),
                                "n_gauc_seekers": r.get("n_gauc_seekers"), "n": r["n"], "per_seed": r["per_seed"]}
     return out
 
@@ -713,9 +847,22 @@ def _retrieval_study(test: Features, train_seekers: set, cv_table: EmbeddingTabl
     return retrieval
 
 
-def _train_tables(feats: dict, gen_tables: dict, n_main: dict, rc, subsets: dict) -> tuple[dict, dict, dict]:
+def enhanced_splits(feats: dict, table: EmbeddingTable, n: int, jp_fields: dict | None = None,
+                    start: int = 0) -> dict:
+    """``feats`` (``{split: Features}``) with ``j'`` mean-pooled over samples ``[start, start + n)`` of
+    ``table`` ([S, N, d]) and, where ``jp_fields`` (``{split: [R, N, G]}``) is given, the (j', j) field
+    features pooled over the same samples."""
+    pooled = EmbeddingTable(table.ids, pool_generated(table.vectors[:, start:], n))
+    return {k: f.with_generated(pooled, None if jp_fields is None else pool_generated(jp_fields[k][:, start:], n))
+            for k, f in feats.items()}
+
+
+def _train_tables(feats: dict, gen_tables: dict, n_main: dict, rc, subsets: dict, jp_fields: dict | None = None,
+                  within: np.ndarray | None = None) -> tuple[dict, dict, dict]:
     """Tables III-IV: every predictor x model, once per seed. Each enhanced Dot model first chooses its gate
     on rec_valid (:func:`select_dot_jp_skip`; the test rows are not passed there) and reuses those runs.
+    ``jp_fields``: ``{model: {split: [R, N, G]}}`` (j', j) field features (``None``: off); ``within``: the
+    test rows' evaluation-only same-occupation mask.
 
     Returns ``(results[pred][model], selection[model], the RecommendConfig each Dot model used)``.
     """
@@ -723,31 +870,35 @@ def _train_tables(feats: dict, gen_tables: dict, n_main: dict, rc, subsets: dict
     selection, dot_rc = {}, {}
     for pred in PREDICTORS:
         results[pred]["Base"] = run_experiment(pred, False, feats["train"], feats["valid"], feats["test"], rc,
-                                               subsets=subsets)
+                                               subsets=subsets, within=within)
         for name, table in gen_tables.items():
-            pooled = table.pooled(n_main[name])
-            tr, va, te = (feats[k].with_generated(pooled) for k in ("train", "valid", "test"))
+            model_fields = (jp_fields or {}).get(name)
+            split = enhanced_splits(feats, table, n_main[name], model_fields)
+            tr, va, te = split["train"], split["valid"], split["test"]
             model_rc, trained = rc, None
             if pred == "Dot":
                 selection[name], trained = select_dot_jp_skip(tr, va, rc)
                 model_rc = dot_rc[name] = replace(rc, dot_jp_skip=selection[name]["chosen"])
+            alternatives = generation_alternatives(feats["test"], table, n_main[name],
+                                                   None if model_fields is None else model_fields["test"])
             results[pred][name] = run_experiment(pred, True, tr, va, te, model_rc, subsets=subsets, trained=trained,
-                                                 test_alternatives=generation_alternatives(feats["test"], table,
-                                                                                           n_main[name]))
+                                                 test_alternatives=alternatives, within=within)
     return results, selection, dot_rc
 
 
-def generation_alternatives(test: Features, table: EmbeddingTable, n: int) -> list[Features] | None:
+def generation_alternatives(test: Features, table: EmbeddingTable, n: int,
+                            jp_fields: np.ndarray | None = None) -> list[Features] | None:
     """The test rows with each disjoint draw of ``n`` generated JDs as ``j'`` (samples ``[a n, (a + 1) n)``,
-    pooled; the first is the tables' own), or ``None`` when a seeker has fewer than ``2 n`` samples."""
+    pooled, with the (j', j) field features ``jp_fields`` [R, N, G] of the same draw; the first is the
+    tables' own), or ``None`` when a seeker has fewer than ``2 n`` samples."""
     k = table.vectors.shape[1] // n
     if k < 2:
         return None
-    return [test.with_generated(EmbeddingTable(table.ids, pool_generated(table.vectors[:, a * n:], n)))
-            for a in range(k)]
+    fields = None if jp_fields is None else {"test": jp_fields}
+    return [enhanced_splits({"test": test}, table, n, fields, start=a * n)["test"] for a in range(k)]
 
 
-DIFF_PAIRS = (("GIRL", "Base"), ("GIRL", "GIRL-SFT"), ("GIRL-SFT", "Base"))
+DIFF_PAIRS = (("GIRL", "Base"), ("GIRL", "GIRL-SFT"), ("GIRL", "Retrieved"), ("GIRL-SFT", "Base"))
 """The paired differences ``a - b`` of Tables III-IV's rows that get a bootstrap interval."""
 
 
@@ -792,10 +943,64 @@ def paired_diffs(results: dict, test: Features, subsets: dict, n_boot: int, seed
     return diffs, boot
 
 
-def embed_everything(cfg, run_dir: Path, cols: dict, encode_fn, notes: list) -> dict:
+def nearest_rows(queries: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """For each query vector ([Q, d]) the row of ``index`` ([M, d]) with the highest cosine similarity
+    (the first such row on a tie)."""
+    queries, index = np.asarray(queries, dtype=np.float64), np.asarray(index, dtype=np.float64)
+    if queries.ndim != 2 or index.ndim != 2 or queries.shape[1] != index.shape[1] or not len(index):
+        raise GirlError(f"nearest_rows: query shape {queries.shape} and index shape {index.shape} do not match")
+    q = queries / np.clip(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12, None)
+    m = index / np.clip(np.linalg.norm(index, axis=1, keepdims=True), 1e-12, None)
+    return np.argmax(q @ m.T, axis=1)
+
+
+def retrieve_matched_jds(query_ids: Sequence[str], query_vecs: np.ndarray, index_ids: Sequence[str],
+                         index_vecs: np.ndarray, jd_of: dict) -> tuple[dict, dict]:
+    """The non-generative control: for each query seeker, the real JD matched (positive) to the nearest
+    index CV by cosine of the CV embeddings. Returns ``({query id: [that JD]}, {query id: index id})``, the
+    first shaped like generations (one sample per seeker)."""
+    if len(query_ids) != len(query_vecs) or len(index_ids) != len(index_vecs):
+        raise GirlError(f"retrieve_matched_jds: {len(query_ids)} query ids for {len(query_vecs)} vectors, "
+                        f"{len(index_ids)} index ids for {len(index_vecs)} vectors")
+    rows = nearest_rows(query_vecs, index_vecs)
+    neighbour = {str(q): str(index_ids[r]) for q, r in zip(query_ids, rows)}
+    return {q: [jd_of[n]] for q, n in neighbour.items()}, neighbour
+
+
+def sft_matched_pairs(data, notes: list) -> dict | None:
+    """``{"seeker_id", "cv", "jd"}`` of the ``sft`` split, one row per seeker (its first matched JD in the
+    split's order): the index of the retrieved control. ``None`` (and a note) when the data has no sft split."""
+    if "sft" not in data:
+        notes.append("the data has no 'sft' split: the Retrieved control is skipped")
+        return None
+    ds = data["sft"]
+    out: dict = {"seeker_id": [], "cv": [], "jd": []}
+    seen = set()
+    for sid, cv, jd in zip(ds["seeker_id"], ds["cv"], ds["jd"]):
+        if str(sid) not in seen:
+            seen.add(str(sid))
+            out["seeker_id"].append(str(sid))
+            out["cv"].append(cv)
+            out["jd"].append(jd)
+    return out if out["seeker_id"] else None
+
+
+def _add_retrieved(run_dir, sft: dict, seekers: list, cv_table: EmbeddingTable, encode, key: str) -> tuple:
+    """The Retrieved control's table ([S, 1, d]), texts and neighbour of each rec seeker
+    (:func:`retrieve_matched_jds` over the sft CVs, embedded with the same frozen encoder)."""
+    sft_vecs = cached_embeddings(run_dir, "sft_cv", sft["cv"], encode, key)
+    texts, neighbour = retrieve_matched_jds(seekers, cv_table.lookup(seekers), sft["seeker_id"], sft_vecs,
+                                            dict(zip(sft["seeker_id"], sft["jd"])))
+    vecs = cached_embeddings(run_dir, "gen_retrieved", [texts[s][0] for s in seekers], encode, key)
+    return EmbeddingTable(seekers, vecs[:, None, :]), texts, neighbour
+
+
+def embed_everything(cfg, run_dir: Path, cols: dict, encode_fn, notes: list, sft: dict | None = None) -> dict:
     """Step 1: frozen-encoder embeddings (cached in ``recommend/``) of every seeker's CV, every job's JD and
-    every generated JD (Eq. 12; ``[seekers, N, d]`` per generator that exists). Returns ``{"cv", "job",
-    "generated": {table name: EmbeddingTable}, "seekers", "jobs", "n_encoded"}``."""
+    every generated JD (Eq. 12; ``[seekers, N, d]`` per generator that exists); with ``sft``
+    (:func:`sft_matched_pairs`), also the Retrieved control (:func:`_add_retrieved`). Returns ``{"cv", "job",
+    "generated": {table name: EmbeddingTable}, "generated_texts": {table name: {seeker: [JD texts]}},
+    "retrieved_neighbour", "seekers", "jobs", "n_encoded"}``."""
     cv_of, jd_of = {}, {}  # texts of every seeker and job (first occurrence wins)
     for split in cols.values():
         for s, cv in zip(split["seeker_id"], split["cv"]):
@@ -818,22 +1023,30 @@ def embed_everything(cfg, run_dir: Path, cols: dict, encode_fn, notes: list) -> 
     cv_table = EmbeddingTable(seekers, cached_embeddings(run_dir, "cv", [cv_of[s] for s in seekers], encode, key))
     job_table = EmbeddingTable(jobs, cached_embeddings(run_dir, "jd", [jd_of[j] for j in jobs], encode, key))
     gen_tables: dict[str, EmbeddingTable] = {}
-    for gkey, name in MODEL_NAMES.items():
-        rec_gens = load_generations(run_dir, gkey, "rec") if generations_path(run_dir, gkey).exists() else {}
-        if not rec_gens:  # not generated, or only for judge_eval (see generate.rec_models)
+    gen_texts: dict[str, dict] = {}
+    for gkey in generated_models(run_dir, cfg.generate.models):  # a recorded model's missing file is an error
+        name = MODEL_NAMES[gkey]
+        rec_gens = load_generations(run_dir, gkey, "rec")
+        if not rec_gens:  # generated only for judge_eval (see generate.rec_models)
             notes.append(f"no rec generations for '{gkey}' ({name}); its rows are skipped")
             continue
         texts, n = stack_generations(rec_gens, seekers)
         vecs = cached_embeddings(run_dir, f"gen_{gkey}", texts, encode, key)
         gen_tables[name] = EmbeddingTable(seekers, vecs.reshape(len(seekers), n, vecs.shape[1]))
+        gen_texts[name] = {s: list(rec_gens[s][:n]) for s in seekers}
     if not gen_tables:
         raise GirlError(f"no generated JDs under {run_dir / 'generate'}; run `girl generate` first")
-    return {"cv": cv_table, "job": job_table, "generated": gen_tables, "seekers": seekers, "jobs": jobs,
-            "n_encoded": n_encoded[0]}
+    neighbour = None
+    if sft is not None:
+        gen_tables["Retrieved"], gen_texts["Retrieved"], neighbour = _add_retrieved(run_dir, sft, seekers,
+                                                                                    cv_table, encode, key)
+    return {"cv": cv_table, "job": job_table, "generated": gen_tables, "generated_texts": gen_texts,
+            "retrieved_neighbour": neighbour, "seekers": seekers, "jobs": jobs, "n_encoded": n_encoded[0]}
 
 
 def split_test_subsets(cols: dict, test: Features, notes: list) -> tuple[dict, np.ndarray]:
-    """Step 2: the test rows' subsets ``{"all", "cold_start", "warm"}`` (row masks) and the cold-start mask.
+    """Step 2: the test rows' subsets ``{"all", "cold_start", "warm", "within_occupation"}`` (row masks; the last
+    from the data's evaluation-only ``same_occupation`` flag, where it exists) and the cold-start mask.
     The data's ``cold_start`` flag wins over the one computed from rec_train (a disagreement is noted)."""
     computed_cold = cold_start_mask(cols["rec_train"]["seeker_id"], cols["rec_test"]["seeker_id"])
     if "cold_start" in cols["rec_test"]:
@@ -849,6 +1062,10 @@ def split_test_subsets(cols: dict, test: Features, notes: list) -> tuple[dict, n
     subsets = {"all": np.ones(len(test), dtype=bool), "cold_start": cold}
     if cold.any() and (~cold).any():
         subsets["warm"] = ~cold
+    if "same_occupation" in cols["rec_test"]:  # evaluation only: selects rows, never a model input
+        subsets["within_occupation"] = np.asarray(cols["rec_test"]["same_occupation"], dtype=bool)
+    else:
+        notes.append("rec_test has no same_occupation column; no within-occupation AUC")
     for name, mask in subsets.items():
         if not _has_both_classes(test.y[mask]):
             notes.append(f"test subset '{name}' ({int(mask.sum())} rows) holds one class only; AUC skipped there")
@@ -856,7 +1073,7 @@ def split_test_subsets(cols: dict, test: Features, notes: list) -> tuple[dict, n
 
 
 def generation_number_curves(feats: dict, gen_tables: dict, results: dict, n_main: dict, dot_rc: dict,
-                             rc) -> tuple[dict, list]:
+                             rc, jp_fields: dict | None = None) -> tuple[dict, list]:
     """Step 4, Fig. 5: MLP and Dot test AUC with j' pooled over n = 1..N generated JDs, on ``curve_seeds``;
     the point n = ``n_generated`` reuses the tables' runs (same seeds). Returns ``(curves, curve_seeds)``."""
     curve_seeds = list(rc.seeds[:1] if rc.curve_seeds is None else rc.curve_seeds)
@@ -870,7 +1087,8 @@ def generation_number_curves(feats: dict, gen_tables: dict, results: dict, n_mai
             pre = {n_main[name]: reuse} if reuse and "all" in reuse else {}
             ns = range(1, gen_tables[name].vectors.shape[1] + 1)
             curve = generation_number_curve(pred, feats, gen_tables[name], ns, dot_rc[name] if pred == "Dot" else rc,
-                                            seeds=curve_seeds, precomputed=pre)
+                                            seeds=curve_seeds, precomputed=pre,
+                                            jp_fields=(jp_fields or {}).get(name))
             curves[out_key][name] = {str(n): r["all"]["auc"] for n, r in curve.items() if "all" in r}
             curves[out_key + "_std"][name] = {str(n): r["all"]["auc_std"] for n, r in curve.items() if "all" in r}
     return curves, curve_seeds
@@ -885,10 +1103,33 @@ def zero_shot_aucs(test: Features, gen_tables: dict, n_main: dict, subsets: dict
             for method, s in scores.items()}
 
 
+REC_SPLITS = (("train", "rec_train"), ("valid", "rec_valid"), ("test", "rec_test"))
+"""Feature split -> data split."""
+
+
+def split_features(cols: dict, emb: dict, field_features: bool) -> tuple[dict, dict | None]:
+    """Step 1b: ``{"train", "valid", "test"}`` :class:`Features` (with the (CV, JD) fields when
+    ``field_features``) and the (j', j) fields of every generated or retrieved JD table,
+    ``{model: {split: [R, N, G]}}`` (``None`` when off). Only the texts are read: no flag of the data."""
+    feats, jp_fields = {}, ({} if field_features else None)
+    for key, split in REC_SPLITS:
+        c = cols[split]
+        fields = cv_jd_fields(c["cv"], c["jd"]) if field_features else None
+        feats[key] = build_features(c["seeker_id"], c["job_id"], c["label"], emb["cv"], emb["job"], fields=fields)
+    if field_features:
+        for name, table in emb["generated"].items():
+            n = int(table.vectors.shape[1])
+            jp_fields[name] = {key: jd_jd_fields(cols[split]["seeker_id"], cols[split]["jd"],
+                                                 emb["generated_texts"][name], n) for key, split in REC_SPLITS}
+    return feats, jp_fields
+
+
 def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.ndarray] | None = None) -> dict:
     """The ``recommend`` stage: Tables III-IV, Fig. 5 and retrieval analogues into ``<run_dir>/recommend/``.
 
-    Steps: embed (:func:`embed_everything`) -> test subsets (:func:`split_test_subsets`) -> Tables III-IV
+    Steps: embed (:func:`embed_everything`, with the Retrieved control where the data has an sft split) ->
+    features (:func:`split_features`, field features where ``recommend.field_features``) -> test subsets
+    (:func:`split_test_subsets`, within-occupation rows included) -> Tables III-IV
     (:func:`_train_tables`, the Dot gate chosen on rec_valid) -> Fig. 5 (:func:`generation_number_curves`)
     -> retrieval and zero-shot references -> paired seeker-level intervals (:func:`paired_diffs`) -> write.
     ``data`` (a DatasetDict or ``{split: {column: list}}``) defaults to ``girl_lib.data.load_data(run_dir)``;
@@ -904,11 +1145,10 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
         data = load_data(run_dir)
     cols = {s: _split_columns(data, s, s == "rec_test") for s in ("rec_train", "rec_valid", "rec_test")}
     notes: list[str] = []
-    emb = embed_everything(cfg, run_dir, cols, encode_fn, notes)
+    emb = embed_everything(cfg, run_dir, cols, encode_fn, notes, sft=sft_matched_pairs(data, notes))
     gen_tables = emb["generated"]
     n_avail = {name: int(t.vectors.shape[1]) for name, t in gen_tables.items()}
-    feats = {s: build_features(c["seeker_id"], c["job_id"], c["label"], emb["cv"], emb["job"])
-             for s, c in zip(("train", "valid", "test"), cols.values())}
+    feats, jp_fields = split_features(cols, emb, bool(rc.field_features))
     test = feats["test"]
     subsets, cold = split_test_subsets(cols, test, notes)
 
@@ -917,10 +1157,11 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
         torch.set_num_threads(rc.num_threads)
     try:
         n_main = {name: min(rc.n_generated, n_avail[name]) for name in gen_tables}
-        results, selection, dot_rc = _train_tables(feats, gen_tables, n_main, rc, subsets)
+        results, selection, dot_rc = _train_tables(feats, gen_tables, n_main, rc, subsets, jp_fields,
+                                                   within=subsets.get("within_occupation"))
         notes += [f"{name}: only {n} generated JD(s) per seeker, fewer than n_generated={rc.n_generated}"
                   for name, n in n_main.items() if n < rc.n_generated]
-        curves, curve_seeds = generation_number_curves(feats, gen_tables, results, n_main, dot_rc, rc)
+        curves, curve_seeds = generation_number_curves(feats, gen_tables, results, n_main, dot_rc, rc, jp_fields)
     finally:
         torch.set_num_threads(old_threads)
     retrieval = _retrieval_study(test, set(cols["rec_train"]["seeker_id"]), emb["cv"], emb["job"], gen_tables,
@@ -939,7 +1180,14 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
                    zero_shot_auc=zero_shot_aucs(test, gen_tables, n_main, subsets))
     metrics["n_rows"] = {"rec_train": len(feats["train"]), "rec_valid": len(feats["valid"]), "rec_test": len(test),
                          "rec_test_cold_start": int(cold.sum()), "rec_test_warm": int((~cold).sum()),
+                         "rec_test_within_occupation": int(subsets.get("within_occupation", np.zeros(0)).sum()),
                          "seekers": len(emb["seekers"]), "jobs": len(emb["jobs"]), "generated_per_seeker": n_avail}
+    metrics["field_features"] = {"enabled": bool(rc.field_features), "cv_jd": list(FEATURE_NAMES),
+                                 "jd_jd": list(JD_PAIR_FEATURE_NAMES)}
+    if emb["retrieved_neighbour"] is not None:
+        metrics["retrieved"] = {"index": "sft", "similarity": "cosine of the frozen encoder's CV embeddings",
+                                "n_index_cvs": len(set(map(str, data["sft"]["seeker_id"]))),
+                                "n_distinct_neighbours": len(set(emb["retrieved_neighbour"].values()))}
     metrics.update(seeds=list(rc.seeds), curve_seeds=curve_seeds, n_generated=rc.n_generated, notes=notes,
                    best_epochs={p: {m: r["best_epochs"] for m, r in by.items()} for p, by in results.items()},
                    paper={"table_iii": PAPER_TABLE_III, "table_iv": PAPER_TABLE_IV},

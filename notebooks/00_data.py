@@ -212,8 +212,9 @@ _ = plots.match_rate_curve(pairs["cov"], {"observed match rate": pairs["label"],
 # higher**, and PPO found that (notebook 03). The default recruiter reads a JD **as a posting**
 # (`girl_lib/world/recruiter.py`): the job is of the occupation its title (or its skills) names; a missing
 # level, pay, place or education takes that occupation's usual values (the mean over prototype jobs of the
-# occupation); a list of fewer than three requirements is topped up with the occupation's core skills the
-# seeker lacks first; a band above what any real posting pays is read at the market's top. Below: one seeker,
+# occupation); a list of fewer than three requirements is read as three, and a requirement the JD does not
+# state counts as one the seeker has not shown to meet (an empty list covers nothing); a band above what any
+# real posting pays is read at the market's top. Below: one seeker,
 # a real matched JD, and JDs that game the lenient reading, scored by both recruiters. The world's labels do
 # not change (they come from the true facts); `data/stats.json` counts how the two read each split's real JDs.
 

@@ -411,8 +411,8 @@ HTML(plots.side_by_side_html({"CV (held out)": ex["cv"], "GIRL-SFT": ex["jd_sft"
 #
 # The default recruiter now reads a JD **as a posting** (`girl_lib/world/recruiter.py`): a missing level,
 # pay, place or education takes the occupation's usual values (the mean over 32 prototype jobs of the
-# occupation), a list of fewer than three requirements is topped up with the occupation's core skills the
-# seeker *lacks* first, and pay above what any real posting offers is read at the market's top. Real JDs that
+# occupation), a list of fewer than three requirements is read as three with the unstated ones *not met*
+# (hiding a requirement never pays), and pay above what any real posting offers is read at the market's top. Real JDs that
 # state every fact read exactly as before. Below, the lenient run's very JDs are read by both recruiters:
 # the difference GIRL − GIRL-SFT, its 95% interval over CVs, and how it splits over the groups of terms of
 # the fit formula (exact Shapley values: they add up to the difference).

@@ -282,7 +282,7 @@ def test_messy_jd_gets_partial_credit(small):
     name = T.SKILLS[T.SKILL_INDEX[shared]].name
     one = f"Junior role. We need {name}."
     # the lenient recruiter pays for one named requirement the seeker has; the posting recruiter reads the
-    # other requirements of a real posting into it (the seeker's gaps first), so it stays below the full JD
+    # list as a real posting's three, the two unstated ones not met, so it stays below the full JD
     assert oracle_fit(cv, one, "lenient") > oracle_fit(cv, "Junior role.", "lenient") + 0.2
     assert oracle_fit(cv, one) < full
 
@@ -471,3 +471,45 @@ def test_rec_eval_splits_sized_by_seekers():
         assert cold == round(cfg.data.cold_start_fraction * n), name
     with pytest.raises(ValueError, match="rec_test_seekers"):
         get_profile("tiny", {"data.rec_test_seekers": "0"})
+
+
+def test_rec_negatives_follow_the_platform_mix_and_flag_same_occupation():
+    """Issue 27: rec negatives mostly from the seeker's own occupation (REC_NEGATIVE_MIX), the realised mix in
+    stats.json, and an evaluation-only same_occupation flag on rec_valid/rec_test rows that is the world's
+    truth (job occupation == seeker occupation)."""
+    from girl_lib.data import to_dataset_dict, world_stats
+    from girl_lib.world.splits import REC_NEGATIVE_MIX, build_splits
+
+    cfg = get_profile("tiny", {"data.rec_test_seekers": "40", "data.rec_valid_seekers": "10",
+                               "data.rec_eval_rows_per_seeker": "10"})
+    splits = build_splits(cfg.data)
+    negatives = [r for name in ("rec_train", "rec_valid", "rec_test") for r in splits[name] if r["label"] == 0]
+    assert len(negatives) > 300
+    share = {k: sum(r["pair_kind"] == k for r in negatives) / len(negatives) for k, _ in REC_NEGATIVE_MIX}
+    for kind, weight in REC_NEGATIVE_MIX:
+        assert abs(share[kind] - weight) < 0.08, (kind, share)
+    for name in ("rec_valid", "rec_test"):
+        assert all(r["same_occupation"] == (r["job_occupation"] == r["occupation"]) for r in splits[name])
+    assert "same_occupation" not in splits["rec_train"][0]  # an evaluation flag, never a training column
+    stats = world_stats(to_dataset_dict(splits))["splits"]
+    test_negs = [r for r in splits["rec_test"] if r["label"] == 0]
+    assert stats["rec_test"]["negative_mix"]["same"] == pytest.approx(
+        sum(r["pair_kind"] == "same" for r in test_negs) / len(test_negs))
+    assert stats["rec_test"]["negative_same_occupation"] == pytest.approx(
+        sum(r["same_occupation"] for r in test_negs) / len(test_negs))
+    assert "negative_mix" in stats["rec_train"] and "negative_same_occupation" not in stats["rec_train"]
+    assert "negative_mix" not in stats["sft"]
+
+
+def test_cpu_profile_rec_test_can_see_a_small_effect():
+    """Issue 27's sizes: rec_test >= 150 seekers (>= 60 cold start) with 20 rows each, rec_valid 60 seekers,
+    rec_train not grown (Table I x scale rows); the plan alone, no world is built."""
+    from girl_lib.world.splits import rec_plan
+
+    data = get_profile("cpu").data
+    plan = rec_plan(data)
+    assert plan["rec_test"] == (150, 20) and plan["rec_valid"] == (60, 20)
+    n_train = plan["rec_train"][0]
+    assert split_sizes(data)["rec_train"] == round(37158 * data.scale)
+    cold = 150 - min(n_train, 150 - round(data.cold_start_fraction * 150))  # warm seekers come from rec_train
+    assert cold >= 60

@@ -332,7 +332,7 @@ def _tiny_run_dir(tmp_path, keys=("sft", "girl"), n_samples=2):
         append_jsonl(tmp_path / "generate" / f"{key}.jsonl",
                      [{"subset": "rec", "cv_id": s, "sample": k, "jd": f"{fields[f]} {key} draft {k}",
                        "n_tokens": 4, "finished": True} for s, f in seeker_field.items() for k in range(n_samples)])
-    mark_done(tmp_path, "generate")
+    mark_done(tmp_path, "generate", {"models": list(keys)})
     return data
 
 
@@ -360,7 +360,6 @@ def test_run_recommend_end_to_end(tmp_path):
             assert {"auc", "logloss", "auc_std", "logloss_std", "auc_rel", "logloss_rel", "gauc", "gauc_std"} <= set(row)
             assert len(row["per_seed"]) == 2 and m[key][pred]["Base"]["auc_rel"] == 0.0
             assert row["auc_rel"] == pytest.approx(100 * (row["auc"] / m[key][pred]["Base"]["auc"] - 1))
-    assert any("'base'" in n for n in m["notes"])
     assert set(m["generation_number"]) == {"GIRL", "GIRL-SFT"} and set(m["generation_number"]["GIRL"]) == {"1", "2"}
     assert set(m["generation_number_dot"]["GIRL-SFT"]) == {"1", "2"}
     # Fig. 5 runs on the first seed; its n = 1 point is the tables' seed-0 run, reused.
@@ -404,6 +403,7 @@ def test_run_recommend_errors(tmp_path):
     with pytest.raises(GirlError, match="lacks columns"):
         run_recommend(cfg, tmp_path, data=bad, encode_fn=_fake_encode)
     (tmp_path / "generate" / "girl.jsonl").write_text("")  # a generator file with no rec rows
+    mark_done(tmp_path, "generate", {"models": ["girl"]})
     with pytest.raises(GirlError, match="no generated JD"):
         run_recommend(cfg, tmp_path, data=data, encode_fn=_fake_encode)
     append_jsonl(tmp_path / "generate" / "girl.jsonl",
@@ -428,11 +428,18 @@ def test_run_recommend_with_the_data_stage(tmp_path, request):
     append_jsonl(tmp_path / "generate" / "sft.jsonl",
                  [{"subset": "rec", "cv_id": s, "sample": k, "jd": f"Job for seeker {s}, draft {k}."}
                   for s in seekers for k in range(2)])
-    mark_done(tmp_path, "generate")
+    mark_done(tmp_path, "generate", {"models": ["sft"]})
     cfg = get_profile("tiny", {"recommend.epochs": 3})
     m = run_recommend(cfg, tmp_path)
-    assert set(m["recommend"]["MLP"]) == {"Base", "GIRL-SFT", "diff"} and set(m["recommend"]["Dot"]) == {"Base", "GIRL-SFT", "diff"}
+    # the data has an sft split, so the Retrieved control runs beside the generated JDs
+    models = {"Base", "GIRL-SFT", "Retrieved", "diff"}
+    assert set(m["recommend"]["MLP"]) == models and set(m["recommend"]["Dot"]) == models
     assert set(m["recommend"]["Dot"]["diff"]) == {"GIRL-SFT-Base"}  # only the pairs whose models ran
+    assert m["retrieved"]["index"] == "sft" and (tmp_path / "recommend" / "emb_gen_retrieved.npy").exists()
+    within = np.asarray(ds["rec_test"]["same_occupation"], dtype=bool)
+    assert m["n_rows"]["rec_test_within_occupation"] == int(within.sum())
+    if "recommend_within_occupation" in m:  # only when those rows hold both labels
+        assert m["recommend_within_occupation"]["MLP"]["Base"]["n"] == int(within.sum())
     assert m["n_rows"]["rec_test"] == len(ds["rec_test"])
     assert m["n_rows"]["rec_test_cold_start"] == sum(bool(c) for c in ds["rec_test"]["cold_start"])
     assert m["n_rows"]["seekers"] == len(seekers)
@@ -654,7 +661,7 @@ def targets_of(res: dict) -> dict:
 def test_report_judge_width_aspects_and_test_seekers_targets(tmp_path):
     """The judge's interval half-width and relevance aspect, and rec_test's seekers, are targets; the status
     names pairs and CVs; Table I shows cold-start seekers and rows per seeker."""
-    from girl_lib.report import JUDGE_HALF_WIDTH, render_markdown, render_status
+    from girl_lib.report import JUDGE_HALF_WIDTH, MIN_TEST_SEEKERS, render_markdown, render_status
 
     res = _res_with_diffs(lo_girl_sft=-0.005)
     res["data"] = {"splits": {"rec_test": {"rows": 640, "seekers": 64, "cold_start_seekers": 22 / 64,
@@ -670,14 +677,16 @@ def test_report_judge_width_aspects_and_test_seekers_targets(tmp_path):
     assert width["value"] == 0.14 and width["met"] is True
     assert t["judge relevance advantage GIRL vs GIRL-SFT > 0"]["met"] is True
     assert t["judge advantage GIRL vs GIRL-SFT > 0"]["ci95"] == [0.06, 0.34]
-    seekers = t["rec_test >= 60 seekers, >= 20 of them cold-start"]
-    assert seekers["value"] == [64, 22] and seekers["met"] is True
+    seekers_target = f"rec_test >= {MIN_TEST_SEEKERS[0]} seekers, >= {MIN_TEST_SEEKERS[1]} of them cold-start"
+    assert t[seekers_target]["value"] == [64, 22] and t[seekers_target]["met"] is False  # too few for issue 27
+    res["recommend_n_seekers"].update(all=MIN_TEST_SEEKERS[0], cold_start=MIN_TEST_SEEKERS[1])
+    assert targets_of(res)[seekers_target]["met"] is True
     res["judge"]["GIRL_vs_GIRL-SFT"]["adv_ci"] = [-0.02, 0.42]
-    res["recommend_n_seekers"]["cold_start"] = 19
+    res["recommend_n_seekers"]["cold_start"] = MIN_TEST_SEEKERS[1] - 1
     t = targets_of(res)
     assert t["judge advantage GIRL vs GIRL-SFT > 0"]["met"] is False
     assert t[f"judge GIRL vs GIRL-SFT interval at most +-{JUDGE_HALF_WIDTH} (240 pairs, 80 CVs)"]["met"] is False
-    assert t["rec_test >= 60 seekers, >= 20 of them cold-start"]["met"] is False
+    assert t[seekers_target]["met"] is False
     status = render_status(res)
     assert "over 240 pairs of JDs for 80 CVs: not shown" in status and "relevance alone" in status
     md = render_markdown(res, tmp_path)
@@ -704,3 +713,170 @@ def test_generation_alternatives_are_the_disjoint_draws_of_generated_jds():
     tr, va, te = (splits[k].with_generated(gen_t) for k in ("train", "valid", "test"))
     out = run_experiment("MLP", True, tr, va, te, replace(FAST, epochs=3), test_alternatives=te_alts)
     assert out["test_probs_alt"].shape == (1, 2, len(te)) and np.allclose(out["test_probs_alt"][0, 0], out["test_probs"][0])
+
+
+# --------------------------------------------------------------------------- issue 27: fields, control, occupation
+_JD_REAL = """Senior Programme Manager
+Company: Harborfield (hospital public agency)
+Location: Atlanta, GA (on-site) | Salary: $111k–$141k
+Responsibilities:
+- Deliver projects on time
+Requirements:
+- At least 6 years in a similar role
+- Hands-on experience with project management
+- BSc in Engineering or equivalent experience"""
+_JD_GEN = """Programme Manager
+Location: Atlanta, GA | Salary: $90k–$120k
+Requirements:
+- 3+ years of relevant experience
+- Project management
+- High school diploma"""
+
+
+def test_jd_field_helpers_by_hand():
+    from girl_lib.jd_fields import band_overlap, coverage, jaccard, requirement_lines, title_line, tokens
+
+    assert title_line("\n  Data Analyst \nCompany: X") == "Data Analyst"
+    assert requirement_lines(_JD_GEN) == ["3+ years of relevant experience", "Project management",
+                                          "High school diploma"]
+    assert requirement_lines("Title\nResponsibilities:\n- Plan\n") == []  # no requirements heading
+    assert tokens("The P&L of a C++ team") == {"p&l", "c++", "team"}  # stopwords dropped, symbols kept
+    assert jaccard({"a", "b"}, {"b", "c"}) == pytest.approx(1 / 3) and jaccard(set(), set()) == 0.0
+    assert coverage({"a", "b", "c", "d"}, {"a", "x"}) == 0.25 and coverage(set(), {"a"}) == 0.0
+    assert band_overlap((90, 120), (111, 141)) == pytest.approx(9 / 51)  # [111, 120] over [90, 141]
+    assert band_overlap((50, 50), (50, 50)) == 1.0 and band_overlap((50, 50), (60, 60)) == 0.0
+    assert band_overlap(None, (1, 2)) == 0.0
+
+
+def test_jd_pair_features_by_hand():
+    import math
+
+    from girl_lib.jd_fields import JD_PAIR_FEATURE_NAMES, jd_pair_features
+
+    f = dict(zip(JD_PAIR_FEATURE_NAMES, jd_pair_features(_JD_GEN, _JD_REAL)))
+    assert f["title_overlap"] == pytest.approx(2 / 3)  # {programme, manager} of {senior, programme, manager}
+    # requirement tokens ("at", "in", "a", "with", "or", "of" are stopwords): real {least, 6, years, similar,
+    # role, hands-on, experience, project, management, bsc, engineering, equivalent} (12), generated {3+, years,
+    # relevant, experience, project, management, high, school, diploma} (9); shared {years, experience,
+    # project, management}: Jaccard 4 / (12 + 9 - 4), coverage of the real JD's 4 / 12
+    assert f["requirement_overlap"] == pytest.approx(4 / 17) and f["requirement_coverage"] == pytest.approx(4 / 12)
+    assert f["same_place"] == 1.0 and f["both_remote"] == 0.0
+    assert f["pay_overlap"] == pytest.approx(9 / 51)
+    assert f["log_pay_ratio"] == pytest.approx(math.log(126 / 105))  # band mids 126k (j) and 105k (j')
+    assert f["years_gap"] == pytest.approx((6 - 3) / 5) and f["degree_gap"] == 1.0  # bachelor vs high school
+    assert f["facts_missing"] == 0.0
+    empty = dict(zip(JD_PAIR_FEATURE_NAMES, jd_pair_features("", _JD_REAL)))
+    assert empty["facts_missing"] == 1.0 and empty["pay_overlap"] == 0.0 and empty["years_gap"] == 0.0
+    assert all(math.isfinite(v) for v in jd_pair_features(None, b"\xff"))
+
+
+def test_field_feature_matrices_shapes():
+    from girl_lib.extract import FEATURE_NAMES, pair_features
+    from girl_lib.jd_fields import JD_PAIR_FEATURE_NAMES, jd_pair_features
+    from girl_lib.recommend import cv_jd_fields, jd_jd_fields
+
+    cvs = ["Location: Atlanta, GA · Salary expectation: $51k\nSummary: 5 years", "CV two"]
+    fields = cv_jd_fields(cvs, [_JD_REAL, _JD_GEN])
+    assert fields.shape == (2, len(FEATURE_NAMES)) and fields.dtype == np.float32
+    assert np.allclose(fields[0], pair_features(cvs[0], _JD_REAL))
+    gens = {"s1": [_JD_GEN, ""], "s2": [_JD_REAL, _JD_GEN]}
+    jj = jd_jd_fields(["s1", "s2", "s1"], [_JD_REAL, _JD_REAL, _JD_GEN], gens, 2)
+    assert jj.shape == (3, 2, len(JD_PAIR_FEATURE_NAMES))
+    assert np.allclose(jj[0, 0], jd_pair_features(_JD_GEN, _JD_REAL))  # row 0: seeker s1's first j' vs its JD
+    assert np.allclose(jj[1, 0], jd_pair_features(_JD_REAL, _JD_REAL)) and jj[1, 0, 0] == 1.0  # identical titles
+    with pytest.raises(GirlError, match="fewer than 3"):
+        jd_jd_fields(["s1"], [_JD_REAL], gens, 3)
+
+
+def _with_fields(feats: Features, seed: int, jp: bool) -> Features:
+    rng = np.random.default_rng(seed)
+    return replace(feats, fields=rng.normal(size=(len(feats), 3)).astype(np.float32),
+                   jp_fields=rng.normal(size=(len(feats), 2)).astype(np.float32) if jp else None)
+
+
+@pytest.mark.parametrize("kind", ["MLP", "Dot"])
+def test_field_blocks_reach_the_predictors(kind):
+    """Base reads the (CV, JD) fields only, enhanced models also the (j', j) ones; both are z-scored with the
+    training rows' statistics and really change the score."""
+    from girl_lib.recommend import make_predictor, predict_logits
+
+    splits, _ = _toy_splits(n_seekers=40)
+    train = _with_fields(splits["train"], 0, jp=True)
+    base = make_predictor(kind, False, 8, 8, RecommendConfig(), field_dim=3)
+    enhanced = make_predictor(kind, True, 8, 8, RecommendConfig(), field_dim=3, jp_field_dim=2)
+    with pytest.raises(GirlError, match="no \\(j', j\\) field"):
+        make_predictor(kind, False, 8, 8, RecommendConfig(), field_dim=3, jp_field_dim=2)
+    for model in (base, enhanced):
+        model.init_from_data(train)
+        assert torch.allclose(model.mean_f, torch.from_numpy(train.fields.mean(0)), atol=1e-6)
+        _perturb(model)
+        if kind == "Dot":
+            nn_init = torch.nn.init
+            nn_init.normal_(model.field_head.weight)
+        moved = replace(train, fields=train.fields + 5.0)
+        assert not np.allclose(predict_logits(model, train), predict_logits(model, moved))
+    assert enhanced.mean_g.shape == (2,) and not hasattr(base, "mean_g")
+    moved_jp = replace(train, jp_fields=train.jp_fields + 5.0)
+    assert not np.allclose(predict_logits(enhanced, train), predict_logits(enhanced, moved_jp))
+    assert np.allclose(predict_logits(base, train), predict_logits(base, moved_jp))  # Base never reads j' fields
+    with pytest.raises(GirlError, match="field features 'f'"):
+        predict_logits(base, replace(train, fields=None))
+
+
+def test_train_predictor_uses_the_field_blocks_it_was_given():
+    from girl_lib.recommend import train_predictor
+
+    splits, _ = _toy_splits(n_seekers=40)
+    tr, va = (_with_fields(splits[k], i, jp=True) for i, k in enumerate(("train", "valid")))
+    rc = RecommendConfig(epochs=2, patience=1, hidden_dim=8, proj_dim=8, seeds=(0,))
+    base, _ = train_predictor("MLP", False, tr, va, rc)
+    enhanced, _ = train_predictor("MLP", True, tr, va, rc)
+    assert (base.field_dim, base.jp_field_dim) == (3, 0) and (enhanced.field_dim, enhanced.jp_field_dim) == (3, 2)
+    assert base.net[0].in_features == 8 + 8 + 3 and enhanced.net[0].in_features == 8 * 3 + 3 + 2
+
+
+def test_retrieved_control_picks_the_nearest_sft_cvs_jd():
+    from girl_lib.recommend import nearest_rows, retrieve_matched_jds
+
+    index = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    queries = np.array([[0.1, 5.0], [3.0, 2.9], [2.0, 0.1]])  # cosine, not distance: scale does not matter
+    assert nearest_rows(queries, index).tolist() == [1, 2, 0]
+    texts, neighbour = retrieve_matched_jds(["q1", "q2", "q3"], queries, ["a", "b", "c"], index,
+                                            {"a": "JD of a", "b": "JD of b", "c": "JD of c"})
+    assert neighbour == {"q1": "b", "q2": "c", "q3": "a"}
+    assert texts == {"q1": ["JD of b"], "q2": ["JD of c"], "q3": ["JD of a"]}
+    with pytest.raises(GirlError, match="do not match"):
+        nearest_rows(queries, np.ones((2, 3)))
+
+
+def test_sft_matched_pairs_keeps_each_seekers_first_jd():
+    from girl_lib.recommend import sft_matched_pairs
+
+    notes = []
+    data = {"sft": {"seeker_id": ["a", "b", "a"], "cv": ["cv a", "cv b", "cv a"], "jd": ["j1", "j2", "j3"]}}
+    assert sft_matched_pairs(data, notes) == {"seeker_id": ["a", "b"], "cv": ["cv a", "cv b"], "jd": ["j1", "j2"]}
+    assert sft_matched_pairs({}, notes) is None and "Retrieved control is skipped" in notes[0]
+
+
+def test_within_occupation_auc_uses_the_same_occupation_rows_only():
+    from girl_lib.recommend import score_rows
+
+    y = np.array([1, 0, 1, 0, 0, 1])
+    probs = np.array([0.9, 0.8, 0.2, 0.1, 0.95, 0.05])
+    within = np.array([True, True, True, True, False, False])
+    out = score_rows(y, probs, within=within)
+    assert out["auc_within_occupation"] == pytest.approx(auc(y[within], probs[within])) == 0.75
+    assert out["auc"] != out["auc_within_occupation"] and out["n_within"] == 4
+    one_class = score_rows(y, probs, within=np.array([True, False, True, False, False, True]))
+    assert one_class["auc_within_occupation"] is None  # only positives there
+
+
+def test_run_experiment_reports_within_occupation_per_subset():
+    splits, _ = _toy_splits(n_seekers=60)
+    test = splits["test"]
+    within = np.random.default_rng(1).random(len(test)) < 0.5
+    rc = RecommendConfig(epochs=2, patience=1, hidden_dim=8, proj_dim=8, seeds=(0, 1))
+    res = run_experiment("MLP", False, splits["train"], splits["valid"], test, rc, within=within)
+    probs = res["test_probs"]
+    expected = np.mean([auc(test.y[within], p[within]) for p in probs])
+    assert res["all"]["auc_within_occupation"] == pytest.approx(expected)
