@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import get_profile
+from .names import STAGE_MODEL_NAMES
 from .pipeline import STAGES, ensure, is_fresh, upstream
 from .runio import GirlError, atomic_write_json, is_done, read_json
 
@@ -418,7 +419,7 @@ class Session:
         path = self.results_dir / stage / "model"
         if path.exists():
             model, tok = load_generator(str(path), self.cfg)
-            return model, tok, {"sft": "GIRL-SFT", "ppo": "GIRL"}.get(stage, stage)
+            return model, tok, STAGE_MODEL_NAMES.get(stage, stage)
         print(f"[{self.mode} mode] the trained '{stage}' weights are not in {_show(self.results_dir)}: this cell "
               f"uses the untuned base generator ({self.cfg.models.generator}, same tokenizer and prompt). "
               "Set TRAIN = True to use the trained one.")

@@ -32,6 +32,7 @@ from transformers.cache_utils import DynamicCache
 from . import distributed as dist
 from .data import load_data
 from .models import load_generator
+from .names import MODEL_NAMES  # noqa: F401 - generator key -> table label, re-exported (generate.MODEL_NAMES)
 from .prompts import render_prompt
 from .realism import real_pairs, realism, realism_diff
 from .runio import (GirlError, append_jsonl, atomic_write_json, derive_seed, done_record, mark_done, read_json,
@@ -47,10 +48,6 @@ except ImportError:  # pragma: no cover - depends on the installed transformers
 BACKENDS = ("fast", "hf")
 """The choices of ``generate.backend`` / ``sample_batch(backend=...)``."""
 
-MODEL_NAMES = {"sft": "GIRL-SFT", "girl": "GIRL", "base": "base-gen"}
-"""Generator key -> the name every table, plot and notebook uses (the paper's Table II-IV rows). ``base-gen``
-is our ablation, JDs from the untuned generator; the paper's ``Base`` row (recommendation without any
-generated JD) is not a generator and has no key here."""
 
 def generations_path(run_dir, model_key: str) -> Path:
     return Path(run_dir) / "generate" / f"{model_key}.jsonl"

@@ -49,6 +49,7 @@ from .data import load_data
 from .generate import generated_models, load_generations
 from .metrics import distinct_ngram_ratio, words
 from .models import load_generator
+from .names import JUDGE_ASPECTS, JUDGE_PAIRS
 from .prompts import display_cv, validate_cv
 from .realism import requirement_lines
 from .report import render_judge_table
@@ -57,14 +58,13 @@ from .runio import (GirlError, append_jsonl, atomic_write_json, atomic_write_tex
 from .world import JD_SECTIONS, Recruiter, oracle_fit, parse_cv, parse_jd
 from .world.texts import section_text
 
-ASPECTS = ("detail", "relevance", "conciseness")
-"""The three aspects of paper Sec. VI-B; every verdict also has ``overall``."""
+ASPECTS = JUDGE_ASPECTS
+"""The three aspects of paper Sec. VI-B (:data:`girl_lib.names.JUDGE_ASPECTS`); every verdict also has ``overall``."""
 VERDICT_KEYS = ASPECTS + ("overall",)
 LABELS = {"detail": "Detail", "relevance": "Relevance", "conciseness": "Conciseness", "overall": "Overall"}
 """How each verdict line starts in a reply."""
 
-PAIRS = (("GIRL_vs_GIRL-SFT", "girl", "sft"), ("GIRL-SFT_vs_base", "sft", "base"),
-         ("GIRL_vs_base", "girl", "base"))
+PAIRS = JUDGE_PAIRS
 """The comparisons of ``run_judge``: (name, model key x, model key y); ``win`` means x is better."""
 
 PAPER_TABLE_II = paper.TABLE_II

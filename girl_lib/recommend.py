@@ -51,10 +51,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import paper
+from . import names, paper
+from .names import MODEL_NAMES
+from .names import pair_models  # noqa: F401 - re-exported (notebook 06)
 from .data import load_data
 from .extract import FEATURE_NAMES, pair_features
-from .generate import MODEL_NAMES, generated_models, load_generations
+from .generate import generated_models, load_generations
 from .jd_fields import JD_PAIR_FEATURE_NAMES, jd_pair_features
 from .metrics import (auc, gauc, logloss, mean_ndcg_at_k, mean_recall_at_k, mean_std, paired_group_bootstrap,
                       relative_change)
@@ -63,14 +65,8 @@ from .report import render_recommend_tables
 from .runio import (GirlError, atomic_write_json, atomic_write_text, check_finite, clear_done, mark_done,
                     require_stage, set_seed)
 
-PREDICTORS = ("MLP", "Dot")
-MODEL_ORDER = ("Base", "GIRL-SFT", "GIRL", "Retrieved", "base-gen")
-"""Rows of Tables III-IV. ``Retrieved`` is the non-generative control: j' is the real JD matched to the
-nearest ``sft`` CV (:func:`retrieved_control`), through the same pipeline as a generated JD."""
-SUBSETS = (("all", "recommend"), ("cold_start", "recommend_cold_start"), ("warm", "recommend_warm"),
-           ("within_occupation", "recommend_within_occupation"))
-"""Test subset -> key of ``metrics.json``. ``within_occupation``: the test rows whose job is in the seeker's
-own occupation (the data's evaluation-only ``same_occupation`` flag), where occupation cannot decide."""
+PREDICTORS, MODEL_ORDER, SUBSETS = names.PREDICTORS, names.REC_MODEL_ORDER, names.REC_SUBSETS
+"""Recommenders, rows of Tables III-IV and test subsets -> ``metrics.json`` keys (:mod:`girl_lib.names`)."""
 
 PAPER_TABLE_III, PAPER_TABLE_IV = paper.TABLE_III, paper.TABLE_IV
 """Paper Tables III (all test rows) and IV (cold start), from :mod:`girl_lib.paper`."""
@@ -785,14 +781,6 @@ def _default_encode_fn(cfg) -> Callable[[list[str]], np.ndarray]:
     return encode
 
 
-def pair_models(pair: str) -> tuple[str, str]:
-    """``"GIRL-SFT-Base"`` -> ``("GIRL-SFT", "Base")`` (model names contain dashes, so split on known names)."""
-    for a, b in DIFF_PAIRS:
-        if pair == f"{a}-{b}":
-            return a, b
-    return tuple(pair.rsplit("-", 1))  # type: ignore[return-value]
-
-
 def _summarise(results: dict, subset: str) -> dict:
     """{pred: {model: {auc, logloss, gauc, stds, rels vs Base, per_seed}}} for one test subset (the paired
     differences, ``diff``, are added by :func:`run_recommend`)."""
@@ -898,7 +886,7 @@ def generation_alternatives(test: Features, table: EmbeddingTable, n: int,
     return [enhanced_splits({"test": test}, table, n, fields, start=a * n)["test"] for a in range(k)]
 
 
-DIFF_PAIRS = (("GIRL", "Base"), ("GIRL", "GIRL-SFT"), ("GIRL", "Retrieved"), ("GIRL-SFT", "Base"))
+DIFF_PAIRS = names.REC_DIFF_PAIRS
 """The paired differences ``a - b`` of Tables III-IV's rows that get a bootstrap interval."""
 
 

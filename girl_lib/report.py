@@ -10,6 +10,10 @@ from pathlib import Path
 
 from . import paper, plots
 from .metrics import relative_change
+from .names import JUDGE_ASPECTS as ASPECTS
+from .names import PREDICTORS, REC_DIFF_PAIRS, pair_models
+from .names import REC_MODEL_ORDER as MODEL_ORDER
+from .names import REC_SUBSETS as SUBSETS
 from .runio import atomic_write_json, atomic_write_text, read_json, read_jsonl
 
 MIN_SEEKERS = 20
@@ -20,10 +24,9 @@ MIN_TEST_SEEKERS = (150, 60)
 smallest AUC difference a paired interval could show (~0.02, ~0.04 cold) was the size of the effects tested."""
 JUDGE_HALF_WIDTH = 0.15
 """Widest half-width of the judge's GIRL vs GIRL-SFT interval that can show an advantage of the paper's size."""
-REC_TARGET_PAIRS = (("GIRL", "GIRL-SFT"), ("GIRL", "Base"), ("GIRL", "Retrieved"), ("GIRL-SFT", "Base"))
-"""Paired AUC differences of Tables III-IV reported as comparisons (``GIRL - Retrieved``: does generating a
-JD beat looking one up?)."""
-"""The orderings of Tables III-IV the course checks, each as a paired AUC difference ``a - b > 0``."""
+REC_TARGET_PAIRS = REC_DIFF_PAIRS
+"""The orderings of Tables III-IV the course checks, each as a paired AUC difference ``a - b > 0``
+(``GIRL - Retrieved``: does generating a JD beat looking one up?)."""
 PPO_DICT_KEYS = ("reward_diff", "oracle_fit_diff", "rm_policy_agreement", "rm_sft_agreement", "oracle_fit_terms")
 """The structured entries of ``ppo/metrics.json`` that ``results.json["ppo"]`` carries (the rest: scalars)."""
 
@@ -416,10 +419,6 @@ def render_markdown(res: dict, run_dir: Path) -> str:
 
 def _diff_section(res: dict, key: str) -> list[str]:
     """The paired differences of one table with their 95% intervals (empty for a run without them)."""
-    # local, as every import of .recommend here: recommend imports this module (render_recommend_tables) at
-    # its top, so a top-level import here would be circular
-    from .recommend import SUBSETS
-
     table = diff_rows(res[key])
     if not table:
         return []
@@ -604,7 +603,6 @@ def render_seed_table(runs: list[tuple[str, dict, dict | None]]) -> str:
 # =========================================================================== stage pages (judge, recommend)
 def render_judge_table(metrics: dict, backend_name: str) -> str:
     """``judge/table.md``: the Table II analogue, our pairs next to the paper's numbers where they exist."""
-    from .judge import ASPECTS  # local: judge imports this module (render_judge_table)
 
     lines = [
         "# Generation quality (paper Table II analogue)",
@@ -645,7 +643,6 @@ def _fmt_pm(v, std=None, rel=None) -> str:
 
 def rec_table_rows(ours: dict, paper_table: dict | None) -> list[str]:
     """Markdown rows of one Table III/IV analogue beside the paper's numbers."""
-    from .recommend import MODEL_ORDER, PREDICTORS  # local: see _diff_section
 
     lines = ["| Predictor | Model | AUC (↑) | GAUC (↑) | within-occupation AUC (↑) | LogLoss (↓) | Paper AUC | "
              "Paper LogLoss |", "|---|---|---|---|---|---|---|---|"]
@@ -674,7 +671,6 @@ def rec_table_rows(ours: dict, paper_table: dict | None) -> list[str]:
 
 def diff_rows(ours: dict) -> list[str]:
     """Markdown rows of the paired differences (``ours[pred]["diff"]``) with their 95% intervals."""
-    from .recommend import PREDICTORS, pair_models  # local: see _diff_section
 
     rows = [(pred, pair, d) for pred in PREDICTORS for pair, d in ours.get(pred, {}).get("diff", {}).items()]
     if not rows:
@@ -690,7 +686,6 @@ def diff_rows(ours: dict) -> list[str]:
 def render_recommend_tables(metrics: dict) -> str:
     """``recommend/tables.md``: Tables III-IV analogues beside the paper's numbers, Fig. 5 data, retrieval.
     Long because it is one page of markdown, section after section; each section is a few lines."""
-    from .recommend import SUBSETS  # local: see _diff_section
 
     rows = metrics["n_rows"]
     lines = ["# Generation-enhanced job recommendation (paper Sec. V, Tables III-IV, Fig. 5)", "",
