@@ -10,6 +10,17 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+E2E_MODULES = frozenset({"test_pipeline.py", "test_provenance.py", "test_distributed.py"})
+"""Modules whose tests launch whole `girl run` pipelines or several processes (marked ``e2e``; the fast tier,
+``bash scripts/test.sh --fast``, leaves them out together with ``notebooks`` and ``slow``)."""
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in E2E_MODULES:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def tiny_cfg():
     from girl_lib.config import get_profile

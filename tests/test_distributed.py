@@ -174,9 +174,11 @@ def test_sft_on_two_processes_matches_one_process(tiny_cfg, runs):
 
 # --------------------------------------------------------------------------- ppo
 def test_ppo_on_two_processes_keeps_the_rollouts_per_iteration(tiny_cfg, runs):
-    # needs sft and reward in runs["two"] (the tests above, made with two processes)
-    if not ((runs["two"] / "sft" / "DONE").exists() and (runs["two"] / "reward" / "DONE").exists()):
-        pytest.skip("needs the sft and reward tests of this module")
+    # needs sft and reward in runs["two"]: the tests above make them with two processes; run alone (-k), it
+    # makes them itself, so the outcome never depends on which tests ran before
+    for stage in ("sft", "reward"):
+        if not (runs["two"] / stage / "DONE").exists():
+            launch("-m", "girl_lib.cli", stage, "--profile", "tiny", "--run-dir", str(runs["two"]))
     launch("-m", "girl_lib.cli", "ppo", "--profile", "tiny", "--run-dir", str(runs["two"]))
     p = tiny_cfg.ppo
     rows = read_jsonl(runs["two"] / "ppo" / "metrics.jsonl")
