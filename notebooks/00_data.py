@@ -267,6 +267,28 @@ else:
     print("this data source records no kind of rejected JD")
 
 # %% [markdown]
+# **Where the recommendation splits' negatives come from.** A seeker on a job platform sees and applies to
+# jobs in their own field (search, alerts and the platform's recall all filter by occupation), so most of
+# their logged negatives are jobs of their own occupation that failed on seniority, pay, place or skills
+# (`girl_lib.world.splits.REC_NEGATIVE_MIX`). This makes the recommendation test of notebook 06 hard in the
+# way the paper's is: "is this job in my field?" alone cannot rank most pairs. `same_occupation` is the
+# share of negatives (and positives) whose job is in the seeker's own occupation by the world's truth: an
+# evaluation-only flag that notebook 06 uses for its within-occupation AUC and no model reads.
+
+# %%
+rec_mix = {split: stats["splits"].get(split, {}) for split in ("rec_train", "rec_valid", "rec_test")}
+rec_mix = {split: {**{f"negatives: {k}": v for k, v in (s.get("negative_mix") or {}).items()},
+                   **({"negatives in own occupation": s["negative_same_occupation"]}
+                      if "negative_same_occupation" in s else {}),
+                   **({"positives in own occupation": s["positive_same_occupation"]}
+                      if "positive_same_occupation" in s else {})}
+           for split, s in rec_mix.items()}
+if any(rec_mix.values()):
+    display(pd.DataFrame(rec_mix).T.round(3))
+else:
+    print("this data source records no kind of negative (made before it was recorded, or your own file)")
+
+# %% [markdown]
 # One matched (CV, JD) pair of the SFT split, the kind of pair the generator learns from in notebook 01:
 
 # %%
@@ -328,6 +350,33 @@ print(rjdb["sft"][0]["cv"][:300])
 # 🐢 Exercise: the share of rows of `pairs` whose "label" equals (pairs["fit"] > 0.5)
 agreement = None   # TODO
 course.check("00-label-noise", agreement, pairs=pairs)
+
+# %% [markdown]
+# ### 🐕 Build it yourself: a paired bootstrap interval
+#
+# Every "shown / not shown" verdict in this course is a 95% bootstrap interval of a *paired* difference:
+# two models scored on the same rows (CVs, seekers), the rows resampled with replacement, the pairs kept
+# together. Write it for the mean of `a - b`: draw `n` resamples with
+# `rng = np.random.default_rng(seed)` and `rng.integers(0, len(a), len(a))` each, take the mean difference
+# of each resample, and return the 2.5% and 97.5% quantiles (`np.quantile`). `course.check` compares your
+# function with `girl_lib.metrics.bootstrap_ci` on random data.
+
+# %%
+import numpy as np
+
+
+def paired_bootstrap_ci(a, b, n, seed):
+    """a, b: per-row values of two models on the same rows -> (low, high), the 95% interval of mean(a - b)."""
+    raise NotImplementedError   # TODO
+
+
+course.check("00-paired-bootstrap", paired_bootstrap_ci)
+
+# %% [markdown]
+# ### Resources for this step
+#
+# - Efron, *Bootstrap Methods: Another Look at the Jackknife* (Annals of Statistics, 1979), [doi 10.1214/aos/1176344552](https://doi.org/10.1214/aos/1176344552): the bootstrap behind every interval of this course.
+# - Wang et al., *Self-Instruct* (2022), [arXiv 2212.10560](https://arxiv.org/abs/2212.10560), and Gunasekar et al., *Textbooks Are All You Need* (2023), [arXiv 2306.11644](https://arxiv.org/abs/2306.11644): training on synthetic text.
 
 # %% [markdown]
 # ## Check your understanding

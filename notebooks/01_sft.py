@@ -226,6 +226,8 @@ print(f"SFT saw {sft['n_train']} pairs in {sft['steps']} steps; a sampled JD als
 #
 # - 🐢 **Explore** (seconds): count the tokens of the example above that carry loss (labels other than -100);
 #   the cell below checks it.
+# - 🐕 **Build it** (seconds): write Eq. 1 yourself, the SFT loss with its mask (only the JD's tokens count),
+#   in the cell below the 🐢 one; it is checked against `girl_lib.losses.sft_loss` on random inputs.
 # - 🐕 **Modify** (seconds): compute the loss of the same example *with* loss on the prompt too (labels =
 #   `ids`) and compare it with Eq. 1's. Which part of the text dominates the mean, and why is that the wrong
 #   objective for writing JDs?
@@ -245,6 +247,25 @@ print(f"SFT saw {sft['n_train']} pairs in {sft['steps']} steps; a sampled JD als
 # 🐢 Exercise: how many tokens of the example carry loss? (use `labels` from section 2)
 n_loss_tokens = None   # TODO
 course.check("01-loss-tokens", n_loss_tokens, labels=labels)
+
+# %% [markdown]
+# ### 🐕 Build it yourself: the SFT loss and its mask (Eq. 1)
+#
+# `logits` [B, L, V] come from the model over prompt + JD; `labels` [B, L] are the token ids with the
+# prompt and padding set to -100. Position $t$ predicts token $t+1$, so shift first; then average
+# $-\log p(\text{label})$ over the labelled positions only, over the whole batch. `course.check` calls your
+# function on random logits and labels and compares it with `girl_lib.losses.sft_loss`.
+
+# %%
+import torch
+
+
+def my_sft_loss(logits, labels):
+    """Mean negative log-likelihood of the tokens whose label is not -100 (shifted by one). Scalar tensor."""
+    raise NotImplementedError   # TODO: shift, log_softmax, gather the labels' log-probs, keep labels != -100
+
+
+course.check("01-sft-loss", my_sft_loss)
 
 # %% [markdown]
 # ## Check your understanding
@@ -289,9 +310,7 @@ course.check("01-loss-tokens", n_loss_tokens, labels=labels)
 # ## Resources
 #
 # - Zheng et al., *Generative Job Recommendations with Large Language Model* (2023), [arXiv 2307.02157](https://arxiv.org/abs/2307.02157): the paper this course implements.
-# - Ouyang et al., *Training language models to follow instructions with human feedback* (InstructGPT, 2022), [arXiv 2203.02155](https://arxiv.org/abs/2203.02155): SFT → reward model → PPO.
-# - Schulman et al., *Proximal Policy Optimization Algorithms* (2017), [arXiv 1707.06347](https://arxiv.org/abs/1707.06347).
-# - John Schulman, [*Approximating KL divergence*](http://joschu.net/blog/kl-approx.html) (the k1 / k2 / k3 estimators of notebook 03).
-# - Zheng et al., *Judging LLM-as-a-judge with MT-Bench and Chatbot Arena* (2023), [arXiv 2306.05685](https://arxiv.org/abs/2306.05685): pairwise judging and position bias.
-# - Covington, Adams and Sargin, *Deep Neural Networks for YouTube Recommendations* (RecSys 2016), [doi 10.1145/2959100.2959190](https://doi.org/10.1145/2959100.2959190): the two-tower recommender.
-# - Hugging Face [TRL documentation](https://huggingface.co/docs/trl) (`SFTTrainer`, reward modelling, RL trainers) and [PEFT / LoRA](https://huggingface.co/docs/peft).
+# - Hu et al., *LoRA: Low-Rank Adaptation of Large Language Models* (2021), [arXiv 2106.09685](https://arxiv.org/abs/2106.09685): the adapters `sft.lora_r` sets.
+# - Hugging Face TRL, [`SFTTrainer`](https://huggingface.co/docs/trl/sft_trainer) (prompt/completion data and completion-only loss, as `JDOnlySFTTrainer` uses it) and [PEFT](https://huggingface.co/docs/peft).
+# - Ouyang et al., *Training language models to follow instructions with human feedback* (InstructGPT, 2022), [arXiv 2203.02155](https://arxiv.org/abs/2203.02155): SFT as the first of three steps.
+# - Hugging Face [smol-course](https://github.com/huggingface/smol-course): instruction tuning and LoRA on small models, hands-on.

@@ -378,6 +378,8 @@ else:
 #
 # - 🐢 **Explore** (seconds): recompute the held-out pairwise accuracy from the logged scores
 #   `sc["chosen"]`, `sc["rejected"]` (the cell below checks it).
+# - 🐕 **Build it** (seconds): write the Bradley–Terry loss the reward model minimises (Eq. 2, with its sign)
+#   in the cell below the 🐢 one; it is checked against `girl_lib.losses.pairwise_ranking_loss`.
 # - 🐕 **Modify** (seconds): add a margin, `-logsigmoid(U+ - U- - m)`, to the hand-made tensors of section 1:
 #   which pairs still get a gradient once they are ranked correctly?
 # - 🦁 **Extend** (seconds on the tiny model; minutes with MiniLM): train the tiny cross-encoder for a few
@@ -394,6 +396,26 @@ else:
 # 🐢 Exercise: the share of held-out pairs with U(C, J+) > U(C, J-), from sc["chosen"] and sc["rejected"]
 pairwise_accuracy = None   # TODO
 course.check("02-pairwise-accuracy", pairwise_accuracy, chosen=sc["chosen"], rejected=sc["rejected"])
+
+# %% [markdown]
+# ### 🐕 Build it yourself: the Bradley–Terry loss (Eq. 2)
+#
+# Bradley–Terry models the chance that the matched JD $J^+$ beats the mismatched $J^-$ as
+# $\sigma(U(C, J^+) - U(C, J^-))$; training minimises its negative log-likelihood, averaged over pairs.
+# `course.check` calls your function on random score tensors and compares it with
+# `girl_lib.losses.pairwise_ranking_loss`; on a mismatch it prints the inputs, both answers and a hint.
+
+# %%
+import torch
+import torch.nn.functional as F
+
+
+def bt_loss(chosen, rejected):
+    """chosen, rejected: [N] scores U(C, J+) and U(C, J-) -> the scalar loss to minimise."""
+    raise NotImplementedError   # TODO: one line (F.logsigmoid is a numerically stable log sigma)
+
+
+course.check("02-bt-loss", bt_loss)
 
 # %% [markdown]
 # ## Check your understanding
@@ -438,9 +460,8 @@ course.check("02-pairwise-accuracy", pairwise_accuracy, chosen=sc["chosen"], rej
 # ## Resources
 #
 # - Zheng et al., *Generative Job Recommendations with Large Language Model* (2023), [arXiv 2307.02157](https://arxiv.org/abs/2307.02157): the paper this course implements.
-# - Ouyang et al., *Training language models to follow instructions with human feedback* (InstructGPT, 2022), [arXiv 2203.02155](https://arxiv.org/abs/2203.02155): SFT → reward model → PPO.
-# - Schulman et al., *Proximal Policy Optimization Algorithms* (2017), [arXiv 1707.06347](https://arxiv.org/abs/1707.06347).
-# - John Schulman, [*Approximating KL divergence*](http://joschu.net/blog/kl-approx.html) (the k1 / k2 / k3 estimators of notebook 03).
-# - Zheng et al., *Judging LLM-as-a-judge with MT-Bench and Chatbot Arena* (2023), [arXiv 2306.05685](https://arxiv.org/abs/2306.05685): pairwise judging and position bias.
-# - Covington, Adams and Sargin, *Deep Neural Networks for YouTube Recommendations* (RecSys 2016), [doi 10.1145/2959100.2959190](https://doi.org/10.1145/2959100.2959190): the two-tower recommender.
-# - Hugging Face [TRL documentation](https://huggingface.co/docs/trl) (`SFTTrainer`, reward modelling, RL trainers) and [PEFT / LoRA](https://huggingface.co/docs/peft).
+# - Bradley and Terry, *Rank Analysis of Incomplete Block Designs: I. The Method of Paired Comparisons* (Biometrika, 1952), [doi 10.2307/2334029](https://doi.org/10.2307/2334029): the pairwise model behind Eq. 2.
+# - Stiennon et al., *Learning to summarize from human feedback* (2020), [arXiv 2009.01325](https://arxiv.org/abs/2009.01325), and Ouyang et al. (InstructGPT, 2022), [arXiv 2203.02155](https://arxiv.org/abs/2203.02155): reward models trained on comparisons.
+# - Reimers and Gurevych, *Sentence-BERT* (2019), [arXiv 1908.10084](https://arxiv.org/abs/1908.10084): the dual (bi-) encoder and why it is fast.
+# - Khattab and Zaharia, *ColBERT: Efficient and Effective Passage Search via Contextualized Late Interaction over BERT* (2020), [arXiv 2004.12832](https://arxiv.org/abs/2004.12832): the late-interaction (MaxSim) scorer.
+# - Hugging Face TRL, [`RewardTrainer`](https://huggingface.co/docs/trl/reward_trainer).

@@ -172,7 +172,11 @@ _ = plots.clip_objective(0.2)
 # %% [markdown]
 # The clip plot shows what Eq. 7 does: with a positive advantage, raising a token's probability beyond
 # $1+\epsilon$ times its old value earns nothing more; with a negative advantage, lowering it beyond
-# $1-\epsilon$ earns nothing more. So one batch of experience cannot push the policy far.
+# $1-\epsilon$ earns nothing more. So the objective gives no reason to move a token's probability further
+# than that on one batch of experience. It does not *stop* it: a clipped token only loses its gradient,
+# while the weights it shares with the other tokens keep moving, so the ratios can still leave
+# $[1-\epsilon, 1+\epsilon]$ (the from-scratch iteration below prints them: AdamW's first step moves every
+# weight by about the learning rate, whatever its gradient, so the first update is the widest).
 #
 # ## 3. Beyond the paper: k JDs per CV, a group baseline, and a KL that bites
 #
@@ -180,10 +184,7 @@ _ = plots.clip_objective(0.2)
 # "this CV is easy / hard", which the policy cannot change. Sampling $k$ JDs for the same CV gives a better
 # baseline for free: the other JDs of that CV.
 #
-# $$a_i^{	ext{RLOO}} = r_i - 
-# rac{1}{k-1}\sum_{j 
-# e i} r_j \qquad a_i^{	ext{GRPO}} = 
-# rac{r_i - 	ext{mean}_j\, r_j}{	ext{std}_j\, r_j}$$
+# $$a_i^{\text{RLOO}} = r_i - \frac{1}{k-1}\sum_{j \ne i} r_j \qquad a_i^{\text{GRPO}} = \frac{r_i - \text{mean}_j\, r_j}{\text{std}_j\, r_j}$$
 #
 # (RLOO: Ahmadian et al. 2024; GRPO: Shao et al. 2024.) The CV's own offset cancels; all that is left
 # tells one CV's JDs apart. The $k$ JDs also share one prompt forward when sampling and training
@@ -230,24 +231,32 @@ if C.has_model("sft", "reward", what="comparing the baselines on fresh samples")
 #
 # Algorithm 1's loop body written out in plain PyTorch, on *tiny* random models built offline (whatever
 # the profile, so it takes seconds): **rollout** ($k$ JDs for each of two CVs, sampled token by token),
-# **reward** (Eq. 4: $\mathcal{U}$ minus λ times the KL to the frozen reference, summed over the JD as the
+# **reward** (Eq. 4: a score minus λ times the KL to the frozen reference, summed over the JD as the
 # `cpu` profile does), **advantage** (RLOO within each CV) and two **clipped updates** (Eq. 6-7). At each
 # step the hand-written value is checked against `girl_lib` (`losses.logprobs_of`, `losses.kl_penalty`,
 # `ppo.compute_rewards`, `ppo.group_advantages`, `losses.ppo_actor_loss`).
+#
+# The score is a **toy reward**, not $\mathcal{U}$: the tiny profile's reward model is a random BERT that
+# gives every JD almost the same score, so every advantage would be ~0 and there would be nothing to learn.
+# `scratch_ppo.toy_reward` pays for the share of the JD's tokens that also occur in its CV ("use the
+# seeker's words"); it differs from one sample to the next, so the advantages carry a signal. The actor
+# starts as an exact copy of the reference (the SFT model), so in this first iteration the KL is 0 and
+# $\rho = 1$ at the first epoch (asserted); the learning rate is one a 2-layer model tolerates, though
+# AdamW's very first step still spreads the ratios well beyond $[1-\epsilon, 1+\epsilon]$ (printed below).
 
 # %%
 import copy
 
-from girl_lib.models import load_generator, load_sequence_scorer
+from girl_lib import scratch_ppo
+from girl_lib.models import load_generator
 from girl_lib.prompts import render_prompt
 
 tiny_cfg = get_profile("tiny")
 actor, gtok = load_generator("tiny", tiny_cfg)        # stands in for GIRL-SFT, the actor G^a
 ppo.disable_dropout(actor)                            # rho must be exactly 1 before the first update
 reference = copy.deepcopy(actor).eval()               # the frozen reference G
-scorer, rtok = load_sequence_scorer("tiny", tiny_cfg)  # stands in for U(C, J)
-scorer.eval()
-K, NEW_TOKENS, TEMPERATURE, LAMBDA, EPS = 3, 16, 1.0, 0.05, 0.2
+K, NEW_TOKENS, TEMPERATURE, LAMBDA, EPS = 4, 16, 1.0, 0.05, 0.2
+LR = scratch_ppo.ToyPPOConfig().lr                   # 5e-3 (AdamW)
 cvs = list(load_data(RUN_DIR)["rl"]["cv"][:2])
 gen = torch.Generator().manual_seed(0)
 
@@ -282,11 +291,9 @@ old_logp, ref_logp = torch.cat([b["old_logp"] for b in batches]), torch.cat([b["
 jds = [gtok.decode(b["ids"][i, b["prompt_len"]:][b["mask"][i].bool()], skip_special_tokens=True)
        for b in batches for i in range(K)]
 
-# 2. Reward (Eq. 4): U(C, J) - lambda * KL, the KL summed over the JD's tokens (k1: log p_actor - log p_ref)
-with torch.no_grad():
-    rows = [b["cv"] for b in batches for _ in range(K)]
-    enc = rtok(rows, jds, truncation="only_first", max_length=256, padding=True, return_tensors="pt")
-    score = scorer(**enc).logits[:, 0].float()
+# 2. Reward (Eq. 4): toy score - lambda * KL, the KL summed over the JD's tokens (k1: log p_actor - log p_ref)
+score = torch.cat([scratch_ppo.toy_reward(b["ids"][:, b["prompt_len"]:], b["mask"], b["ids"][:, :b["prompt_len"]])
+                   for b in batches])             # share of the JD's tokens that occur in its CV
 kl = ((old_logp - ref_logp) * mask).sum(1)
 reward = score - LAMBDA * kl
 assert torch.allclose(kl, losses.kl_penalty(old_logp, ref_logp, mask, "k1", "sum"), atol=1e-6)
@@ -298,10 +305,12 @@ adv = (grouped - (grouped.sum(1, keepdim=True) - grouped) / (K - 1)).flatten()
 assert torch.allclose(adv, ppo.group_advantages(reward, K, "rloo"), atol=1e-6)
 
 # 4. Two clipped updates on the batch (Alg. 1 lines 6-13; one minibatch, two epochs)
-opt = torch.optim.AdamW(actor.parameters(), lr=3e-2)
+opt = torch.optim.AdamW(actor.parameters(), lr=LR)
 for epoch in range(2):
     new_logp = torch.cat([token_logprobs(actor, b["ids"], b["prompt_len"]) for b in batches])
     ratio = torch.exp(new_logp - old_logp)
+    if epoch == 0:                                    # the actor has not moved since it sampled: rho = 1
+        assert torch.allclose(ratio[mask.bool()], torch.ones(int(mask.sum())), atol=1e-4)
     surrogate = torch.minimum(ratio * adv[:, None], ratio.clamp(1 - EPS, 1 + EPS) * adv[:, None])
     loss = -((surrogate * mask).sum(1) / mask.sum(1)).mean()          # Eq. 6 (with its minus sign)
     lib_loss = losses.ppo_actor_loss(new_logp, old_logp, adv, mask, clip_eps=EPS)
@@ -312,9 +321,29 @@ for epoch in range(2):
     opt.zero_grad()
     loss.backward()
     opt.step()
-display(pd.DataFrame({"CV": [i // K for i in range(len(jds))], "JD tokens": mask.sum(1).int().numpy(), "U": score.numpy(),
+display(pd.DataFrame({"CV": [i // K for i in range(len(jds))], "JD tokens": mask.sum(1).int().numpy(), "toy score": score.numpy(),
                       "KL (sum)": kl.numpy(), "reward": reward.numpy(), "advantage (RLOO)": adv.numpy()}).round(4))
 print("every hand-written step matched girl_lib")
+
+# %% [markdown]
+# ### Twenty iterations: watch it learn
+#
+# The same loop body, repeated (`girl_lib/scratch_ppo.py`, tested in `tests/test_scratch_ppo.py`; it samples
+# with `generate.sample_batch`'s KV cache and 8 JDs per CV, so 20 iterations take seconds on a CPU). Watch
+# three things: the toy reward rises (the policy learns to reuse the CV's tokens), the KL to the frozen
+# reference grows from 0 (the actor leaves the SFT model: that is what λ prices), and the ratio range of
+# each iteration's last epoch, widest at the first iteration, settles to roughly $[0.7, 1.4]$
+# (`clip_frac`: the share of tokens outside $[1-\epsilon, 1+\epsilon]$). The reward column is Eq. 4, the toy
+# score minus λ·KL: it rises less, because the KL is priced.
+
+# %%
+toy_rows = scratch_ppo.train(cvs, scratch_ppo.ToyPPOConfig(iterations=20))
+_ = plots.ppo_curves(toy_rows, keys=("toy_reward", "kl", "reward", "clip_frac"))
+first, last = toy_rows[:5], toy_rows[-5:]
+mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
+print(f"toy reward, mean of iterations 1-5: {mean(first, 'toy_reward'):.3f} -> 16-20: {mean(last, 'toy_reward'):.3f}; "
+      f"KL to the reference {mean(first, 'kl'):.2f} -> {mean(last, 'kl'):.2f}; {toy_rows[-1]['seconds']:.0f} s")
+pd.DataFrame(toy_rows).set_index("iteration").round(3)
 
 # %% [markdown]
 # ## 4. The training run: curves from `ppo/metrics.jsonl`
@@ -527,9 +556,13 @@ if trade:
 #
 # - 🐢 **Explore** (seconds): compute the RLOO advantages of the rewards `[1, 3, 0, 4]` with k = 2 by hand
 #   (the cell below checks them).
-# - 🐕 **Modify** (seconds): in the from-scratch iteration, recompute the rewards with λ = 0.5 instead of
-#   0.05 (`ppo.compute_rewards(score, kl, 0.5)`). Do the advantages change order? Why does a larger λ
-#   favour JDs close to the reference?
+# - 🐕 **Build it** (minutes of thinking, seconds to run): write the k1 and k3 KL estimators, the RLOO/GRPO
+#   group advantage and the clipped surrogate (Eq. 6-7) yourself, in the cells below the 🐢 one; each is
+#   checked against `girl_lib` on random inputs, with a hint when it differs.
+# - 🐕 **Modify** (seconds): rerun the twenty from-scratch iterations with λ = 0.5
+#   (`scratch_ppo.train(cvs, scratch_ppo.ToyPPOConfig(kl_coef=0.5))`). Does the KL stay lower, and does the
+#   toy reward still rise? Then, on made-up scores and KLs, compare `ppo.compute_rewards(score, kl, 0.5)`
+#   with λ = 0.05: do the advantages change order? Why does a larger λ favour JDs close to the reference?
 # - 🦁 **Extend** (a minute on `tiny`, ~20 min on `cpu`): switch the baseline to GAE,
 #   `run_ppo(get_profile(C.profile, {"ppo.baseline": "gae"}), RUN_DIR, out_dir=RUN_DIR / "ppo_gae", save_model=False)`,
 #   and plot its `metrics.jsonl` against the main run.
@@ -547,6 +580,61 @@ if trade:
 rewards = [1.0, 3.0, 0.0, 4.0]
 rloo_by_hand = None   # TODO: a list of 4 numbers
 course.check("03-rloo", rloo_by_hand, rewards=rewards, k=2)
+
+# %% [markdown]
+# ### 🐕 Build it yourself: two KL estimators (Schulman's k1 and k3)
+#
+# Both take the log-probabilities of the *sampled* tokens under the actor and the frozen reference
+# ([B, T] tensors) and return one value per token ([B, T]), with $\log\rho = \log p_{actor} - \log p_{ref}$:
+# k1 $= \log\rho$ (unbiased, but a single token can be negative) and k3 $= 1/\rho - 1 + \log\rho$
+# (unbiased and never negative). `course.check` calls your function on random tensors and compares it with
+# `girl_lib.losses.kl_per_token`; on a mismatch it prints the inputs, both answers and a hint.
+
+# %%
+def kl_k1(logp_actor, logp_ref):
+    """Per-token k1 estimate of KL(actor || reference): log rho. Tensors [B, T] -> [B, T]."""
+    raise NotImplementedError   # TODO
+
+
+def kl_k3(logp_actor, logp_ref):
+    """Per-token k3 estimate of KL(actor || reference): 1/rho - 1 + log rho. Tensors [B, T] -> [B, T]."""
+    raise NotImplementedError   # TODO
+
+
+course.check("03-kl-k1", kl_k1)
+course.check("03-kl-k3", kl_k3)
+
+# %% [markdown]
+# ### 🐕 Build it yourself: the group advantage (RLOO and GRPO)
+#
+# `rewards` holds $k$ consecutive JDs per CV. RLOO: $a_i = r_i - \frac{1}{k-1}\sum_{j \ne i} r_j$ within
+# the CV; GRPO: $a_i = (r_i - \text{mean}_j\, r_j) / (\text{std}_j\, r_j + 10^{-6})$ with the population
+# standard deviation. Checked against `girl_lib.ppo.group_advantages` (each random CV gets its own offset,
+# which must cancel).
+
+# %%
+def group_advantage(rewards, k, kind):
+    """[B] rewards, k JDs per CV in consecutive rows, kind "rloo" or "grpo" -> [B] advantages."""
+    raise NotImplementedError   # TODO: rewards.view(-1, k), then one line per kind
+
+
+course.check("03-group-advantage", group_advantage)
+
+# %% [markdown]
+# ### 🐕 Build it yourself: the clipped surrogate (Eq. 6-7)
+#
+# The actor's loss: $\rho = \exp(\log\pi_\theta - \log\pi_{old})$ per token, the advantage $a_i$ of JD $i$
+# shared by its tokens, $\min(\rho a_i, \mathrm{clip}(\rho, 1-\epsilon, 1+\epsilon) a_i)$, averaged over each
+# JD's tokens (`mask` is 1 on them), then over JDs, and negated (PPO maximises the surrogate). Checked
+# against `girl_lib.losses.ppo_actor_loss`; the first random test has $\rho = 1$ everywhere.
+
+# %%
+def clipped_surrogate(logp, old_logp, advantages, mask, clip_eps):
+    """logp, old_logp, mask: [B, T]; advantages: [B]; returns the scalar loss to minimise."""
+    raise NotImplementedError   # TODO
+
+
+course.check("03-clipped-surrogate", clipped_surrogate)
 
 # %% [markdown]
 # ## Check your understanding
@@ -592,9 +680,10 @@ course.check("03-rloo", rloo_by_hand, rewards=rewards, k=2)
 # ## Resources
 #
 # - Zheng et al., *Generative Job Recommendations with Large Language Model* (2023), [arXiv 2307.02157](https://arxiv.org/abs/2307.02157): the paper this course implements.
-# - Ouyang et al., *Training language models to follow instructions with human feedback* (InstructGPT, 2022), [arXiv 2203.02155](https://arxiv.org/abs/2203.02155): SFT → reward model → PPO.
-# - Schulman et al., *Proximal Policy Optimization Algorithms* (2017), [arXiv 1707.06347](https://arxiv.org/abs/1707.06347).
-# - John Schulman, [*Approximating KL divergence*](http://joschu.net/blog/kl-approx.html) (the k1 / k2 / k3 estimators of notebook 03).
-# - Zheng et al., *Judging LLM-as-a-judge with MT-Bench and Chatbot Arena* (2023), [arXiv 2306.05685](https://arxiv.org/abs/2306.05685): pairwise judging and position bias.
-# - Covington, Adams and Sargin, *Deep Neural Networks for YouTube Recommendations* (RecSys 2016), [doi 10.1145/2959100.2959190](https://doi.org/10.1145/2959100.2959190): the two-tower recommender.
-# - Hugging Face [TRL documentation](https://huggingface.co/docs/trl) (`SFTTrainer`, reward modelling, RL trainers) and [PEFT / LoRA](https://huggingface.co/docs/peft).
+# - Schulman et al., *Proximal Policy Optimization Algorithms* (2017), [arXiv 1707.06347](https://arxiv.org/abs/1707.06347), and *High-Dimensional Continuous Control Using Generalized Advantage Estimation* (2015), [arXiv 1506.02438](https://arxiv.org/abs/1506.02438) (GAE).
+# - Huang et al., [*The 37 Implementation Details of Proximal Policy Optimization*](https://iclr-blog-track.github.io/2022/03/25/ppo-implementation-details/) (ICLR Blog Track, 2022), and [CleanRL's PPO](https://docs.cleanrl.dev/rl-algorithms/ppo/).
+# - John Schulman, [*Approximating KL divergence*](http://joschu.net/blog/kl-approx.html): the k1 / k2 / k3 estimators of section 2.
+# - Ahmadian et al., *Back to Basics: Revisiting REINFORCE Style Optimization for Learning from Human Feedback in LLMs* (2024), [arXiv 2402.14740](https://arxiv.org/abs/2402.14740): RLOO.
+# - Shao et al., *DeepSeekMath* (2024), [arXiv 2402.03300](https://arxiv.org/abs/2402.03300): GRPO.
+# - Ziegler et al., *Fine-Tuning Language Models from Human Preferences* (2019), [arXiv 1909.08593](https://arxiv.org/abs/1909.08593), and Ouyang et al. (InstructGPT, 2022), [arXiv 2203.02155](https://arxiv.org/abs/2203.02155): PPO with a KL penalty to the SFT model.
+# - Hugging Face TRL [documentation](https://huggingface.co/docs/trl) (its PPO and RLOO trainers).

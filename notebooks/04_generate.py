@@ -268,6 +268,32 @@ distinct2 = None   # TODO: distinct word bigrams / all word bigrams (girl_lib.me
 course.check("04-distinct-2", distinct2, texts=girl_texts)
 
 # %% [markdown]
+# ### 🐕 Build it yourself: distinct-n
+#
+# Diversity as notebook 04 measures it: split every text into lower-cased words with
+# `girl_lib.metrics.words`, collect the word n-grams of all texts together (an n-gram never spans two
+# texts), and return distinct n-grams / all n-grams (NaN when no text has n words). `course.check`
+# compares your function with `girl_lib.metrics.distinct_n` on random texts.
+
+# %%
+from girl_lib.metrics import words
+
+
+def my_distinct_n(texts, n):
+    """texts: a list of strings, n: the n-gram length -> distinct / all word n-grams, pooled over texts."""
+    raise NotImplementedError   # TODO
+
+
+course.check("04-distinct-n", my_distinct_n)
+
+# %% [markdown]
+# ### Resources for this step
+#
+# - Holtzman et al., *The Curious Case of Neural Text Degeneration* (2019), [arXiv 1904.09751](https://arxiv.org/abs/1904.09751): temperature and nucleus (top-p) sampling.
+# - Li et al., *A Diversity-Promoting Objective Function for Neural Conversation Models* (2016), [arXiv 1510.03055](https://arxiv.org/abs/1510.03055): distinct-n.
+# - Hugging Face blog, [*How to generate text*](https://huggingface.co/blog/how-to-generate): greedy, beam, top-k and top-p decoding.
+
+# %% [markdown]
 # ## Check your understanding
 #
 # <details><summary>1. Why do the case-study JDs differ between runs?</summary>

@@ -289,6 +289,8 @@ else:
 # [`solutions/05_judge_solutions.py`](solutions/05_judge_solutions.py) (CI runs them on `tiny`).
 #
 # - 🐢 **Explore** (seconds): compute Adv. of *GIRL vs GIRL-SFT* from its win and lose rates (the cell below checks it).
+# - 🐕 **Build it** (seconds): write the order-swap protocol yourself, Adv. from the verdicts of both
+#   orders, in the cell below the 🐢 one; it is checked against `girl_lib.judge.aggregate`.
 # - 🐕 **Modify** (seconds): rejudge with `RubricJudge(margins={"relevance": 0.0})` via `judge_pairs(rows, ...)`.
 #   How sensitive is Adv. to the margins?
 # - 🦁 **Extend** (seconds): write a judge that always prefers the *longer* JD and run the protocol. Does
@@ -305,6 +307,23 @@ else:
 # 🐢 Exercise: Adv. = Win - Lose for GIRL vs GIRL-SFT (its report: judge["GIRL_vs_GIRL-SFT"])
 advantage = None   # TODO
 course.check("05-advantage", advantage, report=judge["GIRL_vs_GIRL-SFT"])
+
+# %% [markdown]
+# ### 🐕 Build it yourself: the pairwise-judge advantage with order swap
+#
+# Each pair (x, y) was judged twice: `xy[i]` is the overall verdict with A = x and B = y, `yx[i]` the one
+# with A = y and B = x ("A", "B", or "C" for a tie). x wins the pair only when both orders prefer x, loses
+# only when both prefer y, and every disagreement is a tie (that is what protects against position bias).
+# Return Adv. = share of wins − share of losses. `course.check` compares your function with
+# `girl_lib.judge.aggregate(...)["adv"]` on random verdicts.
+
+# %%
+def swap_advantage(xy, yx):
+    """xy, yx: lists of "A" / "B" / "C", one per pair -> Adv. of x over y (a float in [-1, 1])."""
+    raise NotImplementedError   # TODO
+
+
+course.check("05-swap-advantage", swap_advantage)
 
 # %% [markdown]
 # ## Check your understanding
@@ -350,9 +369,6 @@ course.check("05-advantage", advantage, report=judge["GIRL_vs_GIRL-SFT"])
 # ## Resources
 #
 # - Zheng et al., *Generative Job Recommendations with Large Language Model* (2023), [arXiv 2307.02157](https://arxiv.org/abs/2307.02157): the paper this course implements.
-# - Ouyang et al., *Training language models to follow instructions with human feedback* (InstructGPT, 2022), [arXiv 2203.02155](https://arxiv.org/abs/2203.02155): SFT → reward model → PPO.
-# - Schulman et al., *Proximal Policy Optimization Algorithms* (2017), [arXiv 1707.06347](https://arxiv.org/abs/1707.06347).
-# - John Schulman, [*Approximating KL divergence*](http://joschu.net/blog/kl-approx.html) (the k1 / k2 / k3 estimators of notebook 03).
-# - Zheng et al., *Judging LLM-as-a-judge with MT-Bench and Chatbot Arena* (2023), [arXiv 2306.05685](https://arxiv.org/abs/2306.05685): pairwise judging and position bias.
-# - Covington, Adams and Sargin, *Deep Neural Networks for YouTube Recommendations* (RecSys 2016), [doi 10.1145/2959100.2959190](https://doi.org/10.1145/2959100.2959190): the two-tower recommender.
-# - Hugging Face [TRL documentation](https://huggingface.co/docs/trl) (`SFTTrainer`, reward modelling, RL trainers) and [PEFT / LoRA](https://huggingface.co/docs/peft).
+# - Zheng et al., *Judging LLM-as-a-judge with MT-Bench and Chatbot Arena* (2023), [arXiv 2306.05685](https://arxiv.org/abs/2306.05685): pairwise judging, the `[[A]]` verdict format, position and verbosity bias.
+# - Wang et al., *Large Language Models are not Fair Evaluators* (2023), [arXiv 2305.17926](https://arxiv.org/abs/2305.17926): position bias, and judging both orders.
+# - Dubois et al., *Length-Controlled AlpacaEval* (2024), [arXiv 2404.04475](https://arxiv.org/abs/2404.04475): length bias and how to correct for it.

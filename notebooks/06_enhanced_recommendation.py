@@ -415,6 +415,38 @@ auc_by_hand = None   # TODO: e.g. sklearn.metrics.roc_auc_score(labels, scores)
 course.check("06-auc", auc_by_hand, labels=test["label"], scores=cos_scores)
 
 # %% [markdown]
+# ### 🐕 Build it yourself: AUC and GAUC
+#
+# AUC is the chance that a random positive row scores above a random negative one (a tie counts one half).
+# GAUC, the platform metric, is the AUC of each seeker's own rows, averaged over the seekers that have both
+# labels (each seeker counts once). `course.check` compares your functions with `girl_lib.metrics.auc` and
+# `girl_lib.metrics.gauc` on random labels, scores (with ties) and seekers (one of them with one class only).
+
+# %%
+import numpy as np
+
+
+def my_auc(labels, scores):
+    """labels: 0/1, scores: real numbers (higher = more likely 1) -> ROC AUC."""
+    raise NotImplementedError   # TODO: compare every positive with every negative
+
+
+def my_gauc(labels, scores, groups):
+    """groups: one seeker id per row -> the unweighted mean of the per-seeker AUCs (one-class seekers skipped)."""
+    raise NotImplementedError   # TODO: reuse my_auc
+
+
+course.check("06-build-auc", my_auc)
+course.check("06-gauc", my_gauc)
+
+# %% [markdown]
+# ### Resources for this step
+#
+# - Huang et al., *Learning Deep Structured Semantic Models for Web Search using Clickthrough Data* (DSSM, CIKM 2013), [doi 10.1145/2505515.2505665](https://doi.org/10.1145/2505515.2505665), and Covington, Adams and Sargin, *Deep Neural Networks for YouTube Recommendations* (RecSys 2016), [doi 10.1145/2959100.2959190](https://doi.org/10.1145/2959100.2959190): two-tower models.
+# - Zhou et al., *Deep Interest Network for Click-Through Rate Prediction* (2018), [arXiv 1706.06978](https://arxiv.org/abs/1706.06978): GAUC (weighted by impressions there; unweighted, one seeker one vote, here).
+# - Fawcett, *An introduction to ROC analysis* (Pattern Recognition Letters, 2006), [doi 10.1016/j.patrec.2005.10.010](https://doi.org/10.1016/j.patrec.2005.10.010): AUC as the chance that a positive outranks a negative.
+
+# %% [markdown]
 # ## Check your understanding
 #
 # <details><summary>1. Why does the Dot model need trainable projections on frozen embeddings?</summary>

@@ -348,3 +348,36 @@ def test_exercise_check_tolerates_the_todo_and_tells_right_from_wrong(capsys):
     assert course.check("02-pairwise-accuracy", 0.5, chosen=[1, 0], rejected=[0, 1]) is True
     with pytest.raises(KeyError):
         course.check("nope", 1)
+
+
+def test_build_it_yourself_exercises_check_functions_against_girl_lib(capsys):
+    """Every function exercise: girl_lib's own function passes, a wrong one gets the hint, the scaffold
+    (raise NotImplementedError) counts as not done yet; hand-written answers pass too."""
+    import torch
+    import torch.nn.functional as F
+
+    for name, spec in course.FUNCTION_EXERCISES.items():
+        assert course.check(name, spec.expected) is True, name
+        assert course.check(name, lambda **kw: 12345.0) is False, name
+        assert "hint:" in capsys.readouterr().out
+
+        def todo(**kw):
+            raise NotImplementedError
+
+        assert course.check(name, todo) is None
+        assert "not done yet" in capsys.readouterr().out
+    assert course.check("02-bt-loss", lambda chosen, rejected: -F.logsigmoid(chosen - rejected).mean()) is True
+    assert course.check("02-bt-loss", lambda chosen, rejected: F.logsigmoid(chosen - rejected).mean()) is False
+    assert course.check("03-kl-k3", lambda logp_actor, logp_ref: torch.exp(logp_ref - logp_actor) - 1
+                        + (logp_actor - logp_ref)) is True
+    assert course.check("03-kl-k3", lambda logp_actor, logp_ref: torch.exp(logp_actor - logp_ref) - 1
+                        - (logp_actor - logp_ref)) is False          # the paper's estimator is not k3
+
+    def swap(xy, yx):
+        out = [(a == "A") - (a == "B") if (a == "A") - (a == "B") == (b == "B") - (b == "A") else 0 for a, b in zip(xy, yx)]
+        return sum(o == 1 for o in out) / len(out) - sum(o == -1 for o in out) / len(out)
+
+    assert course.check("05-swap-advantage", swap) is True
+    no_swap = lambda xy, yx: sum((a == "A") - (a == "B") for a in xy) / len(xy)  # noqa: E731 - one order only
+    assert course.check("05-swap-advantage", no_swap) is False
+    assert course.check("06-build-auc", "not a function") is False

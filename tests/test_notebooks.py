@@ -32,8 +32,17 @@ EXPECTED = ["00_data.ipynb", "01_sft.ipynb", "02_reward_model.ipynb", "03_ppo.ip
 SOLUTIONS = [n.replace(".ipynb", "_solutions.py") for n in EXPECTED]
 REF_DIR = ROOT / "reference" / "cpu"
 CELL_TIMEOUT_S = 900
-RESOURCES = ("arxiv.org/abs/2307.02157", "arxiv.org/abs/2203.02155", "arxiv.org/abs/1707.06347",
-             "joschu.net/blog/kl-approx.html", "arxiv.org/abs/2306.05685", "Covington", "huggingface.co/docs/trl")
+RESOURCES = {
+    "00_data.ipynb": ("doi.org/10.1214/aos/1176344552", "arxiv.org/abs/2212.10560"),
+    "01_sft.ipynb": ("arxiv.org/abs/2106.09685", "huggingface.co/docs/trl/sft_trainer"),
+    "02_reward_model.ipynb": ("doi.org/10.2307/2334029", "arxiv.org/abs/2004.12832", "arxiv.org/abs/1908.10084"),
+    "03_ppo.ipynb": ("arxiv.org/abs/1707.06347", "arxiv.org/abs/2402.14740", "arxiv.org/abs/2402.03300",
+                     "joschu.net/blog/kl-approx.html", "ppo-implementation-details"),
+    "04_generate.ipynb": ("arxiv.org/abs/1904.09751", "arxiv.org/abs/1510.03055"),
+    "05_judge.ipynb": ("arxiv.org/abs/2306.05685", "arxiv.org/abs/2305.17926"),
+    "06_enhanced_recommendation.ipynb": ("doi.org/10.1145/2505515.2505665", "Covington", "arxiv.org/abs/1706.06978"),
+}
+"""Each notebook's own references (beside the paper, arXiv 2307.02157, which every notebook cites)."""
 
 
 def _cells(name: str):
@@ -90,14 +99,68 @@ def test_notebook_follows_the_course_layout(name):
         assert tier in md, f"exercise tier {tier}"
     assert len(re.findall(r"<details>", md)) >= 3 + 1, "check-your-understanding answers in <details>"
     assert "**Takeaways**" in md and "**Troubleshooting**" in md and "## Resources" in md
-    for ref in RESOURCES:
+    for ref in ("arxiv.org/abs/2307.02157", *RESOURCES[name]):
         assert ref in md, f"resource {ref}"
     nxt = EXPECTED.index(name) + 1
     if nxt < len(EXPECTED):
         assert f"]({EXPECTED[nxt]})" in md, "a link to the next notebook"
     scaffold = [s for s in code if "TODO" in s]
     assert scaffold and any("course.check(" in s for s in scaffold), "a scaffold cell whose check tolerates the TODO"
+    built = [s for s in code if "raise NotImplementedError" in s and "def " in s]
+    names = {m for s in built for m in re.findall(r'course\.check\("([^"]+)", \w+\)', s)}
+    assert names & set(course.FUNCTION_EXERCISES), "a build-it-yourself cell: a def to fill in, checked against girl_lib"
     assert not any(re.search(r"sk-[A-Za-z0-9_-]{16,}|OPENAI_API_KEY\"\]\s*=\s*\"", s) for s in sources), "no keys"
+
+
+CONTROL_CHARS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+"""Control characters other than the newline (a TAB, a form feed: a Python string escape such as \\t or \\f
+that ate the backslash of \\text or \\frac)."""
+MANGLED_LATEX = re.compile(r"(?<![\\A-Za-z])(?:ext|extit|extbf|extrm|rac|imes|heta|au|ightarrow|eq|abla|ewline)\{"
+                           r"|(?<![\\A-Za-z])(?:ext|rac)[a-z]*\{")
+"""LaTeX commands whose backslash and first letter became an escape: "ext{" (\\t), "rac{" (\\f), "eq" (\\n)..."""
+
+
+def _markdown_sources():
+    for name in EXPECTED:
+        for i, (kind, src) in enumerate(course.ipynb_sources(NB_DIR / name)):
+            if kind == "markdown":
+                yield f"{name} cell {i}", src
+    for name in SOLUTIONS:
+        for i, (kind, src) in enumerate(course.notebook_sources(SOL_DIR / name)):
+            if kind == "markdown":
+                yield f"solutions/{name} cell {i}", src
+
+
+def test_markdown_has_no_control_characters_or_mangled_latex():
+    """A markdown cell holds no control character but the newline, and no LaTeX command that lost its
+    backslash to a string escape (the RLOO/GRPO formula once read "ext{RLOO} ... rac{1}{k-1}")."""
+    pytest.importorskip("jupytext")
+    bad = []
+    for where, src in _markdown_sources():
+        for m in CONTROL_CHARS.finditer(src):
+            bad.append(f"{where}: control character {m.group()!r} near {src[max(0, m.start() - 30):m.end() + 30]!r}")
+        for m in MANGLED_LATEX.finditer(src):
+            bad.append(f"{where}: LaTeX without its backslash near {src[max(0, m.start() - 30):m.end() + 30]!r}")
+    assert not bad, "\n".join(bad)
+
+
+def test_the_markdown_check_catches_escaped_latex():
+    broken = "$$a_i^{\text{RLOO}} = r_i - \frac{1}{k-1}\\sum_{j \ne i} r_j$$"      # written without a raw string
+    assert CONTROL_CHARS.search(broken) and MANGLED_LATEX.search(broken)
+    fine = r"$$a_i^{\text{RLOO}} = r_i - \frac{1}{k-1}\sum_{j \ne i} r_j \qquad \textit{KL} \tau \theta$$"
+    assert not CONTROL_CHARS.search(fine) and not MANGLED_LATEX.search(fine)
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_every_solution_asserts(name):
+    """Solutions never end in an unconditional "solved": each build-it exercise of the notebook is asserted
+    through course.check, and so is every other check."""
+    nb_code = "\n".join(s for c, s in zip(_cells(name), map(_text, _cells(name))) if c["cell_type"] == "code")
+    sol = (SOL_DIR / name.replace(".ipynb", "_solutions.py")).read_text(encoding="utf-8")
+    assert not re.search(r"print\(\s*f?[\"']solved", sol), "an unconditional print('solved')"
+    assert not re.search(r"^course\.check\(", sol, re.M), "a solution asserts its check: assert course.check(...)"
+    for exercise in re.findall(r'course\.check\("([^"]+)"', nb_code):
+        assert f'assert course.check("{exercise}"' in sol, f"the solution of {exercise}"
 
 
 def test_no_placeholder_repository_url():

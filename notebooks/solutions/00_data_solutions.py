@@ -9,8 +9,8 @@
 # %% [markdown]
 # # Solutions: 00 · The data
 #
-# Run after (or instead of) the notebook; CI runs this file on `tiny`. Every exercise prints "solved" or
-# its result. Costs are for the `cpu` profile.
+# Run after (or instead of) the notebook; CI runs this file on `tiny`. Every exercise asserts its answer
+# (a build-it-yourself function is checked by `course.check` against girl_lib on random inputs). Costs are for the `cpu` profile.
 
 # %%
 import sys
@@ -49,6 +49,19 @@ print("same first seeker?", world.seekers[0].cv == other.seekers[0].cv)
 assert world.seekers[0].cv != other.seekers[0].cv
 
 # %% [markdown]
+# ## 🐕 Build it yourself: a paired bootstrap interval
+
+# %%
+def paired_bootstrap_ci(a, b, n, seed):
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = [diff[rng.integers(0, len(diff), len(diff))].mean() for _ in range(n)]
+    return np.quantile(means, [0.025, 0.975])
+
+
+assert course.check("00-paired-bootstrap", paired_bootstrap_ci)
+
+# %% [markdown]
 # ## 🦁 Break the semantic gap
 
 # %%
@@ -60,4 +73,4 @@ before = np.mean([pairwise_overlap([s.cv, j.jd]) for s, j in rows])
 after = np.mean([pairwise_overlap([s.cv + " " + ", ".join(name_of[k] for k in j.required), j.jd]) for s, j in rows])
 print(f"word overlap CV vs a same-occupation JD: {before:.3f} -> {after:.3f} with the skills' JD names added")
 assert after > before
-print("solved: the Base recommender of 06 would gain most, since it compares CV and JD words directly")
+print("the Base recommender of 06 would gain most, since it compares CV and JD words directly")

@@ -9,8 +9,8 @@
 # %% [markdown]
 # # Solutions: 02 · The reward model
 #
-# Run after (or instead of) the notebook; CI runs this file on `tiny`. Every exercise prints "solved" or
-# its result. Costs are for the `cpu` profile.
+# Run after (or instead of) the notebook; CI runs this file on `tiny`. Every exercise asserts its answer
+# (a build-it-yourself function is checked by `course.check` against girl_lib on random inputs). Costs are for the `cpu` profile.
 
 # %%
 import sys
@@ -34,16 +34,32 @@ pairwise_accuracy = float(np.mean(np.array(sc["chosen"]) > np.array(sc["rejected
 assert course.check("02-pairwise-accuracy", pairwise_accuracy, chosen=sc["chosen"], rejected=sc["rejected"])
 
 # %% [markdown]
+# ## 🐕 Build it yourself: the Bradley–Terry loss
+
+# %%
+import torch.nn.functional as F
+
+
+def bt_loss(chosen, rejected):
+    return -F.logsigmoid(chosen - rejected).mean()
+
+
+assert course.check("02-bt-loss", bt_loss)
+
+# %% [markdown]
 # ## 🐕 A margin
 
 # %%
 chosen = torch.tensor([0.5, 2.0, -1.0], requires_grad=True)
 rejected = torch.tensor([0.5, 0.0, 1.0])
+push = {}
 for m in (0.0, 3.0):
     chosen.grad = None
     (-torch.nn.functional.logsigmoid(chosen - rejected - m)).mean().backward()
-    print(f"margin {m}: gradient descent moves U(C, J+) by {(-chosen.grad).numpy().round(3)}")
-print("solved: with a margin, the correctly ranked pair 2 (2.0 vs 0.0) still gets a sizeable push until U+ - U- > m")
+    push[m] = -chosen.grad.clone()
+    print(f"margin {m}: gradient descent moves U(C, J+) by {push[m].numpy().round(3)}")
+assert push[3.0][1] > 5 * push[0.0][1] > 0     # pair 2 (2.0 vs 0.0): ranked right, still pushed until U+ - U- > m
+print("with a margin, the correctly ranked pair 2 still gets a sizeable push until U+ - U- > m")
 
 # %% [markdown]
 # ## 🦁 Eq. 2 as printed: the model learns the wrong order
@@ -72,4 +88,3 @@ with torch.no_grad():
 accuracy = (u[:16] > u[16:]).float().mean().item()
 print(f"training accuracy after 40 steps of the printed Eq. 2: {accuracy:.2f}")
 assert accuracy < 0.5
-print("solved")

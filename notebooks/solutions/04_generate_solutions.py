@@ -9,8 +9,8 @@
 # %% [markdown]
 # # Solutions: 04 · Generation
 #
-# Run after (or instead of) the notebook; CI runs this file on `tiny`. Every exercise prints "solved" or
-# its result. Costs are for the `cpu` profile.
+# Run after (or instead of) the notebook; CI runs this file on `tiny`. Every exercise asserts its answer
+# (a build-it-yourself function is checked by `course.check` against girl_lib on random inputs). Costs are for the `cpu` profile.
 
 # %%
 import sys
@@ -38,6 +38,20 @@ distinct2 = len(set(bigrams)) / max(1, len(bigrams))
 assert course.check("04-distinct-2", distinct2, texts=girl_texts)
 
 # %% [markdown]
+# ## 🐕 Build it yourself: distinct-n
+
+# %%
+from girl_lib.metrics import words
+
+
+def my_distinct_n(texts, n):
+    grams = [tuple(w[i:i + n]) for t in texts for w in [words(t)] for i in range(len(w) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else float("nan")
+
+
+assert course.check("04-distinct-n", my_distinct_n)
+
+# %% [markdown]
 # ## 🐕 Temperature and diversity
 
 # %%
@@ -49,11 +63,13 @@ from girl_lib.metrics import distinct_n
 if C.has_model("ppo", what="sampling from GIRL"):
     model, tok, _ = C.generator("ppo")
     cv = load_data(RUN_DIR)["judge_eval"]["cv"][0]
+    d2 = {}
     for temperature in (0.3, 0.7, 1.2):
         out = sample_batch(model, tok, [cv], 24 if C.profile == "tiny" else 120, temperature, 1.0,
                            torch.Generator().manual_seed(0), repeats=5)
-        print(f"temperature {temperature}: distinct-2 {distinct_n(out['texts'], 2):.3f}")
-print("solved")
+        d2[temperature] = distinct_n(out["texts"], 2)
+        print(f"temperature {temperature}: distinct-2 {d2[temperature]:.3f}")
+    assert d2[1.2] > d2[0.3], "a hotter sampler repeats fewer bigrams"
 
 # %% [markdown]
 # ## 🦁 Self-overlap against the spread of the oracle fit
@@ -68,7 +84,9 @@ per_cv = [(pairwise_overlap(jds), np.std([oracle_fit(cv_of[s], j) for j in jds])
           for s, jds in rec.items() if len(jds) > 1 and s in cv_of]
 if len(per_cv) > 2:
     overlap, spread = np.array(per_cv).T
-    print(f"{len(per_cv)} CVs: correlation of self-overlap with the fit's spread {np.corrcoef(overlap, spread)[0, 1]:.2f}")
+    corr = np.corrcoef(overlap, spread)[0, 1]
+    print(f"{len(per_cv)} CVs: correlation of self-overlap with the fit's spread {corr:.2f}")
+    assert np.isnan(corr) or -1 <= corr <= 1
+    assert all(0 <= o <= 1 for o in overlap)
 else:
     print("needs generate.n_samples >= 2 (tiny, colab)")
-print("solved")

@@ -9,8 +9,8 @@
 # %% [markdown]
 # # Solutions: 05 · The judge
 #
-# Run after (or instead of) the notebook; CI runs this file on `tiny`. Every exercise prints "solved" or
-# its result. Costs are for the `cpu` profile.
+# Run after (or instead of) the notebook; CI runs this file on `tiny`. Every exercise asserts its answer
+# (a build-it-yourself function is checked by `course.check` against girl_lib on random inputs). Costs are for the `cpu` profile.
 
 # %%
 import sys
@@ -31,6 +31,23 @@ advantage = report["win"] - report["lose"]
 assert course.check("05-advantage", advantage, report=report)
 
 # %% [markdown]
+# ## 🐕 Build it yourself: the advantage with order swap
+
+# %%
+def swap_advantage(xy, yx):
+    wins = losses = 0
+    for a, b in zip(xy, yx):
+        first = {"A": "win", "B": "lose", "C": "tie"}[a]    # A = x
+        second = {"A": "lose", "B": "win", "C": "tie"}[b]   # A = y
+        outcome = first if first == second else "tie"
+        wins += outcome == "win"
+        losses += outcome == "lose"
+    return (wins - losses) / len(xy)
+
+
+assert course.check("05-swap-advantage", swap_advantage)
+
+# %% [markdown]
 # ## 🐕 The rubric's margins
 
 # %%
@@ -44,6 +61,7 @@ rows = [{"cv_id": c, "cv": cv, "jd_a": gens["girl"][c][0], "jd_b": gens["sft"][c
         for c, cv in zip(split["seeker_id"], split["cv"]) if c in gens["girl"] and c in gens["sft"]]
 strict = judge_pairs(rows, RubricJudge(margins={"relevance": 0.0}), n_bootstrap=100, progress=False)
 print(f"Adv. with the default margins {report['adv']:+.2f}, with a zero relevance margin {strict['adv']:+.2f}")
+assert -1 <= strict["adv"] <= 1 and strict["flip_rate"] == 0, "the rubric reads both orders the same way"
 
 # %% [markdown]
 # ## 🦁 A length-biased judge
@@ -67,5 +85,6 @@ class PrefersLonger:
 
 biased = judge_pairs(rows, PrefersLonger(), n_bootstrap=100, progress=False)
 print({k: biased[k] for k in ("win", "tie", "lose", "flip_rate")})
-print("solved: swapping orders does not help, because the longer JD stays longer in both orders")
+assert biased["flip_rate"] <= 0.1, "a length-biased judge is consistent across orders, so the swap cannot catch it"
+print("swapping orders does not help, because the longer JD stays longer in both orders")
 assert parse_verdict(PrefersLonger().judge([{"content": "x"}])) is not None

@@ -9,8 +9,8 @@
 # %% [markdown]
 # # Solutions: 06 · Enhanced recommendation
 #
-# Run after (or instead of) the notebook; CI runs this file on `tiny`. Every exercise prints "solved" or
-# its result. Costs are for the `cpu` profile.
+# Run after (or instead of) the notebook; CI runs this file on `tiny`. Every exercise asserts its answer
+# (a build-it-yourself function is checked by `course.check` against girl_lib on random inputs). Costs are for the `cpu` profile.
 
 # %%
 import sys
@@ -44,17 +44,38 @@ auc_by_hand = roc_auc_score(test["label"], cos_scores)
 assert course.check("06-auc", auc_by_hand, labels=test["label"], scores=cos_scores)
 
 # %% [markdown]
+# ## 🐕 Build it yourself: AUC and GAUC
+
+# %%
+def my_auc(labels, scores):
+    y, s = np.asarray(labels), np.asarray(scores, dtype=float)
+    pos, neg = s[y == 1], s[y == 0]
+    return float(((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean())
+
+
+def my_gauc(labels, scores, groups):
+    y, s, g = np.asarray(labels), np.asarray(scores, dtype=float), np.asarray(groups)
+    per_seeker = [my_auc(y[g == k], s[g == k]) for k in np.unique(g) if len(set(y[g == k])) == 2]
+    return float(np.mean(per_seeker))
+
+
+assert course.check("06-build-auc", my_auc)
+assert course.check("06-gauc", my_gauc)
+
+# %% [markdown]
 # ## 🐕 More of the generated JD in the query
 
 # %%
 gens = load_generations(RESULTS_DIR, "girl", "rec")
 if all(s in gens for s in seekers):
     jp = {s: embed(gens[s]).mean(0) for s in seekers}
+    mixed_auc = {}
     for w in (0.0, 0.5, 1.0, 2.0):
         mix = {s: c_emb[s] + w * jp[s] / np.linalg.norm(jp[s]) for s in seekers}
         scores = [float(mix[s] @ v / np.linalg.norm(mix[s])) for s, v in zip(test["seeker_id"], j_emb)]
-        print(f"cos(c + {w} j', j): untrained AUC {auc(test['label'], scores):.4f}")
-print("solved")
+        mixed_auc[w] = auc(test["label"], scores)
+        print(f"cos(c + {w} j', j): untrained AUC {mixed_auc[w]:.4f}")
+    assert abs(mixed_auc[0.0] - auc_by_hand) < 1e-6, "w = 0 is the CV alone: the 🐢 exercise's AUC"
 
 # %% [markdown]
 # ## 🦁 More seeds
@@ -78,4 +99,4 @@ if C.profile == "tiny":
         more = get_profile("tiny", {"recommend.seeds": (0, 1, 2)})
         out = run_stage("recommend", more, tmp, progress=False)
         print("seeds", out.get("seeds"), "| MLP GIRL AUC", round(out["recommend"]["MLP"]["GIRL"]["auc"], 4))
-print("solved")
+        assert 0 <= out["recommend"]["MLP"]["GIRL"]["auc"] <= 1
