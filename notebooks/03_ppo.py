@@ -412,8 +412,8 @@ else:
           f"[{max(0, lo):.2f}, {min(1, hi):.2f}])")
 
 # %% [markdown]
-# Near 0.5, PPO climbs a signal the recruiter does not share on the policy's own JDs, and GIRL's oracle fit
-# moves by chance, up in one run and down in the next. On `cpu` the agreement measured during training
+# Near 0.5, PPO would climb a signal the recruiter does not share on the policy's own JDs, and GIRL's oracle
+# fit could move either way from run to run (compare the seeds in the README's status). On `cpu` the agreement measured during training
 # (above) is what decides whether RL can help: `docs/experiments.md` records how close to chance every
 # reward model we could train on 2 cores came on such pairs, and why (within one CV the recruiter's fit turns
 # on skill aliases and on invented salaries). Notebook 02's table by factor shows where $\mathcal{U}$ is

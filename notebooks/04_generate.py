@@ -238,8 +238,9 @@ pd.DataFrame({m: {"JDs": len(df), "mean tokens": df["n_tokens"].mean(), "ended w
 # untrained, SFT and GIRL trained for seconds) limited to 24 new tokens: nearly every JD is cut off before
 # EOS, and "diversity" is just noise. On `cpu`, expect the base SmolLM2 to write a generic job ad or
 # chat about the CV, GIRL-SFT to follow our JD layout, and GIRL to look like GIRL-SFT with small shifts
-# (PPO ran for minutes, not days). Expect diversity to drop after SFT and again after PPO: both make the
-# model more certain. The paper's Fig. 6 compares 7B models on one CV; ours shows the first CV of the
+# (PPO ran for minutes, not days). Diversity *may* drop after SFT and again after PPO (both make the model
+# more certain), but a short PPO run at the users' temperature need not move it: the table above says
+# whether it did in this run. The paper's Fig. 6 compares 7B models on one CV; ours shows the first CV of the
 # split, whatever it gives.
 
 # %% [markdown]
@@ -301,9 +302,11 @@ course.check("04-distinct-n", my_distinct_n)
 # They are *sampled* (temperature, nucleus): only greedy decoding is deterministic. The generate stage seeds its streams, so one run is reproducible.
 # </details>
 #
-# <details><summary>2. Why should diversity fall after SFT and PPO?</summary>
+# <details><summary>2. Why might diversity fall after SFT and PPO, and why need it not?</summary>
 #
-# Both make the model more certain (lower entropy) about what a JD for this CV looks like.
+# Both make the model more certain (lower entropy) about what a JD for this CV looks like. But the KL penalty
+# keeps PPO near the SFT model, and a dozen iterations at temperature 0.7 barely change the entropy of every
+# token: a drop too small to see is a common result of a short run.
 # </details>
 #
 # <details><summary>3. Why does the `cpu` profile show no self-overlap?</summary>

@@ -280,7 +280,8 @@ else:
 # number to compare with, but from a different judge: the rubric rewards JDs the hidden recruiter would
 # like and well-formed layouts, ChatGPT rewards fluent, plausible ads. Expect *vs base* to be strongly
 # positive (SFT learns the layout) and GIRL vs GIRL-SFT to be small: a short PPO run on a small model
-# moves the JDs a little, and the interval will often include 0.
+# moves the JDs a little, so read the interval printed above, not the mean: it says whether this run shows
+# an advantage.
 
 # %% [markdown]
 # ## Exercises
@@ -345,7 +346,7 @@ course.check("05-swap-advantage", swap_advantage)
 #
 # <details><summary>4. Why do we report an interval for Adv.?</summary>
 #
-# With ~48 CVs, a few verdicts move Adv. a lot; the bootstrap interval over CVs says whether the advantage is shown (excludes 0).
+# With a few dozen CVs (`judge_eval`: the count is printed above), a few verdicts move Adv. a lot; the bootstrap interval over CVs says whether the advantage is shown (excludes 0).
 # </details>
 
 # %% [markdown]

@@ -362,7 +362,8 @@ pd.DataFrame({(m, sub): {k: v for k, v in r.items() if k != "pool_size"} for m, 
 # - **The semantic gap.** CVs show skills through tools and achievements, JDs name them (notebook 00:
 #   CVs almost never use a skill's JD name). A frozen encoder therefore places a CV far from its matched
 #   JDs; a generated JD, written in JD language by a model that learnt the tool → skill mapping from
-#   matched pairs, lands near them. Section 2 measures exactly this.
+#   matched pairs, *should* land nearer. Section 2 measures whether it does in this run (compare cos(j′, j)
+#   with cos(c, j) there: a generator that writes vague or off-field JDs does not close the gap).
 # - **Cold start.** A warm seeker's past interactions let the predictor learn about them from rec_train;
 #   a cold-start seeker has only their CV. The generated JD should add the most where there is nothing
 #   else, which is how the paper explains its larger gains in Table IV; compare our two tables to see
