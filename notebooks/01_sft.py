@@ -37,7 +37,7 @@
 # | profile | models | hardware | this notebook |
 # |---|---|---|---|
 # | `tiny` (default) | random tiny Llama + tiny BERT, built offline in a second | any CPU | about a minute on 2 shared cores |
-# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 5-6 min (measured 5.4 min for 48 LoRA steps on SmolLM2-135M in the main job of 2026-11-29, 2 quiet cores) |
+# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 5-15 min for 80 LoRA steps on SmolLM2-135M (the set-up cell prints the time measured in the reference run, `reference/cpu/timing.json`; 2-core hosts differ up to 3x) |
 # | `colab` | Qwen2.5-0.5B-Instruct (+LoRA) + bert-base-uncased from the hub | one 16 GB GPU (Colab T4) | roughly 10-20 min on a T4 (estimate, not timed here) |
 #
 # **How this notebook runs.** The set-up cell picks the profile (`PROFILE`, else `$GIRL_PROFILE`, else

@@ -39,7 +39,7 @@
 # | profile | models | hardware | this notebook |
 # |---|---|---|---|
 # | `tiny` (default) | random tiny Llama + tiny BERT, built offline in a second | any CPU | about a minute on 2 shared cores |
-# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 1.5 min (measured 1.2: MiniLM dual encoder, top 2 layers, 80 steps grouped by CV, 300 held-out pairs, 2 quiet cores); the side-by-side of section 7 trains two more (off by default on cpu) |
+# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 1-3 min (MiniLM dual encoder with a feature head, top 2 layers, 80 steps grouped by CV, 300 held-out pairs) (the set-up cell prints the time measured in the reference run, `reference/cpu/timing.json`; 2-core hosts differ up to 3x); the side-by-side of section 7 trains two more (off by default on cpu) |
 # | `colab` | Qwen2.5-0.5B-Instruct (+LoRA) + bert-base-uncased from the hub | one 16 GB GPU (Colab T4) | roughly 5-10 min on a T4 (estimate, not timed here) |
 #
 # **How this notebook runs.** The set-up cell picks the profile (`PROFILE`, else `$GIRL_PROFILE`, else

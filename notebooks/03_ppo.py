@@ -40,7 +40,7 @@
 # | profile | models | hardware | this notebook |
 # |---|---|---|---|
 # | `tiny` (default) | random tiny Llama + tiny BERT, built offline in a second | any CPU | about 2-3 min on 2 shared cores (PPO + a small λ sweep) |
-# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 27 min for PPO (measured 27.1: 12 iterations of 8 CVs x 4 JDs at ~79 s each, then its 80-CV evaluation with 3 JDs per CV and model, ~11 min); the λ sweep is off by default on cpu (`GIRL_RUN_TRADEOFF=1`: several minutes per λ) |
+# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 25-45 min for PPO (12 iterations of 8 CVs x 4 JDs, then its 80-CV evaluation with 3 JDs per CV and model) (the set-up cell prints the time measured in the reference run, `reference/cpu/timing.json`; 2-core hosts differ up to 3x); the λ sweep is off by default on cpu (`GIRL_RUN_TRADEOFF=1`: several minutes per λ) |
 # | `colab` | Qwen2.5-0.5B-Instruct (+LoRA) + bert-base-uncased from the hub | one 16 GB GPU (Colab T4) | roughly 30-60 min on a T4 (estimate, not timed here) |
 #
 # **How this notebook runs.** The set-up cell picks the profile (`PROFILE`, else `$GIRL_PROFILE`, else

@@ -38,7 +38,7 @@
 # | profile | models | hardware | this notebook |
 # |---|---|---|---|
 # | `tiny` (default) | random tiny Llama + tiny BERT, built offline in a second | any CPU | about a minute on 2 shared cores |
-# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 4 min in the main job (measured 4.0: 280 JDs sampled at ~165-185 tokens/s, 480 copied from PPO's evaluation) |
+# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 5-10 min in the main job (the rec seekers' JDs sampled, the judge CVs' copied from PPO's evaluation) (the set-up cell prints the time measured in the reference run, `reference/cpu/timing.json`; 2-core hosts differ up to 3x) |
 # | `colab` | Qwen2.5-0.5B-Instruct (+LoRA) + bert-base-uncased from the hub | one 16 GB GPU (Colab T4) | roughly 10 min on a T4 (estimate, not timed here) |
 #
 # **How this notebook runs.** The set-up cell picks the profile (`PROFILE`, else `$GIRL_PROFILE`, else

@@ -40,7 +40,7 @@
 # | profile | models | hardware | this notebook |
 # |---|---|---|---|
 # | `tiny` (default) | random tiny Llama + tiny BERT, built offline in a second | any CPU | seconds |
-# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 1 min (measured: 3 seeds x 2 predictors x (Base + each generator) + Fig. 5) |
+# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | a few minutes (3 seeds x 2 predictors x (Base + each generator + Retrieved) + Fig. 5; the sft CVs are encoded once for the Retrieved control) (the set-up cell prints the time measured in the reference run, `reference/cpu/timing.json`; 2-core hosts differ up to 3x) |
 # | `colab` | Qwen2.5-0.5B-Instruct (+LoRA) + bert-base-uncased from the hub | one 16 GB GPU (Colab T4) | a few minutes (the predictors are small MLPs; embeddings dominate) |
 #
 # **How this notebook runs.** The set-up cell picks the profile (`PROFILE`, else `$GIRL_PROFILE`, else

@@ -144,6 +144,77 @@ def test_markdown_has_no_control_characters_or_mangled_latex():
     assert not bad, "\n".join(bad)
 
 
+PROSE_DECIMAL = re.compile(r"(?<![\w.\-/])[-+]?\d*\.\d+(?![\w.])")
+"""A decimal number in running text (links, arXiv ids, DOIs, code spans and LaTeX are dropped before the
+search: code and equations state settings and formulas, not results)."""
+LINK = re.compile(r"\]\([^)]*\)|\b(?:arXiv|doi)\s+\S+|https?://\S+|`[^`]*`|\$\$.*?\$\$|\$[^$]*\$",
+                  re.IGNORECASE | re.DOTALL)
+PROSE_CONSTANTS = {
+    "0.693": "ln 2, the Bradley-Terry loss at equal scores (02)",
+    "0.03": "the reward model's target: within 0.03 of the noiseless recruiter (report.check_targets)",
+    "0.61": "the paper's AUC range on its platform, rounded (Tables III-IV)",
+    "0.65": "the paper's AUC range on its platform, rounded (Tables III-IV)",
+    "1.0": "a bound: certainty, full coverage",
+    "2.5": "the lower percentile of a 95% interval",
+    "97.5": "the upper percentile of a 95% interval",
+    "4.0": "a licence's version (CC BY-SA 4.0)",
+    "1.2": "a temperature of notebook 04's exercise",
+}
+"""Decimals that prose may state which are neither a profile setting nor a paper number, each with its reason."""
+
+
+def _allowed_prose_numbers() -> set[str]:
+    """Every decimal a notebook may type: the paper's numbers, the profiles' settings, :data:`PROSE_CONSTANTS`."""
+    import dataclasses
+
+    from girl_lib import paper
+    from girl_lib.config import PROFILE_NAMES, get_profile
+
+    def numbers(obj):
+        if isinstance(obj, dict):
+            for v in obj.values():
+                yield from numbers(v)
+        elif isinstance(obj, (list, tuple)):
+            for v in obj:
+                yield from numbers(v)
+        elif dataclasses.is_dataclass(obj):
+            for f in dataclasses.fields(obj):
+                yield from numbers(getattr(obj, f.name))
+        elif isinstance(obj, float):
+            yield obj
+
+    values = [v for name in PROFILE_NAMES for v in numbers(get_profile(name))]
+    values += [v for name in dir(paper) if name.isupper() for v in numbers(getattr(paper, name))]
+    allowed = set(PROSE_CONSTANTS)
+    for v in values:
+        allowed |= {f"{v:g}", f"{v:.2f}", f"{v:.3f}", f"{v:.4f}".lstrip("0") or "0"}
+        allowed |= {x.lstrip("0") for x in (f"{v:.2f}", f"{v:.3f}", f"{v:.4f}")}
+    return allowed
+
+
+def test_no_result_is_typed_into_notebook_prose():
+    """Results in prose are computed, never typed: a decimal in a markdown cell must be a profile's setting, a
+    number of the paper (``girl_lib.paper``) or one of :data:`PROSE_CONSTANTS`. A run's result typed into
+    prose goes stale with the next run; print it from the run's files instead."""
+    pytest.importorskip("jupytext")
+    allowed = _allowed_prose_numbers()
+    bad = []
+    for where, src in _markdown_sources():
+        text = LINK.sub(" ", src)
+        for m in PROSE_DECIMAL.finditer(text):
+            if m.group().lstrip("+-") not in allowed:
+                bad.append(f"{where}: {m.group()} in {text[max(0, m.start() - 40):m.end() + 20]!r}")
+    assert not bad, "typed numbers in notebook prose (compute them, or add a reason to PROSE_CONSTANTS):\n" + \
+        "\n".join(bad)
+
+
+def test_the_prose_number_check_catches_a_typed_result():
+    text = "GIRL beats GIRL-SFT by 0.843 on the held-out pairs (see [x](https://a.b/1.234))"
+    found = [m.group() for m in PROSE_DECIMAL.finditer(LINK.sub(" ", text))]
+    assert found == ["0.843"] and "0.843" not in _allowed_prose_numbers()
+    assert "0.19" in _allowed_prose_numbers() and "0.05" in _allowed_prose_numbers()  # paper; cpu's scale
+
+
 def test_the_markdown_check_catches_escaped_latex():
     broken = "$$a_i^{\text{RLOO}} = r_i - \frac{1}{k-1}\\sum_{j \ne i} r_j$$"      # written without a raw string
     assert CONTROL_CHARS.search(broken) and MANGLED_LATEX.search(broken)
