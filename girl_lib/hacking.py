@@ -22,6 +22,20 @@ LENIENT_RUN = Path(__file__).resolve().parent.parent / "reference" / "cpu_lenien
 """The shipped run made under the lenient recruiter."""
 
 
+def eval_cvs(path, cv_ids: list[str]) -> list[str]:
+    """The CVs of a run's evaluation JDs, in ``cv_ids`` order, from the ``cvs.json`` (``cv_id -> CV``) shipped
+    beside its ``eval_generations.json`` (a shipped run's CVs, whatever today's world draws)."""
+    path = Path(path)
+    cvs_path = (path if path.is_dir() else path.parent) / "cvs.json"
+    if not cvs_path.exists():
+        raise GirlError(f"no {cvs_path}: the CVs of this run's evaluation JDs are not stored beside them")
+    cvs = read_json(cvs_path)
+    missing = [i for i in cv_ids if i not in cvs]
+    if missing:
+        raise GirlError(f"{cvs_path} lacks the CVs {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}")
+    return [cvs[i] for i in cv_ids]
+
+
 def eval_jds(path) -> tuple[list[str], dict]:
     """``(cv_ids, {"sft": [[jd, ...] per CV], "girl": [...]})`` from an ``eval_generations.json`` (each CV's
     first JD and its extra samples)."""

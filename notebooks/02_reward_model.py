@@ -333,14 +333,12 @@ elif run_compare:
     if C.profile == "cpu":  # the lenient run's JDs are of the cpu world's judge CVs
         from girl_lib import hacking
         from girl_lib.reward import score_pairs
-        from girl_lib.world.splits import build_splits
-
-        _cv_of = {r["seeker_id"]: r["cv"] for r in build_splits(cfg.data)["judge_eval"]}
         _ids, _jds = hacking.eval_jds(hacking.LENIENT_RUN)
+        _cvs = hacking.eval_cvs(hacking.LENIENT_RUN, _ids)
         for row in cmp_rows:
             _scorer = RUN_DIR / "reward_compare" / row["architecture"] / "reward" / "model"
             pol = hacking.rm_policy_agreement(lambda c, j: score_pairs(_scorer, c, j, max_length=cfg.reward.max_length),
-                                              [_cv_of[i] for i in _ids], _jds)
+                                              _cvs, _jds)
             row["policy_pairs_agreement"], row["policy_pairs_n"] = pol["value"], pol["n"]
     atomic_write_json(cmp_path, cmp_rows)
 else:

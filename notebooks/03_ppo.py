@@ -448,11 +448,8 @@ HTML(plots.side_by_side_html({"CV (held out)": ex["cv"], "GIRL-SFT": ex["jd_sft"
 
 # %%
 from girl_lib import hacking
-from girl_lib.world.splits import build_splits
-
-_judge_cvs = {r["seeker_id"]: r["cv"] for r in build_splits(get_profile("cpu").data)["judge_eval"]}
 _ids, _jds = hacking.eval_jds(hacking.LENIENT_RUN)
-lenient_run = hacking.recruiter_comparison([_judge_cvs[i] for i in _ids], _jds)
+lenient_run = hacking.recruiter_comparison(hacking.eval_cvs(hacking.LENIENT_RUN, _ids), _jds)
 display(pd.DataFrame({kind: {"GIRL-SFT fit": lenient_run[kind]["fit_sft"], "GIRL fit": lenient_run[kind]["fit_girl"],
                              "GIRL - GIRL-SFT": report.diff_text(lenient_run[kind]["diff"])}
                       for kind in ("lenient", "posting")}).T)

@@ -168,11 +168,9 @@ else:
 
 # %%
 from girl_lib import hacking
-from girl_lib.config import get_profile
-from girl_lib.world.splits import build_splits
 
 _lenient_ids, _lenient_jds = hacking.eval_jds(hacking.LENIENT_RUN)
-_cpu_cvs = {r["seeker_id"]: r["cv"] for r in build_splits(get_profile("cpu").data)["judge_eval"]}
+_cpu_cvs = dict(zip(_lenient_ids, hacking.eval_cvs(hacking.LENIENT_RUN, _lenient_ids)))
 _cid = _lenient_ids[0]
 _girl_now = gens.get(MODEL_NAMES["girl"], {}).get(_cid)
 _cv_now = cvs.get(_cid)
@@ -180,11 +178,16 @@ _shown = {"CV (held out)": _cpu_cvs[_cid], "GIRL trained under the lenient recru
 if _girl_now and _cv_now == _cpu_cvs[_cid]:
     _shown["GIRL of this run"] = _girl_now[0]
 display(HTML(plots.side_by_side_html(_shown, width_px=300)))
-display(pd.DataFrame({name: {"lenient fit": oracle_fit(_cpu_cvs[_cid], jd, "lenient"),
-                             "posting fit": oracle_fit(_cpu_cvs[_cid], jd, "posting"),
-                             "required skills named": len(parse_jd(jd)["required"]),
-                             "level stated": parse_jd(jd)["level"]}
-                      for name, jd in list(_shown.items())[1:]}).T)
+_rows = {name: (_cpu_cvs[_cid], jd) for name, jd in list(_shown.items())[1:]}
+if "GIRL of this run" not in _shown:  # this run's world has other judge CVs: its GIRL on its own first CV
+    _cid_now = next(iter(gens.get(MODEL_NAMES["girl"], {})), None)
+    if _cid_now is not None:
+        _now = {"CV (this run's first judge CV)": cvs[_cid_now], "GIRL of this run": gens[MODEL_NAMES["girl"]][_cid_now][0]}
+        display(HTML(plots.side_by_side_html(_now, width_px=300)))
+        _rows["GIRL of this run (its own CV)"] = (cvs[_cid_now], _now["GIRL of this run"])
+display(pd.DataFrame({name: {"lenient fit": oracle_fit(cv, jd, "lenient"), "posting fit": oracle_fit(cv, jd, "posting"),
+                             "required skills named": len(parse_jd(jd)["required"]), "level stated": parse_jd(jd)["level"]}
+                      for name, (cv, jd) in _rows.items()}).T)
 
 # %% [markdown]
 # ## 2. Diversity across the n samples

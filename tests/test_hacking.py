@@ -71,3 +71,20 @@ def test_rm_policy_agreement_counts_pairs_ordered_as_the_recruiter_does(world):
     flipped = hacking.rm_policy_agreement(lambda c, j: [-oracle_fit(a, b) for a, b in zip(c, j)], cvs, jds)
     assert same["n"] == flipped["n"] > 0
     assert same["value"] == 1.0 and flipped["value"] == 0.0
+
+
+def test_eval_cvs_reads_the_stored_cvs_in_order(tmp_path):
+    _eval_file(tmp_path, ["a", "b"], [["s0"], ["s1"]], [["g0"], ["g1"]])
+    with pytest.raises(GirlError, match="cvs.json"):
+        hacking.eval_cvs(tmp_path, ["s0", "s1"])
+    (tmp_path / "cvs.json").write_text(json.dumps({"s1": "CV one", "s0": "CV zero"}))
+    assert hacking.eval_cvs(tmp_path, ["s0", "s1"]) == ["CV zero", "CV one"]
+    assert hacking.eval_cvs(tmp_path / "eval_generations.json", ["s1"]) == ["CV one"]
+    with pytest.raises(GirlError, match="lacks the CVs s9"):
+        hacking.eval_cvs(tmp_path, ["s0", "s9"])
+
+
+def test_the_shipped_lenient_run_has_its_cvs():
+    ids, jds = hacking.eval_jds(hacking.LENIENT_RUN)
+    cvs = hacking.eval_cvs(hacking.LENIENT_RUN, ids)
+    assert len(cvs) == len(ids) == len(jds["girl"]) and all(cv.strip() for cv in cvs)
