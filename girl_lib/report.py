@@ -71,7 +71,7 @@ def collect_results(cfg, run_dir) -> dict:
                         for pair, rep in judge.items() if isinstance(rep, dict) and "win" in rep}
     rec = _load(run_dir, "recommend")
     if rec:
-        for key in ("recommend", "recommend_cold_start", "recommend_warm", "generation_number",
+        for key in ("recommend", "recommend_cold_start", "recommend_warm", "recommend_within_occupation", "generation_number",
                     "generation_number_dot", "retrieval", "recommend_n_seekers", "recommend_bootstrap"):
             if key in rec:
                 res[key] = rec[key]
@@ -373,10 +373,11 @@ def _recommend_section(res: dict) -> list[str]:
     """Tables III-IV analogues and their paired differences."""
     lines: list[str] = []
     for key, title in (("recommend", "Table III analogue — recommendation"),
-                       ("recommend_cold_start", "Table IV analogue — cold start")):
+                       ("recommend_cold_start", "Table IV analogue — cold start"),
+                       ("recommend_within_occupation", "Within the seeker's occupation (beyond the paper)")):
         if key not in res:
             continue
-        table = paper.TABLE_III if key == "recommend" else paper.TABLE_IV
+        table = {"recommend": paper.TABLE_III, "recommend_cold_start": paper.TABLE_IV}.get(key, {})
         lines += [f"## {title}", "", "| predictor | model | AUC ↑ | GAUC ↑ | within-occupation AUC ↑ | LogLoss ↓ | "
                   "paper AUC | paper LogLoss |", "|---|---|---:|---:|---:|---:|---:|---:|"]
         for pred, rows in predictors(res[key]).items():
@@ -544,7 +545,8 @@ def render_status(res: dict) -> str:
             line += f"; on relevance alone (what PPO's reward targets) {diff_text({'mean': rel['adv'], 'ci95': rel['adv_ci']})}"
         out.append(line + ".")
     for table, subset, label in (("recommend", "all", "Recommendation"),
-                                 ("recommend_cold_start", "cold_start", "Cold start")):
+                                 ("recommend_cold_start", "cold_start", "Cold start"),
+                                 ("recommend_within_occupation", "within_occupation", "Within the seeker's occupation")):
         out += _rec_status(res, table, subset, label)
     return "\n".join(out)
 
@@ -575,7 +577,7 @@ def _rec_status(res: dict, table: str, subset: str, label: str) -> list[str]:
                     f"{' / '.join(_fmt(rows[m]['auc'], 4) for m in ('Base', 'GIRL-SFT', 'GIRL'))})")
             diff = rows.get("diff", {})
             if "GIRL-Base" in diff and "GIRL-GIRL-SFT" in diff:
-                kind = "cold-start " if subset == "cold_start" else ""
+                kind = {"cold_start": "cold-start ", "within_occupation": "(their same-occupation rows) "}.get(subset, "")
                 over = f" over {n_seekers} {kind}test seekers" if n_seekers else ""
                 few = n_seekers is not None and n_seekers < MIN_SEEKERS
                 line += (f": paired AUC differences{over}, GIRL − Base {diff_text(diff['GIRL-Base']['auc'], too_few=few)}, "
