@@ -263,3 +263,21 @@ def test_judge_takes_its_models_from_generate_done_and_names_a_missing_file(fake
     (tmp_path / "generate" / "girl.jsonl").unlink()
     with pytest.raises(pipeline.GirlError, match=r"girl\.jsonl is missing; regenerate with `girl run --run-dir"):
         generated_models(tmp_path)
+
+
+def test_a_backup_that_cannot_be_deleted_is_named_with_the_command_to_remove_it(tmp_path, monkeypatch, capsys):
+    prev = tmp_path / ".judge.prev"
+    prev.mkdir()
+    (prev / "verdicts.jsonl").write_text("{}\n")
+
+    def refuse(path, onerror=None, **kw):  # a file system that will not let the folder go
+        onerror(os.unlink, str(prev / "verdicts.jsonl"), (PermissionError, PermissionError(13, "Permission denied"), None))
+
+    monkeypatch.setattr(pipeline.shutil, "rmtree", refuse)
+    pipeline._remove_backup(prev)
+    err = capsys.readouterr().err
+    assert prev.exists() and f"could not delete {prev}" in err and "Permission denied" in err
+    assert f"rm -rf {prev}" in err
+    monkeypatch.undo()
+    pipeline._remove_backup(prev)  # a folder that can go goes, silently
+    assert not prev.exists() and capsys.readouterr().err == ""
