@@ -191,9 +191,9 @@ def _ci_text(ci, nd: int = 3) -> str:
 
 
 def _shown(ci) -> bool:
-    """A comparison is *shown* only when its 95% interval excludes 0; a point (lower = upper: a bootstrap
-    over one unit, or units that all agree) is no interval and shows nothing."""
-    return bool(ci) and ci[0] is not None and ci[0] != ci[1] and (ci[0] > 0 or ci[1] < 0)
+    """A comparison is *shown* only when its 95% interval excludes 0 (over one unit it shows nothing:
+    :func:`diff_text` checks the difference's ``n``)."""
+    return bool(ci) and ci[0] is not None and (ci[0] > 0 or ci[1] < 0)
 
 
 def diff_text(d: dict | None, nd: int = 3, verdict: bool = True, too_few: bool = False) -> str:

@@ -11,8 +11,9 @@ def test_diff_text_signs_rounds_and_gives_the_verdict():
     assert diff_text({"mean": 0.23, "ci95": [0.0, 0.46]}, 2).endswith("(not shown)")
     # too few units behind the interval: never shown
     assert diff_text({"mean": 0.1, "ci95": [0.05, 0.15]}, too_few=True).endswith("(not shown)")
-    # a bootstrap over one CV gives a point, not an interval: never shown
-    assert diff_text({"mean": 0.2, "ci95": [0.2, 0.2]}, 2) == "+0.20 [+0.20, +0.20] (not shown)"
+    # a bootstrap over one CV gives a point, not an interval: never shown; units that all agree are shown
+    assert diff_text({"mean": 0.2, "ci95": [0.2, 0.2], "n": 1}, 2) == "+0.20 [+0.20, +0.20] (not shown)"
+    assert diff_text({"mean": 0.2, "ci95": [0.2, 0.2], "n": 3}, 2) == "+0.20 [+0.20, +0.20] (shown)"
     assert diff_text({"mean": 0.2, "ci95": [0.1, 0.3], "n": 1}, 2).endswith("(not shown)")
     assert diff_text({"mean": 0.2, "ci95": [0.1, 0.3], "n": 2}, 2).endswith("(shown)")
     assert diff_text({"mean": 0.01234, "ci95": [-0.004, 0.029]}, 4, verdict=False) == "+0.0123 [-0.0040, +0.0290]"

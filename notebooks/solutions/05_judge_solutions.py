@@ -77,9 +77,10 @@ class PrefersLonger:
 
     def judge(self, messages):
         text = messages[-1]["content"]
-        a, b = (re.search(rf"\[{x}\](.*?)\[/{x}\]", text, re.S) for x in ("JD A", "JD B"))
-        la = len(a.group(1)) if a else len(text)
-        lb = len(b.group(1)) if b else 0
+        # the two JDs as the judge prompt frames them (judge.JUDGE_USER: "[The Start of Job Description A]" ...)
+        a, b = (re.search(rf"\[The Start of Job Description {x}\](.*?)\[The End of Job Description {x}\]", text, re.S)
+                for x in ("A", "B"))
+        la, lb = (len(m.group(1)) if m else 0 for m in (a, b))
         return format_verdict({k: "A" if la >= lb else "B" for k in VERDICT_KEYS})
 
 
