@@ -1,6 +1,8 @@
 """Shared fixtures. Tests run on the `tiny` profile, offline, with models cached once per session."""
 
+import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -43,3 +45,45 @@ def tiny_generator():
     from girl_lib.models import load_generator
 
     return load_generator("tiny")
+
+
+class FakeStages:
+    """Stands in for the stage functions: writes ``<stage>/out.json`` (what it was built from) and, for
+    generate, one JSONL per model; ``fail`` makes a stage raise part-way (after writing a partial file)."""
+
+    def __init__(self):
+        self.calls, self.fail, self.saw_partial, self.resumed = [], set(), {}, {}
+
+    def __call__(self, stage, cfg, run_dir, progress, resume):
+        from girl_lib.runio import GirlError, mark_done, stage_config
+
+        self.calls.append(stage)
+        out = Path(run_dir) / stage
+        self.resumed[stage] = resume
+        if resume and (out / "checkpoint" / "damaged").exists():  # as ppo._resume_state says it
+            raise GirlError(f"the PPO checkpoint in {out / 'checkpoint'} is unreadable or incomplete; delete it "
+                            f"or run without `--resume`")
+        self.saw_partial[stage] = (out / "partial.txt").exists()
+        (out / "partial.txt").write_text("half")
+        if stage in self.fail:
+            raise KeyboardInterrupt
+        if stage == "generate":
+            for key in cfg.generate.models:
+                path = out / f"{key}.jsonl"
+                if not path.exists():
+                    path.write_text(json.dumps({"made_by_call": len(self.calls)}) + "\n")
+        (out / "out.json").write_text(json.dumps(stage_config(cfg, stage), default=str))
+        mark_done(run_dir, stage, {"call": len(self.calls)}, cfg=cfg)
+        return {"stage": stage}
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """``pipeline._dispatch`` replaced by :class:`FakeStages` (and no report): the pipeline's bookkeeping alone."""
+    import girl_lib.report
+    from girl_lib import pipeline
+
+    stages = FakeStages()
+    monkeypatch.setattr(pipeline, "_dispatch", stages)
+    monkeypatch.setattr(girl_lib.report, "write_report", lambda cfg, run_dir: {"profile": cfg.name})
+    return stages

@@ -139,18 +139,6 @@ def test_an_interrupted_force_resume_hint_drops_force(tmp_path, monkeypatch, cap
 
 
 # ------------------------------------------------------------------------------------------- fake stages
-@pytest.fixture
-def fake(monkeypatch):
-    from test_provenance import FakeStages
-
-    stages = FakeStages()
-    monkeypatch.setattr(pipeline, "_dispatch", stages)
-    import girl_lib.report
-
-    monkeypatch.setattr(girl_lib.report, "write_report", lambda cfg, run_dir: {"profile": cfg.name})
-    return stages
-
-
 def tiny(*overrides):
     return get_profile("tiny", list(overrides))
 

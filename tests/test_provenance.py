@@ -6,59 +6,21 @@ stages (shortened) through a rebuild.
 """
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
-from girl_lib import pipeline
 from girl_lib.config import get_profile
 from girl_lib.pipeline import (STAGES, backup_dir, dependents, describe, ensure, is_fresh, run_pipeline, run_stage,
                                stage_status)
 from girl_lib.runio import (GirlError, INPUTS, done_record, expected_fingerprints, generation_fingerprints,
-                            mark_done, read_json, stage_config)
+                            read_json, stage_config)
 
 
 def tiny(*overrides):
     return get_profile("tiny", list(overrides))
 
 
-class FakeStages:
-    """Stands in for the stage functions: writes ``<stage>/out.json`` (what it was built from) and, for
-    generate, one JSONL per model; ``fail`` makes a stage raise part-way (after writing a partial file)."""
-
-    def __init__(self):
-        self.calls, self.fail, self.saw_partial, self.resumed = [], set(), {}, {}
-
-    def __call__(self, stage, cfg, run_dir, progress, resume):
-        self.calls.append(stage)
-        out = Path(run_dir) / stage
-        self.resumed[stage] = resume
-        if resume and (out / "checkpoint" / "damaged").exists():  # as ppo._resume_state says it
-            raise GirlError(f"the PPO checkpoint in {out / 'checkpoint'} is unreadable or incomplete; delete it "
-                            f"or run without `--resume`")
-        self.saw_partial[stage] = (out / "partial.txt").exists()
-        (out / "partial.txt").write_text("half")
-        if stage in self.fail:
-            raise KeyboardInterrupt
-        if stage == "generate":
-            for key in cfg.generate.models:
-                path = out / f"{key}.jsonl"
-                if not path.exists():
-                    path.write_text(json.dumps({"made_by_call": len(self.calls)}) + "\n")
-        (out / "out.json").write_text(json.dumps(stage_config(cfg, stage), default=str))
-        mark_done(run_dir, stage, {"call": len(self.calls)}, cfg=cfg)
-        return {"stage": stage}
-
-
-@pytest.fixture
-def fake(monkeypatch):
-    stages = FakeStages()
-    monkeypatch.setattr(pipeline, "_dispatch", stages)
-    import girl_lib.report
-
-    monkeypatch.setattr(girl_lib.report, "write_report", lambda cfg, run_dir: {"profile": cfg.name})
-    return stages
 
 
 def test_each_stage_hashes_the_config_it_reads():
