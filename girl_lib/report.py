@@ -24,9 +24,6 @@ MIN_TEST_SEEKERS = (150, 60)
 smallest AUC difference a paired interval could show (~0.02, ~0.04 cold) was the size of the effects tested."""
 JUDGE_HALF_WIDTH = 0.15
 """Widest half-width of the judge's GIRL vs GIRL-SFT interval that can show an advantage of the paper's size."""
-REC_TARGET_PAIRS = REC_DIFF_PAIRS
-"""The orderings of Tables III-IV the course checks, each as a paired AUC difference ``a - b > 0``
-(``GIRL - Retrieved``: does generating a JD beat looking one up?)."""
 PPO_DICT_KEYS = ("reward_diff", "oracle_fit_diff", "rm_policy_agreement", "rm_sft_agreement", "oracle_fit_terms")
 """The structured entries of ``ppo/metrics.json`` that ``results.json["ppo"]`` carries (the rest: scalars)."""
 
@@ -157,7 +154,7 @@ def check_targets(res: dict) -> list[dict]:
                (n.get("all") or 0) >= MIN_TEST_SEEKERS[0] and (n.get("cold_start") or 0) >= MIN_TEST_SEEKERS[1])
     for table in ("recommend", "recommend_cold_start"):
         for pred, rows in predictors(res.get(table)).items():
-            for a, b in REC_TARGET_PAIRS:
+            for a, b in REC_DIFF_PAIRS:  # each ordering a target: AUC a - b > 0
                 if a not in rows or b not in rows:
                     continue
                 d = rows.get("diff", {}).get(f"{a}-{b}", {}).get("auc")
