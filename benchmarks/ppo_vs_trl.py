@@ -119,7 +119,7 @@ def ours_iteration(cfg, run_dir: Path, cvs: list[str], out_dir: Path) -> dict:
         saved[name] = getattr(ppo.PPOTrainer, name)
         setattr(ppo.PPOTrainer, name, timed(saved[name]))
     try:
-        ppo.run_ppo(c, run_dir, cvs=cvs, eval_cvs=cvs[:1], score_fn=sc, oracle_fn=None, stop_after=1,
+        ppo.run_ppo(c, run_dir, inject=ppo.Inject(cvs=cvs, eval_cvs=cvs[:1], score_fn=sc), stop_after=1,
                     out_dir=out_dir, save_model=False, progress=False)
     finally:
         for name, fn in saved.items():

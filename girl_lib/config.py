@@ -12,6 +12,9 @@ explained). Three named profiles ship:
 
 Select one with ``--profile`` or the ``GIRL_PROFILE`` environment variable, and override any field with
 ``section.field=value`` strings (``get_profile("cpu", ["ppo.kl_coef=0.1"])``).
+
+One file on purpose (~700 lines): one dataclass per stage and the profile factories, kept together so the
+profiles read as one table and :func:`validate_profile` sees every field it checks.
 """
 
 from __future__ import annotations
@@ -624,6 +627,13 @@ def validate_profile(profile: "Profile") -> "Profile":
     if profile.reward.features and profile.reward.architecture not in ("dual", "late"):
         raise ConfigError(f"reward.features=True needs reward.architecture 'dual' or 'late' (a feature head on "
                           f"the dual scorer), not {profile.reward.architecture!r}; set reward.features=false as well")
+    k = profile.ppo.samples_per_cv
+    if profile.ppo.baseline in ("rloo", "grpo") and k < 2:
+        raise ConfigError(f"ppo.samples_per_cv={k}: must be >= 2 with ppo.baseline={profile.ppo.baseline!r} (a group "
+                          f"baseline compares the JDs of one CV); set ppo.samples_per_cv=4, or ppo.baseline=critic")
+    if profile.ppo.minibatch_size % k:
+        raise ConfigError(f"ppo.minibatch_size={profile.ppo.minibatch_size} must be a multiple of ppo.samples_per_cv={k} "
+                          f"(a minibatch holds whole groups of one CV's JDs); set ppo.minibatch_size={k}")
     for key in ("generate.models", "generate.rec_models"):
         v = get(key)
         bad = [m for m in v if m not in MODEL_KEYS] if isinstance(v, (tuple, list)) else [v]

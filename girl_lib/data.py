@@ -21,6 +21,9 @@ formula is documented in :mod:`girl_lib.world.fit`), oracle recruiter and time w
 Loaders for real text: :func:`load_rjdb` (megagonlabs/rjdb JSONL; CC BY-SA 4.0, not shipped here) and
 :func:`load_generic` (JSONL/CSV with a column map). Bad input raises :class:`GirlError` naming the
 file, the row (1-based) and the field; overlong text is truncated with a warning, never silently.
+
+One file on purpose (~600 lines): the world, RJDB and a generic file all go through the same splitting
+(:func:`units_to_splits`) and validation, so the three sources cannot drift apart.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import random
 import warnings
 from pathlib import Path
 
+from .config import validate_profile
 from .runio import GirlError, atomic_dir, atomic_write_json, is_done, mark_done, run_profile
 from .world import JD_SECTIONS, Recruiter, World, jd_format_ok, make_world, oracle_fit, parse_cv, parse_jd
 from .world.splits import PAPER_JUDGE_EVAL, PAPER_TABLE_I, build_splits
@@ -138,6 +142,7 @@ def run_data(cfg, run_dir) -> dict:
     """Build the dataset, save it to ``<run_dir>/data`` (atomically) with ``stats.json``, mark the stage done.
 
     Returns the statistics (see :func:`world_stats`)."""
+    validate_profile(cfg)  # before any work, also when a field was set by hand after the profile was built
     ds = build_dataset(cfg)
     source = str(cfg.data.source).lower()
     validate_dataset(ds, "the synthetic world" if source == "synthetic" else str(cfg.data.path),

@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from transformers.cache_utils import DynamicCache
 
 from . import distributed as dist
+from .config import validate_profile
 from .data import load_data
 from .models import load_generator
 from .names import MODEL_NAMES  # noqa: F401 - generator key -> table label, re-exported (generate.MODEL_NAMES)
@@ -756,6 +757,7 @@ def run_generate(cfg, run_dir, models: tuple | None = None, progress: bool = Tru
     Sampling uses ``cfg.generate.backend`` (:func:`sample_batch`). ``metrics.json`` holds each model's
     entry and, beside them, ``realism`` and ``realism_diff_girl_sft`` (:func:`realism_metrics`).
     """
+    validate_profile(cfg)  # before any work, also when a field was set by hand after the profile was built
     require_stage(run_dir, "data", "generate")
     run_dir = Path(run_dir)
     models = tuple(models or cfg.generate.models)

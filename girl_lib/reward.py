@@ -4,6 +4,9 @@ U is a cross-encoder: the CV and the JD go in as one sentence pair, a linear hea
 number. On ``cpu`` it is all-MiniLM-L6-v2 (22M parameters, far smaller than the 135M generator, as the
 paper asks). It is trained with the pairwise ranking loss of Eq. 2 on (CV, matched JD, mismatched JD)
 triples of the same CV, with a plain PyTorch loop so every line is visible.
+
+One file on purpose (~530 lines): scoring, training, the held-out evaluation and the stage share the
+scorer's batching and feature plumbing (``score_batch``): step 2 of the paper as one readable piece.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from torch.nn.utils.rnn import pad_sequence
 from tqdm.auto import tqdm
 
 from . import distributed as dist
+from .config import validate_profile
 from .data import held_out_split, oracle_for
 from .extract import FEATURE_NAMES, MISSING_GROUPS, pair_features
 from .losses import pairwise_ranking_loss
@@ -428,6 +432,7 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
 
     Under ``accelerate launch`` the processes share each training batch and the held-out pairs
     (:func:`train_reward_model`, :func:`sharded_held_out_scores`); only the main process writes."""
+    validate_profile(cfg)  # before any work, also when a field was set by hand after the profile was built
     require_stage(run_dir, "data", "reward")
     run_dir, rcfg = Path(run_dir), cfg.reward
     set_seed(rcfg.seed)

@@ -24,6 +24,7 @@ from trl import SFTConfig as TRLSFTConfig
 from trl import SFTTrainer
 
 from . import distributed as dist
+from .config import validate_profile
 from .data import held_out_split, jd_format_ok
 from .generate import generate_jds
 from .losses import sft_loss
@@ -214,6 +215,7 @@ def run_sft(cfg, run_dir, progress: bool = True) -> dict:
     Under ``accelerate launch`` TRL's trainer runs DDP (``sft.batch_size`` is the global batch, each process
     takes ``batch_size / N`` rows of it); every process evaluates (same weights, same seeds, same numbers)
     and only the main process writes."""
+    validate_profile(cfg)  # before any work, also when a field was set by hand after the profile was built
     require_stage(run_dir, "data", "sft")
     run_dir, s = Path(run_dir), cfg.sft
     set_seed(s.seed)

@@ -72,6 +72,8 @@ def test_tiny_is_smaller_than_cpu():
     ("recommend.dot_jp_skip_grid=(0.5, 'x')", "recommend.dot_jp_skip_grid"),
     ("recommend.dot_jp_skip_grid=nan", "recommend.dot_jp_skip_grid"),
     ("recommend.dot_jp_skip=inf", "recommend.dot_jp_skip"),
+    ("ppo.baseline=rloo", "ppo.samples_per_cv"),  # tiny samples 1 JD per CV: nothing to compare within a group
+    ("ppo.samples_per_cv=3", "ppo.minibatch_size"),  # tiny's minibatch of 2 cannot hold whole groups of 3
 ])
 def test_bad_values_are_refused_naming_the_field(override, field):
     from girl_lib.config import ConfigError
@@ -150,3 +152,14 @@ def test_gpu_profiles_take_the_rl_recipe_that_learnt_on_cpu(name):
                   "missing_eos_penalty", "layout_penalty", "requirements_penalty", "whiten_advantages"):
         assert getattr(other, field) == getattr(cpu, field), field
     assert other.minibatch_size % other.samples_per_cv == 0
+
+
+def test_run_ppo_checks_a_config_changed_after_it_was_built(tmp_path):
+    """Every ``run_*`` validates its config before any work: a field set by hand past validation is refused."""
+    from girl_lib import ppo
+    from girl_lib.config import ConfigError
+
+    cfg = get_profile("tiny")
+    cfg.ppo.kl_estimator = "k9"  # bypasses apply_overrides' validation
+    with pytest.raises(ConfigError, match=r"ppo\.kl_estimator"):
+        ppo.run_ppo(cfg, tmp_path / "no-run-here")  # refused before it looks for the sft stage

@@ -1,4 +1,4 @@
-"""Algorithm 1 (girl_lib/ppo.py): Eq. 4-5 and the options by hand, the critic, a toy task PPO must
+"""Algorithm 1 (girl_lib/ppo/): Eq. 4-5 and the options by hand, the critic, a toy task PPO must
 learn, resume equivalence, and the NaN guard. Runs use a fake run dir (tiny SFT generator + tiny
 reward model) and injected CVs / scorers, so no data stage or trained reward model is needed."""
 
@@ -207,7 +207,7 @@ def test_ppo_learns_toy_reward_with_bounded_kl(run_dir):
     cfg = small_cfg(iterations=5, rollout_batch_size=16, minibatch_size=16, epochs=4, max_new_tokens=1,
                     use_lora=False, actor_lr=1e-3, kl_estimator="k3", n_eval=32, checkpoint_every=5)
     oracle = lambda cv, jd: float(len(jd.strip()))  # noqa: E731
-    m = ppo.run_ppo(cfg, run_dir, cvs=CVS, eval_cvs=CVS * 2, score_fn=blank_score, oracle_fn=oracle,
+    m = ppo.run_ppo(cfg, run_dir, inject=ppo.Inject(cvs=CVS, eval_cvs=CVS * 2, score_fn=blank_score, oracle_fn=oracle),
                     progress=False)
     assert 0.0 < m["reward_sft"] < 0.5, f"toy premise broken: the SFT model's blank rate is {m['reward_sft']}"
     rows = read_jsonl(run_dir / "ppo" / "metrics.jsonl")
@@ -322,7 +322,7 @@ def test_resume_matches_uninterrupted_run(base_run, tmp_path, options):
         runs[name] = tmp_path / name
         shutil.copytree(base_run, runs[name])
     cfg = small_cfg(**options)
-    kw = dict(cvs=CVS, eval_cvs=CVS[:4], score_fn=length_score, oracle_fn=None, progress=False)
+    kw = dict(inject=ppo.Inject(cvs=CVS, eval_cvs=CVS[:4], score_fn=length_score), progress=False)
     full = ppo.run_ppo(cfg, runs["straight"], **kw)
 
     stopped = ppo.run_ppo(cfg, runs["resumed"], stop_after=1, **kw)
@@ -372,14 +372,14 @@ def test_nan_reward_stops_and_keeps_last_checkpoint(run_dir):
         return length_score(cvs, jds)
 
     with pytest.raises(NonFiniteError, match="NaN"):
-        ppo.run_ppo(cfg, run_dir, cvs=CVS, eval_cvs=CVS[:4], score_fn=flaky, oracle_fn=None, progress=False)
+        ppo.run_ppo(cfg, run_dir, inject=ppo.Inject(cvs=CVS, eval_cvs=CVS[:4], score_fn=flaky), progress=False)
     assert json.loads((ckpt / "state.json").read_text())["iteration"] == 2
     assert _hashes(ckpt) == seen["hashes"]  # untouched by the failed iteration
     assert not (run_dir / "ppo" / "model").exists() and not is_done(run_dir, "ppo")
     assert [r["iteration"] for r in read_jsonl(run_dir / "ppo" / "metrics.jsonl")] == [1, 2]
     # Fixing the cause and resuming finishes the run from iteration 3.
-    m = ppo.run_ppo(cfg, run_dir, resume=True, cvs=CVS, eval_cvs=CVS[:4], score_fn=length_score,
-                    oracle_fn=None, progress=False)
+    m = ppo.run_ppo(cfg, run_dir, resume=True, inject=ppo.Inject(cvs=CVS, eval_cvs=CVS[:4], score_fn=length_score),
+                    progress=False)
     assert m["iterations"] == 3 and is_done(run_dir, "ppo")
 
 
@@ -390,8 +390,8 @@ def test_reward_kl_tradeoff_larger_lambda_keeps_policy_closer(run_dir):
     # even a heavily penalised policy random-walks a little on noisy single-token KL estimates.
     cfg = small_cfg(iterations=3, rollout_batch_size=16, minibatch_size=16, epochs=4, max_new_tokens=1,
                     use_lora=False, actor_lr=1e-3, kl_estimator="k3", checkpoint_every=10, n_eval=16)
-    rows = ppo.reward_kl_tradeoff(cfg, run_dir, kl_coefs=(0.0, 10.0), cvs=CVS, eval_cvs=CVS,
-                                  score_fn=blank_score, oracle_fn=None, progress=False)
+    rows = ppo.reward_kl_tradeoff(cfg, run_dir, kl_coefs=(0.0, 10.0),
+                                  inject=ppo.Inject(cvs=CVS, eval_cvs=CVS, score_fn=blank_score), progress=False)
     assert [r["kl_coef"] for r in rows] == [0.0, 10.0]
     # Eq. 4: a heavy KL price keeps GIRL near GIRL-SFT; no price lets it chase the reward.
     assert rows[1]["kl_girl"] < 0.75 * rows[0]["kl_girl"]
@@ -468,9 +468,9 @@ def test_ppo_with_a_dual_encoder_reward_model_and_critic(run_dir):
         scorer.save_pretrained(d)
         stok.save_pretrained(d)
     cfg = small_cfg(iterations=2, use_lora=False, checkpoint_every=1)
-    ppo.run_ppo(cfg, run_dir, cvs=CVS, eval_cvs=CVS[:4], oracle_fn=None, progress=False, stop_after=1)
+    ppo.run_ppo(cfg, run_dir, inject=ppo.Inject(cvs=CVS, eval_cvs=CVS[:4]), progress=False, stop_after=1)
     assert scorer_kind(str(run_dir / "ppo" / "checkpoint" / "critic")) == "dual"
-    m = ppo.run_ppo(cfg, run_dir, resume=True, cvs=CVS, eval_cvs=CVS[:4], oracle_fn=None, progress=False)
+    m = ppo.run_ppo(cfg, run_dir, resume=True, inject=ppo.Inject(cvs=CVS, eval_cvs=CVS[:4]), progress=False)
     assert m["iterations"] == 2 and math.isfinite(m["reward_girl"]) and math.isfinite(m["reward_sft"])
     rows = read_jsonl(run_dir / "ppo" / "metrics.jsonl")
     assert [r["iteration"] for r in rows] == [1, 2] and all(math.isfinite(r["value_loss"]) for r in rows)
@@ -508,8 +508,8 @@ def test_extra_eval_samples_keep_the_judged_jds_and_tighten_nothing_else(base_ru
         run = tmp_path / f"k{k}"
         shutil.copytree(base_run, run)
         cfg = small_cfg(iterations=1, eval_samples=k, n_eval=4, max_new_tokens=6)
-        out[k] = ppo.run_ppo(cfg, run, cvs=CVS, eval_cvs=CVS[:4], score_fn=length_score,
-                             oracle_fn=lambda cv, jd: len(jd) / 10, progress=False)
+        out[k] = ppo.run_ppo(cfg, run, inject=ppo.Inject(cvs=CVS, eval_cvs=CVS[:4], score_fn=length_score,
+                                                   oracle_fn=lambda cv, jd: len(jd) / 10), progress=False)
     assert out[1]["eval_samples"] == 1 and out[3]["eval_samples"] == 3
     assert out[3]["examples"] == out[1]["examples"]
     assert out[1]["kl_girl"] == pytest.approx(out[3]["kl_girl"])
@@ -532,9 +532,9 @@ def test_score_subtracts_each_penalty_from_u():
     trainer = SimpleNamespace(p=PPOConfig(missing_eos_penalty=2.0, layout_penalty=0.5, requirements_penalty=0.6),
                               score_fn=lambda cvs, jds: [1.0, 2.0, 3.0], device=torch.device("cpu"), oracle_fn=None)
     batch = SimpleNamespace(cvs=["c"] * 3, texts=texts, finished=torch.tensor([True, True, False]))
-    PPOTrainer.score(trainer, batch, 0)
+    scored = PPOTrainer.score(trainer, batch, 0)
     assert [requirement_count_gap(t) for t in texts] == pytest.approx([0.0, 2 / 3, 1.0])
     expected = [1.0 - 0.5 * layout_shortfall(full), 2.0 - 0.5 * layout_shortfall(short) - 0.6 * 2 / 3,
                 3.0 - 2.0 - 0.5 * 1.0 - 0.6 * 1.0]
-    assert batch.raw_scores.tolist() == pytest.approx([1.0, 2.0, 3.0])
-    assert batch.scores.tolist() == pytest.approx(expected)
+    assert scored.raw_scores.tolist() == pytest.approx([1.0, 2.0, 3.0])
+    assert scored.scores.tolist() == pytest.approx(expected)
