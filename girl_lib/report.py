@@ -2,6 +2,9 @@
 
 Nothing here is typed in: a missing stage gives a missing section (and the report says so), a missed
 target is flagged as missed, with the reason the course gives for it.
+
+One file on purpose (~770 lines): every sentence and table of the results is worded here, beside the
+numbers and targets it reads, so a verdict's rule and its wording change together.
 """
 
 from __future__ import annotations
@@ -193,6 +196,19 @@ def _shown(ci) -> bool:
     return bool(ci) and ci[0] is not None and (ci[0] > 0 or ci[1] < 0)
 
 
+def direction(d: dict | None, too_few: bool = False) -> int:
+    """+1 / -1 when a paired difference ``{"mean", "ci95", "n"}`` is *shown* above / below 0, 0 when it is not
+    (no interval, an interval that covers 0, ``too_few`` units behind it, or one unit: ``n`` < 2). The verdict
+    :func:`diff_text` prints and :mod:`girl_lib.readings` words."""
+    if not d or d.get("mean") is None:
+        return 0
+    ci = d.get("ci95")
+    too_few = too_few or (d.get("n") is not None and d["n"] < 2)  # one CV: its interval is a point
+    if too_few or not _shown(ci):
+        return 0
+    return 1 if ci[0] > 0 else -1
+
+
 def diff_text(d: dict | None, nd: int = 3, verdict: bool = True, too_few: bool = False) -> str:
     """A paired difference as text, from ``{"mean", "ci95"}``: ``+0.409 [+0.317, +0.511] (shown)`` (signed,
     ``nd`` decimals). The verdict is ``shown`` only when the 95% interval excludes 0 and ``too_few`` is false
@@ -205,8 +221,7 @@ def diff_text(d: dict | None, nd: int = 3, verdict: bool = True, too_few: bool =
         return f"{d['mean']:+.{nd}f}"
     text = f"{d['mean']:+.{nd}f} [{ci[0]:+.{nd}f}, {ci[1]:+.{nd}f}]"
     if verdict:
-        too_few = too_few or (d.get("n") is not None and d["n"] < 2)  # one CV: its interval is a point
-        text += " (shown)" if _shown(ci) and not too_few else " (not shown)"
+        text += " (shown)" if direction(d, too_few) else " (not shown)"
     return text
 
 

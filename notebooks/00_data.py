@@ -22,6 +22,13 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/girl-course/girl-course/blob/main/notebooks/00_data.ipynb)
 #
+# > **What you see.** The outputs saved in this notebook come from the reference `cpu` run
+# > (`reference/cpu/`); the cell under the set-up names its date. A fresh *Run all* on a machine without a
+# > GPU runs the `tiny` profile instead (seconds, a smaller world): set `PROFILE = "cpu"` to build the
+# > datasets as saved. `TRAIN` changes nothing here: the data stage is built in every mode, in seconds. To
+# > remake the saved outputs: `bash scripts/main.sh` (the `cpu` main job), then
+# > `.venv/bin/python scripts/update_reference.py runs/cpu --execute`.
+#
 # GIRL (Zheng et al., 2023) turns job recommendation around: instead of ranking existing jobs for a job
 # seeker, a large language model **writes** the job description (JD) that suits the seeker's CV. The paper
 # trains on a private Chinese recruitment platform. We cannot ship that, so this course ships a **seeded
@@ -48,9 +55,8 @@
 # `colab` when a GPU is present, else `tiny`), says which earlier stages this notebook needs and how long
 # each takes, and then either trains what is missing in `RUN_DIR` (always on `tiny`: seconds) or, on
 # `cpu` when this stage is not in `RUN_DIR` and `TRAIN` is not set, shows the **reference `cpu` run**
-# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds. Set
-# `TRAIN = True` to train the stage yourself. Results are read from `RESULTS_DIR` (the run dir or the
-# reference), datasets from `RUN_DIR`. The outputs saved in this notebook come from the reference run.
+# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds.
+# Results are read from `RESULTS_DIR` (the run dir or the reference), datasets from `RUN_DIR`.
 #
 # **On Colab.** The notebook asks for a GPU runtime (T4), where the set-up picks the `colab` profile. The
 # first cell clones the course, the set-up cell installs what Colab lacks (`requirements-colab.txt`, ~2
@@ -83,6 +89,12 @@ from girl_lib import course
 
 C = course.setup("data", profile=PROFILE, train=TRAIN, use_drive=USE_DRIVE)
 cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DIR; results: RESULTS_DIR
+
+# %%
+from girl_lib import readings
+from IPython.display import Markdown, display
+
+display(Markdown(readings.about_this_run(C)))   # what these outputs are, the one switch and its cost
 
 # %%
 from pathlib import Path
@@ -252,6 +264,10 @@ table = table[cols]
 table.insert(2, "ours / paper", table["rows"] / table["paper_rows"])
 print(f"source: {stats['source']}, seed {stats['seed']}, scale {stats['scale']}")
 table.round(3)
+
+# %%
+results = readings.load_results(C)   # this run's results.json (or its layout, from RESULTS_DIR)
+display(Markdown(readings.data_reading(results, C.profile)))
 
 # %% [markdown]
 # **Where the reward split's rejected JDs come from.** On a job platform most feedback is about jobs the

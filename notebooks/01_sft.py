@@ -22,6 +22,13 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/girl-course/girl-course/blob/main/notebooks/01_sft.ipynb)
 #
+# > **What you see, and the one switch.** The outputs saved in this notebook are the reference `cpu` run
+# > (`reference/cpu/`); the cell under the set-up names its date. A fresh *Run all* on a machine without a
+# > GPU runs the `tiny` profile instead (seconds, random toy models): set `PROFILE = "cpu"` to read the
+# > reference run as saved. `TRAIN = True` trains this stage instead of reading it; the same cell says what
+# > that costs on 2 CPU cores and on a Colab T4. To remake the saved outputs: `bash scripts/main.sh` (the
+# > `cpu` main job), then `.venv/bin/python scripts/update_reference.py runs/cpu --execute`.
+#
 # The first of GIRL's three training steps teaches the generator the task: given a CV, write the JD of a
 # job that matched it. The model reads a fixed prompt (the paper's Fig. 3) and learns the JD tokens by
 # plain next-token prediction. Everything before the JD is context only: **no loss on the prompt**.
@@ -44,9 +51,8 @@
 # `colab` when a GPU is present, else `tiny`), says which earlier stages this notebook needs and how long
 # each takes, and then either trains what is missing in `RUN_DIR` (always on `tiny`: seconds) or, on
 # `cpu` when this stage is not in `RUN_DIR` and `TRAIN` is not set, shows the **reference `cpu` run**
-# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds. Set
-# `TRAIN = True` to train the stage yourself. Results are read from `RESULTS_DIR` (the run dir or the
-# reference), datasets from `RUN_DIR`. The outputs saved in this notebook come from the reference run.
+# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds.
+# Results are read from `RESULTS_DIR` (the run dir or the reference), datasets from `RUN_DIR`.
 #
 # **On Colab.** The notebook asks for a GPU runtime (T4), where the set-up picks the `colab` profile. The
 # first cell clones the course, the set-up cell installs what Colab lacks (`requirements-colab.txt`, ~2
@@ -79,6 +85,12 @@ from girl_lib import course
 
 C = course.setup("sft", profile=PROFILE, train=TRAIN, use_drive=USE_DRIVE)
 cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DIR; results: RESULTS_DIR
+
+# %%
+from girl_lib import readings
+from IPython.display import Markdown, display
+
+display(Markdown(readings.about_this_run(C)))   # what these outputs are, the one switch and its cost
 
 # %%
 import pandas as pd
@@ -205,15 +217,19 @@ print(f"format compliance after SFT: {compliance:.2f} -> target >= 0.9 {'met' if
 print(f"SFT saw {sft['n_train']} pairs in {sft['steps']} steps; a sampled JD also fails the check when it runs out "
       f"of tokens (generate.max_new_tokens = {cfg.generate.max_new_tokens}) before its 'Requirements:' section")
 
+# %%
+results = readings.load_results(C)   # this run's results.json (or its layout, from RESULTS_DIR)
+display(Markdown(readings.sft_reading(results, C.profile)))
+
 # %% [markdown]
 # **Reading these results honestly.** On `tiny` the generator is a *randomly initialised* 2-layer Llama
 # with a 1k-token vocabulary, trained for a few dozen steps: the loss and perplexity fall (it learns
 # which tokens are frequent in JDs), but its samples are word salad and format compliance stays near 0.
 # That is expected: the profile exists so that every line runs in seconds. On `cpu`, SmolLM2-135M-Instruct
 # with LoRA starts from a model that can already write English; SFT teaches it our JD layout and
-# vocabulary, so the held-out perplexity drops clearly. Format compliance is the harder target (≥ 0.9,
-# checked above): to fit its time budget on 2 cores the `cpu` profile trains for only `sft.max_steps`
-# steps (a few hundred pairs), and a 135M model sampled at temperature 0.7 still drifts into repetition
+# vocabulary, which the held-out perplexity measures (the reading above gives this run's). Format compliance
+# is the harder target (≥ 0.9; the reading above says whether this run meets it): to fit its time budget on
+# 2 cores the `cpu` profile trains for only `sft.max_steps` steps (a few hundred pairs), and a 135M model sampled at temperature 0.7 still drifts into repetition
 # loops or runs out of tokens before `Requirements:`. If the target is missed, read the samples to see
 # which failure you have; more steps, a larger `generate.max_new_tokens` or a lower temperature are the
 # levers. The paper fine-tunes a 7B model on 153k pairs; expect our JDs to be plainer and more repetitive.

@@ -22,6 +22,13 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/girl-course/girl-course/blob/main/notebooks/02_reward_model.ipynb)
 #
+# > **What you see, and the one switch.** The outputs saved in this notebook are the reference `cpu` run
+# > (`reference/cpu/`); the cell under the set-up names its date. A fresh *Run all* on a machine without a
+# > GPU runs the `tiny` profile instead (seconds, random toy models): set `PROFILE = "cpu"` to read the
+# > reference run as saved. `TRAIN = True` trains this stage instead of reading it; the same cell says what
+# > that costs on 2 CPU cores and on a Colab T4. To remake the saved outputs: `bash scripts/main.sh` (the
+# > `cpu` main job), then `.venv/bin/python scripts/update_reference.py runs/cpu --execute`.
+#
 # The second step learns what recruiters want. A reward model $\mathcal{U}(C, J) \to \mathbb{R}$ reads a
 # CV and a JD together and outputs one number; it is trained on pairs of JDs for the same CV, one that
 # matched ($J^+$) and one that did not ($J^-$), to score the matched one higher. In step 3 it stands in for
@@ -46,9 +53,8 @@
 # `colab` when a GPU is present, else `tiny`), says which earlier stages this notebook needs and how long
 # each takes, and then either trains what is missing in `RUN_DIR` (always on `tiny`: seconds) or, on
 # `cpu` when this stage is not in `RUN_DIR` and `TRAIN` is not set, shows the **reference `cpu` run**
-# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds. Set
-# `TRAIN = True` to train the stage yourself. Results are read from `RESULTS_DIR` (the run dir or the
-# reference), datasets from `RUN_DIR`. The outputs saved in this notebook come from the reference run.
+# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds.
+# Results are read from `RESULTS_DIR` (the run dir or the reference), datasets from `RUN_DIR`.
 #
 # **On Colab.** The notebook asks for a GPU runtime (T4), where the set-up picks the `colab` profile. The
 # first cell clones the course, the set-up cell installs what Colab lacks (`requirements-colab.txt`, ~2
@@ -81,6 +87,12 @@ from girl_lib import course
 
 C = course.setup("reward", profile=PROFILE, train=TRAIN, use_drive=USE_DRIVE)
 cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DIR; results: RESULTS_DIR
+
+# %%
+from girl_lib import readings
+from IPython.display import Markdown, display
+
+display(Markdown(readings.about_this_run(C)))   # what these outputs are, the one switch and its cost
 
 # %%
 import numpy as np
@@ -356,6 +368,10 @@ if aligned:
 else:
     print("This run dir was made with another reward.seed / n_eval: the texts cannot be matched to the scores.")
 
+# %%
+results = readings.load_results(C)   # this run's results.json (or its layout, from RESULTS_DIR)
+display(Markdown(readings.reward_reading(results, C.profile)))
+
 # %% [markdown]
 # **Reading these results honestly.** On `tiny` the backbone is a random 2-layer BERT trained for 30
 # steps: its scores often collapse to nearly one value, accuracy and AUC sit near 0.5 and the oracle plot
@@ -363,7 +379,8 @@ else:
 # (22M parameters, smaller than the 135M generator, as the paper asks) in the dual set-up starts from its
 # own cosine, which already separates other occupations; the table by kind shows what training adds on
 # same-occupation pairs. The target is pairwise accuracy within 0.03 of the noiseless recruiter's on the
-# same pairs (checked above: no model can beat the ceiling label noise leaves). To fit its time
+# same pairs (the reading above says whether this run meets it: no model can beat the ceiling label noise
+# leaves). To fit its time
 # budget on 2 cores the `cpu` profile trains for `reward.max_steps` steps, a small fraction of one epoch of
 # the reward split, so a miss usually means too few steps rather than too small a model: raise
 # `reward.max_steps` if you have the time. The oracle's own pairwise accuracy shows how much of the

@@ -22,6 +22,13 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/girl-course/girl-course/blob/main/notebooks/03_ppo.ipynb)
 #
+# > **What you see, and the one switch.** The outputs saved in this notebook are the reference `cpu` run
+# > (`reference/cpu/`); the cell under the set-up names its date. A fresh *Run all* on a machine without a
+# > GPU runs the `tiny` profile instead (seconds, random toy models): set `PROFILE = "cpu"` to read the
+# > reference run as saved. `TRAIN = True` trains this stage instead of reading it; the same cell says what
+# > that costs on 2 CPU cores and on a Colab T4. To remake the saved outputs: `bash scripts/main.sh` (the
+# > `cpu` main job), then `.venv/bin/python scripts/update_reference.py runs/cpu --execute`.
+#
 # The third step aligns the generator with the recruiting market. The SFT model becomes the **actor**
 # $\mathcal{G}^a$ (it writes JDs) and a frozen **reference** $\mathcal{G}$; the reward model scores each JD; a
 # **critic** $\mathcal{U}^c$ (initialised from the reward model) predicts the score a CV's JD will get; PPO
@@ -47,9 +54,8 @@
 # `colab` when a GPU is present, else `tiny`), says which earlier stages this notebook needs and how long
 # each takes, and then either trains what is missing in `RUN_DIR` (always on `tiny`: seconds) or, on
 # `cpu` when this stage is not in `RUN_DIR` and `TRAIN` is not set, shows the **reference `cpu` run**
-# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds. Set
-# `TRAIN = True` to train the stage yourself. Results are read from `RESULTS_DIR` (the run dir or the
-# reference), datasets from `RUN_DIR`. The outputs saved in this notebook come from the reference run.
+# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds.
+# Results are read from `RESULTS_DIR` (the run dir or the reference), datasets from `RUN_DIR`.
 #
 # **On Colab.** The notebook asks for a GPU runtime (T4), where the set-up picks the `colab` profile. The
 # first cell clones the course, the set-up cell installs what Colab lacks (`requirements-colab.txt`, ~2
@@ -82,6 +88,12 @@ from girl_lib import course
 
 C = course.setup("ppo", profile=PROFILE, train=TRAIN, use_drive=USE_DRIVE)
 cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DIR; results: RESULTS_DIR
+
+# %%
+from girl_lib import readings
+from IPython.display import Markdown, display
+
+display(Markdown(readings.about_this_run(C)))   # what these outputs are, the one switch and its cost
 
 # %%
 import pandas as pd
@@ -384,9 +396,7 @@ display(pd.DataFrame({"GIRL-SFT": [pm["reward_sft"], pm["oracle_fit_sft"], 0.0, 
 for key, what in (("reward_diff", "reward-model score U"), ("oracle_fit_diff", "hidden recruiter's fit")):
     d = pm.get(key)
     if d and d.get("mean") is not None:
-        lo, hi = d["ci95"]
-        verdict = "shown" if lo > 0 or hi < 0 else "not shown (the interval includes 0)"
-        print(f"GIRL - GIRL-SFT, {what}: {d['mean']:+.3f}, 95% CI [{lo:+.3f}, {hi:+.3f}] over {d['n']} CVs -> {verdict}")
+        print(f"GIRL - GIRL-SFT, {what}: {report.diff_text(d)} over {d['n']} CVs")
 print("reward-hacking warning:", pm["reward_hacking_warning"])
 print(pm["note"])
 
@@ -510,6 +520,10 @@ if trade:
     _ = plots.reward_kl_tradeoff(trade)
     display(pd.DataFrame(trade).set_index("kl_coef").round(4))
 
+# %%
+results = readings.load_results(C)   # this run's results.json (or its layout, from RESULTS_DIR)
+display(Markdown(readings.ppo_reading(results, C.profile)))
+
 # %% [markdown]
 # **Reading these results honestly.** On `tiny` the actor is a random model and the reward model is a
 # random BERT: rewards barely move, the KL grows from 0 only because the actor's weights change at all,
@@ -517,7 +531,7 @@ if trade:
 # *shown* (95% intervals over CVs that exclude 0), so on `tiny` it usually stays quiet. None of it says
 # anything about GIRL. On `cpu` the reward model has learnt real preferences and PPO (`ppo.iterations` of
 # 8 CVs × 4 JDs) should raise its score over GIRL-SFT while the KL stays bounded; whether the *oracle* fit rises too
-# is the honest test: `reward_diff` and `oracle_fit_diff` above carry their intervals, and
+# is the honest test: the reading above words `reward_diff` and `oracle_fit_diff` by their intervals, and
 # `report.md` lists it as a target. Small models with a small reward model are prone to reward hacking
 # (longer JDs, repeated keywords the reward model likes): if the warning fires, raise `ppo.kl_coef`
 # or train the reward model longer, and compare the λ sweep above. The paper reports no reward curves,

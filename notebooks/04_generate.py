@@ -22,6 +22,13 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/girl-course/girl-course/blob/main/notebooks/04_generate.ipynb)
 #
+# > **What you see, and the one switch.** The outputs saved in this notebook are the reference `cpu` run
+# > (`reference/cpu/`); the cell under the set-up names its date. A fresh *Run all* on a machine without a
+# > GPU runs the `tiny` profile instead (seconds, random toy models): set `PROFILE = "cpu"` to read the
+# > reference run as saved. `TRAIN = True` trains this stage instead of reading it; the same cell says what
+# > that costs on 2 CPU cores and on a Colab T4. To remake the saved outputs: `bash scripts/main.sh` (the
+# > `cpu` main job), then `.venv/bin/python scripts/update_reference.py runs/cpu --execute`.
+#
 # With the three training steps done we have three generators: **base** (the untuned model), **GIRL-SFT**
 # (after step 1) and **GIRL** (after step 3). The generation stage samples JDs from each for the held-out
 # `judge_eval` CVs (judged in notebook 05) and several JDs per seeker of the recommendation data (used in
@@ -45,9 +52,8 @@
 # `colab` when a GPU is present, else `tiny`), says which earlier stages this notebook needs and how long
 # each takes, and then either trains what is missing in `RUN_DIR` (always on `tiny`: seconds) or, on
 # `cpu` when this stage is not in `RUN_DIR` and `TRAIN` is not set, shows the **reference `cpu` run**
-# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds. Set
-# `TRAIN = True` to train the stage yourself. Results are read from `RESULTS_DIR` (the run dir or the
-# reference), datasets from `RUN_DIR`. The outputs saved in this notebook come from the reference run.
+# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds.
+# Results are read from `RESULTS_DIR` (the run dir or the reference), datasets from `RUN_DIR`.
 #
 # **On Colab.** The notebook asks for a GPU runtime (T4), where the set-up picks the `colab` profile. The
 # first cell clones the course, the set-up cell installs what Colab lacks (`requirements-colab.txt`, ~2
@@ -80,6 +86,12 @@ from girl_lib import course
 
 C = course.setup("generate", profile=PROFILE, train=TRAIN, use_drive=USE_DRIVE)
 cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DIR; results: RESULTS_DIR
+
+# %%
+from girl_lib import readings
+from IPython.display import Markdown, display
+
+display(Markdown(readings.about_this_run(C)))   # what these outputs are, the one switch and its cost
 
 # %%
 import numpy as np
@@ -235,6 +247,10 @@ _ = plots.length_hists({m: df["n_tokens"].tolist() for m, df in judged.items()},
 pd.DataFrame({m: {"JDs": len(df), "mean tokens": df["n_tokens"].mean(), "ended with EOS": df["finished"].mean(),
                   "format ok (both sections)": df["jd"].map(jd_format_ok).mean(),
                   "mean words": df["jd"].str.split().str.len().mean()} for m, df in judged.items()}).T.round(3)
+
+# %%
+results = readings.load_results(C)   # this run's results.json (or its layout, from RESULTS_DIR)
+display(Markdown(readings.generate_reading(results, C.profile)))
 
 # %% [markdown]
 # **Reading these results honestly.** On `tiny` all three generators are random tiny models (the base is

@@ -22,6 +22,13 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/girl-course/girl-course/blob/main/notebooks/05_judge.ipynb)
 #
+# > **What you see, and the one switch.** The outputs saved in this notebook are the reference `cpu` run
+# > (`reference/cpu/`); the cell under the set-up names its date. A fresh *Run all* on a machine without a
+# > GPU runs the `tiny` profile instead (seconds, random toy models): set `PROFILE = "cpu"` to read the
+# > reference run as saved. `TRAIN = True` trains this stage instead of reading it; the same cell says what
+# > that costs on 2 CPU cores and on a Colab T4. To remake the saved outputs: `bash scripts/main.sh` (the
+# > `cpu` main job), then `.venv/bin/python scripts/update_reference.py runs/cpu --execute`.
+#
 # The paper asks ChatGPT which of two JDs is better for a CV, on three aspects (level of detail,
 # relevance, conciseness), and reports win/tie/lose rates (Table II). This course runs offline, so its
 # default judge is a **rubric** that reads the hidden recruiter for relevance (the profile's recruiter,
@@ -50,9 +57,8 @@
 # `colab` when a GPU is present, else `tiny`), says which earlier stages this notebook needs and how long
 # each takes, and then either trains what is missing in `RUN_DIR` (always on `tiny`: seconds) or, on
 # `cpu` when this stage is not in `RUN_DIR` and `TRAIN` is not set, shows the **reference `cpu` run**
-# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds. Set
-# `TRAIN = True` to train the stage yourself. Results are read from `RESULTS_DIR` (the run dir or the
-# reference), datasets from `RUN_DIR`. The outputs saved in this notebook come from the reference run.
+# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds.
+# Results are read from `RESULTS_DIR` (the run dir or the reference), datasets from `RUN_DIR`.
 #
 # **On Colab.** The notebook asks for a GPU runtime (T4), where the set-up picks the `colab` profile. The
 # first cell clones the course, the set-up cell installs what Colab lacks (`requirements-colab.txt`, ~2
@@ -85,6 +91,12 @@ from girl_lib import course
 
 C = course.setup("judge", profile=PROFILE, train=TRAIN, use_drive=USE_DRIVE)
 cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DIR; results: RESULTS_DIR
+
+# %%
+from girl_lib import readings
+from IPython.display import Markdown, display
+
+display(Markdown(readings.about_this_run(C)))   # what these outputs are, the one switch and its cost
 
 # %%
 import pandas as pd
@@ -273,14 +285,20 @@ else:
 # | **rubric** (default) | offline, free, deterministic, no position bias; relevance reads the oracle recruiter, close to the ground truth of this world | not an LLM: "detail" and "conciseness" are heuristics (completeness against a real posting; repetition, length), blind to fluency and meaning; its relevance only understands the synthetic world's vocabulary |
 # | **ChatGPT** (as the paper) | judges language quality and plausibility; comparable with Table II | costs money, models change over time (not reproducible), position and length bias (the flip rate shows it), cannot know this world's hidden preferences |
 # | **local 7B+ model** (vLLM, Ollama) | private, reproducible with a fixed model | weaker than ChatGPT, more parse errors and flips; small models barely follow the verdict format |
-#
+
+# %%
+results = readings.load_results(C)   # this run's results.json (or its layout, from RESULTS_DIR)
+display(Markdown(readings.judge_reading(results, C.profile)))
+
+# %% [markdown]
 # **Reading these results honestly.** On `tiny` all JDs are gibberish cut off at 24 tokens: the rubric
 # still separates them on surface features (repetition, stray layout words), which means nothing here,
-# and with 12 CVs the intervals are wide. On `cpu`, the paper's GIRL vs GIRL-SFT advantage of 0.19 is the
-# number to compare with, but from a different judge: the rubric rewards JDs the hidden recruiter would
-# like and well-formed layouts, ChatGPT rewards fluent, plausible ads. Expect *vs base* to be strongly
+# and with 12 CVs the intervals are wide. On `cpu`, the paper's GIRL vs GIRL-SFT advantage (Table II; the
+# reading above places it against this run's interval) is the number to compare with, but from a different
+# judge: the rubric rewards JDs the hidden recruiter would like and well-formed layouts, ChatGPT rewards
+# fluent, plausible ads. Expect *vs base* to be strongly
 # positive (SFT learns the layout) and GIRL vs GIRL-SFT to be small: a short PPO run on a small model
-# moves the JDs a little, so read the interval printed above, not the mean: it says whether this run shows
+# moves the JDs a little, so read the interval, not the mean: the reading above says whether this run shows
 # an advantage.
 
 # %% [markdown]

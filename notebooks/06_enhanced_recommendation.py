@@ -22,6 +22,13 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/girl-course/girl-course/blob/main/notebooks/06_enhanced_recommendation.ipynb)
 #
+# > **What you see, and the one switch.** The outputs saved in this notebook are the reference `cpu` run
+# > (`reference/cpu/`); the cell under the set-up names its date. A fresh *Run all* on a machine without a
+# > GPU runs the `tiny` profile instead (seconds, random toy models): set `PROFILE = "cpu"` to read the
+# > reference run as saved. `TRAIN = True` trains this stage instead of reading it; the same cell says what
+# > that costs on 2 CPU cores and on a Colab T4. To remake the saved outputs: `bash scripts/main.sh` (the
+# > `cpu` main job), then `.venv/bin/python scripts/update_reference.py runs/cpu --execute`.
+#
 # The paper's second use of the generated JD: as a **feature** for a classic discriminative recommender.
 # A two-tower model scores (CV, JD) pairs from frozen text embeddings; the enhanced version also reads
 # the embedding of the JD that GIRL wrote for the seeker, $\mathbf{j}'$, a "synopsis" of the seeker written
@@ -47,9 +54,8 @@
 # `colab` when a GPU is present, else `tiny`), says which earlier stages this notebook needs and how long
 # each takes, and then either trains what is missing in `RUN_DIR` (always on `tiny`: seconds) or, on
 # `cpu` when this stage is not in `RUN_DIR` and `TRAIN` is not set, shows the **reference `cpu` run**
-# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds. Set
-# `TRAIN = True` to train the stage yourself. Results are read from `RESULTS_DIR` (the run dir or the
-# reference), datasets from `RUN_DIR`. The outputs saved in this notebook come from the reference run.
+# shipped in `reference/cpu/` (its metrics, JDs, verdicts and plots; no model weights) in seconds.
+# Results are read from `RESULTS_DIR` (the run dir or the reference), datasets from `RUN_DIR`.
 #
 # **On Colab.** The notebook asks for a GPU runtime (T4), where the set-up picks the `colab` profile. The
 # first cell clones the course, the set-up cell installs what Colab lacks (`requirements-colab.txt`, ~2
@@ -81,6 +87,12 @@ from girl_lib import course
 
 C = course.setup("recommend", profile=PROFILE, train=TRAIN, use_drive=USE_DRIVE)
 cfg, RUN_DIR, RESULTS_DIR = C.cfg, C.run_dir, C.results_dir   # datasets: RUN_DIR; results: RESULTS_DIR
+
+# %%
+from girl_lib import readings
+from IPython.display import Markdown, display
+
+display(Markdown(readings.about_this_run(C)))   # what these outputs are, the one switch and its cost
 
 # %%
 import numpy as np
@@ -366,23 +378,28 @@ pd.DataFrame({(m, sub): {k: v for k, v in r.items() if k != "pool_size"} for m, 
 #   with cos(c, j) there: a generator that writes vague or off-field JDs does not close the gap).
 # - **Cold start.** A warm seeker's past interactions let the predictor learn about them from rec_train;
 #   a cold-start seeker has only their CV. The generated JD should add the most where there is nothing
-#   else, which is how the paper explains its larger gains in Table IV; compare our two tables to see
-#   whether this run shows the same.
+#   else, which is how the paper explains its larger gains in Table IV; the reading below says whether
+#   this run shows the same.
 # - **Hidden tastes and label noise** cap every model: recruiters' favourite skills and employer kinds are
 #   never written down, and labels are noisy around the fit probability. So AUCs stay well below 1, as
 #   in the paper (0.61-0.65).
 # - **Hard negatives.** Most rejected jobs are of the seeker's own occupation (section 4; wrong seniority,
 #   pay, city or a missing skill), so matching the occupation is not enough; a JD written for the seeker's
 #   level and pay carries exactly the missing information, and the field comparisons read it.
-#
+
+# %%
+results = readings.load_results(C)   # this run's results.json (or its layout, from RESULTS_DIR)
+display(Markdown(readings.recommend_reading(results, C.profile)))
+
+# %% [markdown]
 # **Reading these results honestly.** On `tiny`, the encoder is a random tiny BERT, the generators write
 # gibberish and the test split has about 24 rows from 4 seekers, so AUCs swing by ±0.1 between seeds and
 # rows: any ordering of Base, GIRL-SFT and GIRL is chance. On `cpu` (MiniLM, SmolLM2, 3 seeds,
 # `data.rec_eval_rows_per_seeker` test rows per test seeker, seekers printed above), look for the *direction* of the paper's findings: enhanced
 # above Base, larger gains for cold start, GIRL at least as good as GIRL-SFT. `report.md` lists "AUC GIRL -
-# GIRL-SFT > 0", "GIRL - Base > 0" and "GIRL-SFT - Base > 0" as targets and says whether this run shows them
-# (the paired interval above 0). The interval covers the draw of test seekers, with the seeds averaged out,
-# and, where seekers have more generated JDs than `recommend.n_generated` (`generate.n_samples` ≥ 2), the
+# GIRL-SFT > 0", "GIRL - Base > 0" and "GIRL-SFT - Base > 0" as targets; the reading above says, for each,
+# whether this run shows it (the paired interval above 0). The interval covers the draw of test seekers,
+# with the seeds averaged out, and, where seekers have more generated JDs than `recommend.n_generated` (`generate.n_samples` ≥ 2), the
 # draw of the generated JDs too; with one JD per seeker (`cpu`) a new draw of the same model's JDs is not in
 # it, which is one more reason to read a narrow gap as "not shown". The paper's absolute AUCs (0.61-0.65 on
 # a real platform with BERT) are not comparable with ours.

@@ -10,7 +10,7 @@ import shutil
 import pytest
 import torch
 
-from girl_lib import losses, ppo
+from girl_lib import losses, ppo, report
 from girl_lib.config import get_profile
 from girl_lib.runio import NonFiniteError, atomic_dir, is_done, mark_done, read_json, read_jsonl
 
@@ -119,9 +119,9 @@ def test_paired_difference_interval():
     before, after = [0.0] * 40, [1.0 + 0.1 * (i % 3) for i in range(40)]
     d = ppo.paired_difference(before, after)
     assert d["n"] == 40 and d["mean"] == pytest.approx(1.0 + 0.1 * 39 / 40, abs=1e-9)
-    assert 1.0 <= d["ci95"][0] < d["mean"] < d["ci95"][1] <= 1.2 and ppo.shown(d) == 1
+    assert 1.0 <= d["ci95"][0] < d["mean"] < d["ci95"][1] <= 1.2 and report.direction(d) == 1
     noisy = ppo.paired_difference([0.0] * 40, [(-1) ** i for i in range(40)])
-    assert noisy["ci95"][0] < 0 < noisy["ci95"][1] and ppo.shown(noisy) == 0
+    assert noisy["ci95"][0] < 0 < noisy["ci95"][1] and report.direction(noisy) == 0
 
 
 def test_adaptive_kl_moves_towards_target():

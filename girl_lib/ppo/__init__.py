@@ -51,7 +51,7 @@ from .baselines import (Baseline, CriticBaseline, GroupBaseline, TokenCriticBase
                         make_baseline)
 from .checkpoint import CHECKPOINT_KEYS, _resume_state, save_checkpoint
 from .evaluate import (_sign_agreement, compare_baselines, compare_with_sft, evaluate_against_sft, extra_samples,
-                       fit_term_split, paired_difference, sample_girl_and_sft, shown)
+                       fit_term_split, paired_difference, sample_girl_and_sft)
 from .policy import Models, build_actor, disable_dropout, reference_policy
 from .stage import Inject, build_trainer, make_accelerator, ppo_data, reward_kl_tradeoff, run_ppo, train, training_summary
 from .trainer import (POLICY_PAIR_MIN_GAP, Advantages, Feedback, OracleFn, Optimizers, PPOTrainer, Rollout, ScoreFn,
@@ -65,6 +65,6 @@ __all__ = [
     'Inject', 'make_accelerator', 'make_baseline', 'Models', 'Optimizers', 'OracleFn', 'paired_difference',
     'policy_pair_agreement', 'POLICY_PAIR_MIN_GAP', 'ppo_data', 'PPOTrainer', 'reference_policy',
     'reward_kl_tradeoff', 'Rollout', 'run_ppo', 'sample_girl_and_sft', 'save_checkpoint', 'Scored', 'ScoreFn',
-    'shown', 'Start', 'token_level_rewards', 'TokenCriticBaseline', 'TokenValueHead', 'train', 'training_summary',
+    'Start', 'token_level_rewards', 'TokenCriticBaseline', 'TokenValueHead', 'train', 'training_summary',
     'update_kl_coef', 'whiten', 'within_group_share'
 ]

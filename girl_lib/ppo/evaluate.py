@@ -15,6 +15,7 @@ from ..data import oracle_for
 from ..generate import batch_generator, length_batches, sample_batch
 from ..metrics import bootstrap_ci
 from ..models import load_generator, load_sequence_scorer
+from ..report import direction
 from ..reward import score_batch
 from ..runio import derive_seed
 from .advantages import compute_advantages, group_advantages, within_group_share
@@ -50,14 +51,6 @@ def paired_difference(before: Sequence[float], after: Sequence[float], n_boot: i
         return {"mean": None, "ci95": [None, None], "n": 0}
     ci = bootstrap_ci(d, np.mean, n=n_boot, seed=seed)
     return {"mean": float(d.mean()), "ci95": [ci["low"], ci["high"]], "n": int(len(d))}
-
-
-def shown(diff: dict) -> int:
-    """+1 when a :func:`paired_difference`'s 95% interval lies above 0, -1 below, 0 when it covers 0."""
-    lo, hi = diff.get("ci95", [None, None])
-    if lo is None:
-        return 0
-    return 1 if lo > 0 else -1 if hi < 0 else 0
 
 
 def _sign_agreement(u_a, u_b, fit_a, fit_b) -> tuple[float | None, int]:
@@ -188,7 +181,7 @@ def compare_with_sft(cvs: list[str], rows: dict, kls: list[float], score_fn: Sco
         # where U can be far less reliable than on held-out pairs, and PPO can only climb what U sees.
         res["rm_oracle_agreement"], res["rm_oracle_n"] = _sign_agreement(first["sft"], first["girl"],
                                                                          oracle_first["sft"], oracle_first["girl"])
-        res["reward_hacking_warning"] = bool(shown(res["reward_diff"]) > 0 and shown(res["oracle_fit_diff"]) < 0)
+        res["reward_hacking_warning"] = bool(direction(res["reward_diff"]) > 0 and direction(res["oracle_fit_diff"]) < 0)
         if hasattr(oracle_fn, "contributions"):
             res["oracle_fit_terms"] = fit_term_split(cvs, every, oracle_fn, seed + 2)
     res["_per_jd"] = {key: {"reward": scores[key], "oracle_fit": oracle[key] if oracle else None} for key in rows}
