@@ -1,4 +1,4 @@
-"""Rollout throughput of ``girl_lib.generate.sample_batch`` against batch size, beside plain HF
+"""Rollout throughput of ``girl_lib.sampling.sample_batch`` against batch size, beside plain HF
 ``model.generate`` and the original (pre-optimisation) ``sample_batch``.
 
 Throughput = generated tokens per second of wall time, counting only real response tokens (up to and
@@ -78,17 +78,17 @@ def count_real_tokens(response, eos_id: int) -> list[int]:
 def run_ours(model, tok, cvs, args, seed, backend: str = "fast"):
     import torch
 
-    from girl_lib.generate import sample_batch
+    from girl_lib.sampling import Sampling, sample_batch
 
     with Timer() as t:
-        out = sample_batch(model, tok, cvs, args.max_new_tokens, args.temperature, args.top_p,
-                           torch.Generator().manual_seed(seed), backend=backend)
+        out = sample_batch(model, tok, cvs, Sampling(args.max_new_tokens, args.temperature, args.top_p, backend),
+                           torch.Generator().manual_seed(seed))
     return int(out["n_tokens"].sum()), t.seconds, t.load, t.cpu_seconds
 
 
 def run_ablation(which, model, tok, cvs, args, seed):
     """Ours with one optimisation switched off (monkeypatched for the duration of the call)."""
-    import girl_lib.generate as G
+    import girl_lib.sampling as G
 
     saved = {k: getattr(G, k) for k in ("_prealloc_cache", "_compact_worth_it", "_sample_next",
                                         "_shared_prefix_len")}
@@ -174,9 +174,9 @@ def int8_fidelity(model, qmodel, tok, cvs, n_new: int = 64, seed: int = 0) -> di
     model sampled: mean KL(fp32 || int8) per response token, and how often both pick the same top token."""
     import torch
 
-    from girl_lib.generate import sample_batch
+    from girl_lib.sampling import Sampling, sample_batch
 
-    out = sample_batch(model, tok, cvs, n_new, 1.0, 1.0, torch.Generator().manual_seed(seed))
+    out = sample_batch(model, tok, cvs, Sampling(n_new), torch.Generator().manual_seed(seed))
     ids, mask, p = out["input_ids"], out["attention_mask"], out["prompt_len"]
     with torch.inference_mode():
         lp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits[:, p - 1:-1].float(), -1)
@@ -206,12 +206,12 @@ def profile_once(model, tok, cvs, args):
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from girl_lib.generate import sample_batch
+    from girl_lib.sampling import Sampling, sample_batch
 
     prof = cProfile.Profile()
     t0 = time.perf_counter()
     prof.enable()
-    out = sample_batch(model, tok, cvs, args.max_new_tokens, args.temperature, args.top_p,
+    out = sample_batch(model, tok, cvs, Sampling(args.max_new_tokens, args.temperature, args.top_p),
                        torch.Generator().manual_seed(args.seed))
     prof.disable()
     wall = time.perf_counter() - t0
@@ -229,7 +229,7 @@ def profile_once(model, tok, cvs, args):
     print(buf.getvalue())
 
     with profile(activities=[ProfilerActivity.CPU]) as tp:
-        sample_batch(model, tok, cvs, min(args.max_new_tokens, 32), args.temperature, args.top_p,
+        sample_batch(model, tok, cvs, Sampling(min(args.max_new_tokens, 32), args.temperature, args.top_p),
                      torch.Generator().manual_seed(args.seed))
     table = tp.key_averages().table(sort_by="self_cpu_time_total", row_limit=15)
     print(table)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from transformers.cache_utils import DynamicCache
 
-from .generate import _cache_kwarg
+from .sampling import _cache_kwarg
 
 IGNORE_INDEX = -100
 """Label value that :func:`sft_loss` skips (prompt and padding positions), as in Hugging Face."""

@@ -13,6 +13,9 @@ Model names understood everywhere (``cfg.models.*`` and the ``name`` arguments b
                   that is not in the local cache fails with a message saying how to get it.
 
 Weights are only ever read from safetensors.
+
+One file on purpose (~560 lines): every model is resolved, cached and loaded the same offline-first way
+(name -> local folder -> safetensors), so a model name or a scorer kind is added in one place.
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@ Every function here that writes holds the run dir's writer lock (:func:`girl_lib
 second writer stops at once, naming the first. A ``force`` is remembered in ``<run_dir>/FORCED`` until every
 stage it rebuilds is done again, whatever interrupts it; a run dir built from the user's own file records it
 (``data_source.json``: absolute path, sha256) and never falls back to the synthetic world on its own.
+
+One file on purpose (~640 lines): planning, running, resuming, restoring backups, remembering ``force`` and
+adopting a data source all decide together what happens to one run dir under one writer lock; split, the
+order of those decisions would be spread over modules.
 """
 
 from __future__ import annotations

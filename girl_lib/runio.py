@@ -4,6 +4,10 @@ Every stage writes under ``<run_dir>/<stage>/``. Files are written under a tempo
 (atomic on POSIX), folders are built under ``<name>.tmp-<pid>`` and renamed into place, and a stage
 writes ``<run_dir>/<stage>/DONE`` last, so a killed run never leaves a half-written result that a
 rerun would trust.
+
+One file on purpose (~610 lines): it is the run dir's whole on-disk contract (writer lock, atomic writes,
+markers, fingerprints), which every stage imports; kept together, "DONE last, with its fingerprint" is
+written and checked in one place.
 """
 
 from __future__ import annotations

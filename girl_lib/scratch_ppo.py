@@ -10,7 +10,7 @@ sample to sample, so the RLOO advantages carry signal.
 
 One iteration (:func:`iteration`):
 
-1. rollout: ``k`` JDs per CV from the actor (``generate.sample_batch``, KV cache, seeded);
+1. rollout: ``k`` JDs per CV from the actor (``sampling.sample_batch``, KV cache, seeded);
 2. reward (Eq. 4): ``toy_reward - lambda * KL``, the KL summed over the JD's tokens (k1, as on ``cpu``);
 3. advantage: RLOO within each CV;
 4. ``epochs`` clipped updates (Eq. 6-7) on the whole batch; at the first one the ratio
@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from . import losses
-from .generate import sample_batch
+from .sampling import Sampling, sample_batch
 from .ppo import compute_rewards, disable_dropout, group_advantages
 
 
@@ -78,7 +78,7 @@ def make_models(seed: int = 0):
 
 def iteration(actor, reference, opt, tok, cvs: list[str], cfg: ToyPPOConfig, gen: torch.Generator) -> dict:
     """One PPO iteration on ``cvs`` (``cfg.k`` JDs each); returns what it measured (before the update)."""
-    batch = sample_batch(actor, tok, cvs, cfg.new_tokens, cfg.temperature, 1.0, gen, repeats=cfg.k)
+    batch = sample_batch(actor, tok, cvs, Sampling(cfg.new_tokens, cfg.temperature), gen, repeats=cfg.k)
     ids, attn, p = batch["input_ids"], batch["attention_mask"], batch["prompt_len"]
     mask = batch["response_mask"].float()
 

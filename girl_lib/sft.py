@@ -26,11 +26,11 @@ from trl import SFTTrainer
 from . import distributed as dist
 from .config import validate_profile
 from .data import held_out_split, jd_format_ok
-from .generate import generate_jds
 from .losses import sft_loss
 from .models import load_generator, native_bf16
 from .prompts import prompt_completion, validate_cv
 from .runio import GirlError, NonFiniteError, require_stage, save_stage, set_seed
+from .sampling import Sampling, generate_jds
 
 
 def build_sft_example(tokenizer, cv: str, jd: str, max_length: int | None = None) -> dict:
@@ -102,8 +102,7 @@ def format_compliance(texts: list[str]) -> float:
 def sample_jds(model, tokenizer, cvs, gcfg, seed: int = 0) -> list[str]:
     """One sampled JD per CV with the profile's generation settings (for before/after comparisons)."""
     out = [""] * len(cvs)
-    for i, text, _, _ in generate_jds(model, tokenizer, list(cvs), gcfg.batch_size, gcfg.max_new_tokens,
-                                      gcfg.temperature, gcfg.top_p, seed=seed, backend=gcfg.backend):
+    for i, text, _, _ in generate_jds(model, tokenizer, list(cvs), Sampling.of_generate(gcfg, seed)):
         out[i] = text
     return out
 

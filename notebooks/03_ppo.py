@@ -111,7 +111,7 @@ from IPython.display import HTML, display
 # |---|---|---|
 # | 1 | for iteration = 1, 2, ... | the loop in `run_ppo` (then log, checkpoint) |
 # | 2 | sample CVs $\mathcal{C}^r$ from the RL split | `sample_cvs` |
-# | 3 | generate JDs $\mathcal{J}^r = \{\mathcal{G}^a(C)\}$ ($k$ per CV) | `rollout` → `generate.sample_batch(..., repeats=k)` |
+# | 3 | generate JDs $\mathcal{J}^r = \{\mathcal{G}^a(C)\}$ ($k$ per CV) | `rollout` → `sampling.sample_batch(..., repeats=k)` |
 # | 4 | rewards $r_i$ (Eq. 3-4) and advantages $a_i$ (Eq. 5) | `score`, `compute_advantages` (the `Baseline`: critic, GAE, RLOO or GRPO) |
 # | 6-9 | epochs × shuffled minibatches of size $B_r$ | `update` |
 # | 10 | actor loss $\mathcal{L}_{am}$ (Eq. 6-7) | `losses.ppo_actor_loss` |
@@ -200,7 +200,7 @@ _ = plots.clip_objective(0.2)
 #
 # (RLOO: Ahmadian et al. 2024; GRPO: Shao et al. 2024.) The CV's own offset cancels; all that is left
 # tells one CV's JDs apart. The $k$ JDs also share one prompt forward when sampling and training
-# (`generate.sample_batch(..., repeats=k)`, `losses.grouped_response_logits`). And the KL: Eq. 3 *averages*
+# (`sampling.sample_batch(..., repeats=k)`, `losses.grouped_response_logits`). And the KL: Eq. 3 *averages*
 # the per-token terms over the JD, so with $\lambda = 0.05$ the penalty is tiny against the reward's spread;
 # `ppo.kl_reduction="sum"` sums them (TRL, InstructGPT), so $\lambda$ prices every token.
 
@@ -341,7 +341,7 @@ print("every hand-written step matched girl_lib")
 # ### Twenty iterations: watch it learn
 #
 # The same loop body, repeated (`girl_lib/scratch_ppo.py`, tested in `tests/test_scratch_ppo.py`; it samples
-# with `generate.sample_batch`'s KV cache and 8 JDs per CV, so 20 iterations take seconds on a CPU). Watch
+# with `sampling.sample_batch`'s KV cache and 8 JDs per CV, so 20 iterations take seconds on a CPU). Watch
 # three things: the toy reward rises (the policy learns to reuse the CV's tokens), the KL to the frozen
 # reference grows from 0 (the actor leaves the SFT model: that is what λ prices), and the ratio range of
 # each iteration's last epoch, widest at the first iteration, settles to roughly $[0.7, 1.4]$

@@ -270,14 +270,14 @@ display(Markdown(readings.generate_reading(results, C.profile)))
 #
 # - 🐢 **Explore** (seconds): compute distinct-2 of GIRL's `judge_eval` JDs (the cell below checks it).
 # - 🐕 **Modify** (seconds on `tiny`; a minute on `cpu`, which needs `TRAIN = True` for the weights): sample
-#   5 JDs for one CV at temperatures 0.3, 0.7 and 1.2 with `girl_lib.generate.sample_batch` and compare distinct-2.
+#   5 JDs for one CV at temperatures 0.3, 0.7 and 1.2 with `girl_lib.sampling.sample_batch` (its settings in a `girl_lib.sampling.Sampling`) and compare distinct-2.
 # - 🦁 **Extend** (seconds; needs `generate.n_samples` ≥ 2, e.g. `tiny` or `colab`): per CV, is self-overlap
 #   lower where the oracle fit of the samples varies more?
 #
 # More to try:
 #
 # - Pick the CV where GIRL and GIRL-SFT differ most in oracle fit and read both JDs. What changed?
-# - Sample 5 JDs for one CV at temperatures 0.3, 0.7 and 1.2 with `girl_lib.generate.sample_batch` (load GIRL with `girl_lib.models.load_generator(str(RUN_DIR / 'ppo' / 'model'), cfg)`) and plot distinct-2 against temperature.
+# - Sample 5 JDs for one CV at temperatures 0.3, 0.7 and 1.2 with `girl_lib.sampling.sample_batch` (its settings in a `girl_lib.sampling.Sampling`) (load GIRL with `girl_lib.models.load_generator(str(RUN_DIR / 'ppo' / 'model'), cfg)`) and plot distinct-2 against temperature.
 # - Raise `generate.max_new_tokens` until almost every JD ends with EOS. What does it cost in time?
 # - Is self-overlap lower for CVs where the oracle fit of the samples varies more? Compute both per CV.
 

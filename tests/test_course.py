@@ -285,19 +285,44 @@ def test_colab_url_and_badge():
 
 
 def test_set_repo_url_rewrites_every_place(tmp_path):
-    (tmp_path / "girl_lib").mkdir()
+    (tmp_path / "girl_lib" / "course").mkdir(parents=True)
     (tmp_path / "notebooks").mkdir()
-    (tmp_path / "girl_lib" / "course.py").write_text(f'DEFAULT_REPO_URL = "{course.DEFAULT_REPO_URL}"\n')
+    (tmp_path / "girl_lib" / "course" / "repo.py").write_text(f'DEFAULT_REPO_URL = "{course.DEFAULT_REPO_URL}"\n')
     nb_text = f"{course.badge('00_data.ipynb', course.DEFAULT_REPO_URL)}\nclone {course.DEFAULT_REPO_URL}\n"
     (tmp_path / "notebooks" / "00_data.py").write_text(nb_text)
     (tmp_path / "README.md").write_text("nothing here\n")
     changed = course.set_repo_url("https://github.com/me/fork", root=tmp_path)
-    assert sorted(p.name for p in changed) == ["00_data.py", "course.py"]
+    assert sorted(p.name for p in changed) == ["00_data.py", "repo.py"]
     text = (tmp_path / "notebooks" / "00_data.py").read_text()
     assert course.DEFAULT_REPO_URL not in text and "github/me/fork/blob/main" in text
     assert "clone https://github.com/me/fork" in text
     with pytest.raises(ValueError):
         course.set_repo_url("not a url", root=tmp_path)
+
+
+def test_url_files_exist_and_the_first_defines_the_url():
+    """set_repo_url rewrites real files: the first is the module that defines DEFAULT_REPO_URL (it moves with it)."""
+    for rel in course.URL_FILES:
+        assert (ROOT / rel).is_file(), rel
+    assert f'DEFAULT_REPO_URL = "{course.DEFAULT_REPO_URL}"' in (ROOT / course.URL_FILES[0]).read_text()
+    assert course.ROOT == ROOT
+
+
+def test_import_loads_nothing_a_bare_colab_runtime_lacks():
+    """``from girl_lib import course`` runs before colab_install: none of its modules may import torch, pandas
+    (scikit-learn loads it) or the HF libraries at their top (a fresh process)."""
+    heavy = ("torch", "pandas", "sklearn", "transformers", "datasets", "trl", "peft", "jupytext", "nbformat")
+    code = f"import sys\nfrom girl_lib import course\nprint(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_python_m_girl_lib_course_runs():
+    out = subprocess.run([sys.executable, "-m", "girl_lib.course", "plan", "--profile", "tiny"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert course.NOTEBOOKS["recommend"] in out.stdout
 
 
 def test_sync_keeps_outputs_of_unchanged_cells_and_gives_stable_ids(tmp_path):

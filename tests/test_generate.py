@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from girl_lib import generate as g
-from girl_lib.generate import generations_path, load_generations, run_generate, sample_batch
+from girl_lib import sampling as s
+from girl_lib.generate import generations_path, load_generations, run_generate
+from girl_lib.sampling import Sampling, sample_batch
 from girl_lib.runio import read_jsonl
 
 CVS = ["Nurse, 6 years in intensive care, Boston. Skills: patient care, triage.",
@@ -14,8 +16,7 @@ CVS = ["Nurse, 6 years in intensive care, Boston. Skills: patient care, triage."
 
 def test_sample_batch_masks_and_shapes(tiny_generator):
     model, tok = tiny_generator
-    out = sample_batch(model, tok, CVS, max_new_tokens=12, temperature=1.0,
-                       generator=torch.Generator().manual_seed(0))
+    out = sample_batch(model, tok, CVS, Sampling(max_new_tokens=12, temperature=1.0), torch.Generator().manual_seed(0))
     B, P = len(CVS), out["prompt_len"]
     R = out["response_mask"].shape[1]
     assert out["input_ids"].shape == (B, P + R) and out["attention_mask"].shape == (B, P + R)
@@ -35,23 +36,23 @@ def test_sample_batch_masks_and_shapes(tiny_generator):
 
 def test_sampling_is_reproducible_from_the_generator(tiny_generator):
     model, tok = tiny_generator
-    a = sample_batch(model, tok, CVS, 10, generator=torch.Generator().manual_seed(3))
-    b = sample_batch(model, tok, CVS, 10, generator=torch.Generator().manual_seed(3))
-    c = sample_batch(model, tok, CVS, 10, generator=torch.Generator().manual_seed(4))
+    a = sample_batch(model, tok, CVS, Sampling(max_new_tokens=10), torch.Generator().manual_seed(3))
+    b = sample_batch(model, tok, CVS, Sampling(max_new_tokens=10), torch.Generator().manual_seed(3))
+    c = sample_batch(model, tok, CVS, Sampling(max_new_tokens=10), torch.Generator().manual_seed(4))
     assert torch.equal(a["input_ids"], b["input_ids"])
     assert not torch.equal(a["input_ids"], c["input_ids"])
 
 
 def test_greedy_kv_cache_loop_matches_hf_generate_and_ignores_left_padding(tiny_generator):
     model, tok = tiny_generator
-    batched = sample_batch(model, tok, CVS, 8, temperature=0.0)
-    alone = sample_batch(model, tok, CVS[:1], 8, temperature=0.0)
+    batched = sample_batch(model, tok, CVS, Sampling(max_new_tokens=8, temperature=0.0))
+    alone = sample_batch(model, tok, CVS[:1], Sampling(max_new_tokens=8, temperature=0.0))
     assert batched["texts"][0] == alone["texts"][0]  # padding next to a longer CV changes nothing
     from girl_lib.prompts import render_prompt
 
     enc = tok([render_prompt(tok, CVS[1])], return_tensors="pt", add_special_tokens=False)
     ref = model.generate(**enc, max_new_tokens=8, do_sample=False, pad_token_id=tok.pad_token_id)
-    ours = sample_batch(model, tok, CVS[1:], 8, temperature=0.0)
+    ours = sample_batch(model, tok, CVS[1:], Sampling(max_new_tokens=8, temperature=0.0))
     n = int(ours["n_tokens"][0])
     assert ref[0, enc["input_ids"].shape[1]:][:n].tolist() == ours["input_ids"][0, ours["prompt_len"]:][:n].tolist()
 
@@ -78,7 +79,7 @@ def test_run_generate_writes_and_resumes_identically(tiny_cfg, tiny_data_dir, tm
 
 
 def test_shared_prefix_length_on_left_padded_prompts():
-    from girl_lib import generate as g
+    from girl_lib import sampling as g
 
     common = list(range(100, 120))  # 20 shared tokens, above the 16-token minimum
     rows = [common + [1, 2, 3], common + [4, 5], common + [1, 9, 9, 9]]
@@ -99,7 +100,7 @@ def test_shared_prefix_prefill_gives_the_plain_prefill_results(tiny_generator):
     generated one at a time (plain prefill), greedy, with a peaked copy of the tiny model."""
     import copy
 
-    from girl_lib import generate as g
+    from girl_lib import sampling as g
     from girl_lib.prompts import render_prompt
 
     model, tok = tiny_generator
@@ -110,16 +111,16 @@ def test_shared_prefix_prefill_gives_the_plain_prefill_results(tiny_generator):
     enc = tok([render_prompt(tok, c) for c in cvs], return_tensors="pt", padding=True,
               add_special_tokens=False)
     assert g._shared_prefix_len(enc["input_ids"], enc["attention_mask"]) >= 16  # the path is exercised
-    batched = sample_batch(peaked, tok, cvs, 12, temperature=0.0)
+    batched = sample_batch(peaked, tok, cvs, Sampling(max_new_tokens=12, temperature=0.0))
     for i, cv in enumerate(cvs):
-        alone = sample_batch(peaked, tok, [cv], 12, temperature=0.0)
+        alone = sample_batch(peaked, tok, [cv], Sampling(max_new_tokens=12, temperature=0.0))
         assert batched["texts"][i] == alone["texts"][0], i
 
 
 def test_shared_prefix_prefill_logits_and_first_step_match_plain_forward(tiny_generator):
     """The prefill's last-position logits, and the logits of one decode step on top of its cache, equal
     a plain left-padded forward of prompt (+ token): positions and masks line up exactly."""
-    from girl_lib import generate as g
+    from girl_lib import sampling as g
     from girl_lib.prompts import render_prompt
 
     model, tok = tiny_generator
@@ -144,7 +145,7 @@ def test_shared_prefix_prefill_logits_and_first_step_match_plain_forward(tiny_ge
 
 
 def test_length_batches_sort_by_length_and_fold_a_small_remainder():
-    from girl_lib.generate import length_batches
+    from girl_lib.sampling import length_batches
 
     cvs = ["x" * n for n in (5, 1, 4, 2, 3, 9, 7, 8, 6)]
     # Shortest first, every index exactly once.
@@ -196,7 +197,7 @@ def test_judge_samples_for_sft_and_girl_only_and_copied_from_ppo(tiny_cfg, tmp_p
     (first JD + ``extra``) is copied only when it holds the same CVs, settings and at least k JDs."""
     import copy
 
-    from girl_lib.generate import judge_sampler, model_jobs, ppo_eval_rows
+    from girl_lib.generate import judge_sampling, model_jobs, ppo_eval_rows
     from girl_lib.runio import atomic_write_json
 
     cfg = copy.deepcopy(tiny_cfg)
@@ -209,7 +210,7 @@ def test_judge_samples_for_sft_and_girl_only_and_copied_from_ppo(tiny_cfg, tmp_p
 
     judge_jobs = jobs[:6]
     row = lambda t: {"jd": t, "n_tokens": 3, "finished": True}  # noqa: E731
-    saved = {"sampler": judge_sampler(cfg.generate), "cv_ids": ["a", "b"], "girl": [row("a0"), row("b0")],
+    saved = {"sampler": judge_sampling(cfg.generate).record(), "cv_ids": ["a", "b"], "girl": [row("a0"), row("b0")],
              "sft": [row("sa0"), row("sb0")],
              "extra": {"girl": [[row("a1"), row("a2")], [row("b1"), row("b2")]], "sft": [[row("s")] * 2] * 2}}
     atomic_write_json(tmp_path / "ppo" / "eval_generations.json", saved)
@@ -250,7 +251,7 @@ def context_lm(tiny_generator):
 def _stopping(model, tok, step: int, alpha: float):
     """A copy of ``model`` whose EOS logit is ``alpha`` times that of the token its greedy JD of
     ``BATCH_CVS[0]`` has at ``step``: rows stop at different steps, so finished rows get dropped."""
-    out = sample_batch(model, tok, BATCH_CVS, step + 1, temperature=0.0)
+    out = sample_batch(model, tok, BATCH_CVS, Sampling(max_new_tokens=step + 1, temperature=0.0))
     trigger = int(out["input_ids"][0, out["prompt_len"] + step])
     stopping = copy.deepcopy(model)
     with torch.no_grad():
@@ -271,18 +272,19 @@ def _mixed_lengths_model(model, tok, ok):
     pytest.fail("no EOS trigger found that makes the rows stop at different steps")
 
 
-def _run_recording(monkeypatch, *args, **kwargs):
-    """``sample_batch(*args, **kwargs)`` and the logits every sampling step saw (running rows only)."""
+def _run_recording(monkeypatch, model, tok, cvs, generator=None, repeats=1, **sampling):
+    """``sample_batch(model, tok, cvs, Sampling(**sampling), generator, repeats)`` and the logits every sampling
+    step saw (running rows only)."""
     seen = []
 
     def recording(logits, *rest):
         seen.append(logits.clone())
         return sample_next(logits, *rest)
 
-    sample_next = g._sample_next
-    monkeypatch.setattr(g, "_sample_next", recording)
-    out = sample_batch(*args, **kwargs)
-    monkeypatch.setattr(g, "_sample_next", sample_next)
+    sample_next = s._sample_next
+    monkeypatch.setattr(s, "_sample_next", recording)
+    out = sample_batch(model, tok, cvs, Sampling(**sampling), generator, repeats)
+    monkeypatch.setattr(s, "_sample_next", sample_next)
     return out, seen
 
 
@@ -297,12 +299,14 @@ def test_hf_backend_greedy_matches_fast_token_for_token(context_lm, monkeypatch)
     or mask off by one in either changes them by far more than float rounding); both equal HF generate."""
     model, tok = context_lm
     def mixed(m):  # rows stop at different steps, none at once, some never
-        n = sample_batch(m, tok, BATCH_CVS, 24, temperature=0.0)["n_tokens"]
+        n = sample_batch(m, tok, BATCH_CVS, Sampling(max_new_tokens=24, temperature=0.0))["n_tokens"]
         return 1 < int(n.min()) < int(n.max()) == 24
 
     model = _mixed_lengths_model(model, tok, mixed)
-    fast, fast_logits = _run_recording(monkeypatch, model, tok, BATCH_CVS, 24, temperature=0.0, backend="fast")
-    hf, hf_logits = _run_recording(monkeypatch, model, tok, BATCH_CVS, 24, temperature=0.0, backend="hf")
+    fast, fast_logits = _run_recording(monkeypatch, model, tok, BATCH_CVS, max_new_tokens=24, temperature=0.0,
+                                       backend="fast")
+    hf, hf_logits = _run_recording(monkeypatch, model, tok, BATCH_CVS, max_new_tokens=24, temperature=0.0,
+                                   backend="hf")
     n = fast["n_tokens"]
     assert 1 < int(n.min()) < int(n.max()) == 24  # rows stop at different steps...
     assert fast_logits[-1].shape[0] < len(BATCH_CVS)  # ...and finished rows were dropped
@@ -325,7 +329,7 @@ def test_hf_backend_samples_the_same_tokens_as_fast(context_lm, monkeypatch):
     shared-prefix prefill is off here: it is the one computation that differs in float rounding (checked
     by the next test); with it on, a draw that lands within rounding of a CDF step may differ."""
     model, tok = context_lm
-    monkeypatch.setattr(g, "_shared_prefix_len", lambda *a: 0)
+    monkeypatch.setattr(s, "_shared_prefix_len", lambda *a: 0)
     kw = dict(max_new_tokens=24, temperature=0.7, top_p=0.9, repeats=3)
 
     def drops_rows(m):  # the fast decoder drops finished rows on this sampled run
@@ -341,7 +345,8 @@ def test_hf_backend_samples_the_same_tokens_as_fast(context_lm, monkeypatch):
     assert fast_logits[-1].shape[0] < 3 * len(BATCH_CVS)  # finished rows were dropped
     _assert_same_output(fast, hf)
     assert [x.shape for x in fast_logits] == [x.shape for x in hf_logits]
-    other = sample_batch(model, tok, BATCH_CVS, generator=torch.Generator().manual_seed(2), backend="hf", **kw)
+    other = sample_batch(model, tok, BATCH_CVS, Sampling(24, 0.7, 0.9, backend="hf"), torch.Generator().manual_seed(2),
+                         repeats=3)
     assert not torch.equal(other["input_ids"], hf["input_ids"])  # the tokens do come from the generator
 
 
@@ -353,7 +358,7 @@ def test_hf_backend_first_step_distribution_matches_the_shared_prefix_prefill(co
     model, tok = context_lm
     enc = tok([render_prompt(tok, c) for c in BATCH_CVS], return_tensors="pt", padding=True,
               add_special_tokens=False)
-    assert g._shared_prefix_len(enc["input_ids"], enc["attention_mask"]) >= 16  # the path is exercised
+    assert s._shared_prefix_len(enc["input_ids"], enc["attention_mask"]) >= 16  # the path is exercised
     kw = dict(max_new_tokens=1, temperature=0.7, top_p=0.9)
     _, (fast,) = _run_recording(monkeypatch, model, tok, BATCH_CVS, generator=torch.Generator().manual_seed(0),
                                 backend="fast", **kw)
@@ -375,41 +380,41 @@ def test_backend_is_validated_by_the_config_and_by_sample_batch(tiny_generator):
         get_profile("tiny", ["generate.backend=nope"])
     model, tok = tiny_generator
     with pytest.raises(ValueError, match="nope"):
-        sample_batch(model, tok, CVS[:1], 2, backend="nope")
+        sample_batch(model, tok, CVS[:1], Sampling(max_new_tokens=2, backend="nope"))
 
 
 def test_fast_backend_falls_back_to_hf_once_warned_when_the_internal_is_missing(tiny_generator, monkeypatch):
     model, tok = tiny_generator
-    monkeypatch.setattr(g, "FAST_BACKEND_AVAILABLE", False)
-    monkeypatch.setattr(g, "_FALLBACK_WARNED", False)
-    monkeypatch.setattr(g, "_decode_fast", lambda *a: pytest.fail("the fast decoder ran"))
-    expected = sample_batch(model, tok, CVS, 6, temperature=0.0, backend="hf")
+    monkeypatch.setattr(s, "FAST_BACKEND_AVAILABLE", False)
+    monkeypatch.setattr(s, "_FALLBACK_WARNED", False)
+    monkeypatch.setattr(s, "_decode_fast", lambda *a: pytest.fail("the fast decoder ran"))
+    expected = sample_batch(model, tok, CVS, Sampling(max_new_tokens=6, temperature=0.0, backend="hf"))
     with pytest.warns(RuntimeWarning, match="DynamicLayer"):
-        out = sample_batch(model, tok, CVS, 6, temperature=0.0, backend="fast")
+        out = sample_batch(model, tok, CVS, Sampling(max_new_tokens=6, temperature=0.0, backend="fast"))
     _assert_same_output(out, expected)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # warned once per process, not per batch
-        sample_batch(model, tok, CVS, 2, temperature=0.0)
+        sample_batch(model, tok, CVS, Sampling(max_new_tokens=2, temperature=0.0))
 
 
 def test_run_generate_and_generate_jds_pass_the_configured_backend(tiny_cfg, tiny_data_dir, tiny_generator, tmp_path,
                                                                    monkeypatch):
     import shutil
 
-    from girl_lib.generate import generate_jds
+    from girl_lib.sampling import generate_jds
 
     seen = []
 
     class Stop(Exception):
         pass
 
-    def spy(*args, backend="fast", **kwargs):
-        seen.append(backend)
+    def spy(model, tok, cvs, sampling, *rest, **kwargs):
+        seen.append(sampling.backend)
         raise Stop
 
-    monkeypatch.setattr(g, "sample_batch", spy)
+    monkeypatch.setattr(s, "sample_batch", spy)
     with pytest.raises(Stop):
-        next(generate_jds(*tiny_generator, ["cv"], backend="hf"))
+        next(generate_jds(*tiny_generator, ["cv"], Sampling(backend="hf")))
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_data_dir, run_dir)
     cfg = copy.deepcopy(tiny_cfg)

@@ -548,7 +548,7 @@ def test_make_backend():
 def test_make_backend_hf_passes_batch_size(monkeypatch):
     from girl_lib.config import JudgeConfig
 
-    monkeypatch.setattr(J, "load_generator", lambda name, cfg=None: (FakeLM(), FakeTokenizer()))
+    monkeypatch.setattr(J.backends, "load_generator", lambda name, cfg=None: (FakeLM(), FakeTokenizer()))
     assert JudgeConfig().batch_size == 8
     b = J.make_backend(JudgeConfig(backend="hf", model="m", max_new_tokens=7, batch_size=3))
     assert isinstance(b, J.HFJudge) and b.batch_size == 3 and b.max_new_tokens == 7
@@ -749,9 +749,10 @@ def test_batched_judging_asks_the_same_requests_caches_and_retries_as_the_serial
 def _fake_judge_data(monkeypatch) -> dict:
     """The fixture CVs as the run's judge_eval split, the overlap fit as the oracle: ``{cv_id: cv}``."""
     cvs = {r["cv_id"]: r["cv"] for r in FIX_ROWS}
-    monkeypatch.setattr(J, "load_data", lambda run_dir: {"judge_eval": {"cv": list(cvs.values()),
-                                                                        "seeker_id": list(cvs)}})
-    monkeypatch.setattr(J, "oracle_fit", overlap_fit)
+    # where the callers look them up: run_judge (judge.judging) and RubricJudge (judge.rubric)
+    monkeypatch.setattr(J.judging, "load_data", lambda run_dir: {"judge_eval": {"cv": list(cvs.values()),
+                                                                                "seeker_id": list(cvs)}})
+    monkeypatch.setattr(J.rubric, "oracle_fit", overlap_fit)
     return cvs
 
 

@@ -245,15 +245,15 @@ def test_ppo_learns_toy_reward_with_bounded_kl(run_dir):
 def test_grouped_forward_equals_plain_forward_and_gradients(base_run):
     """k JDs of one CV share the prompt's forward: same logits, hidden states and gradients as k plain
     rows (so PPO's group rollouts and updates compute exactly what the paper's per-JD ones would)."""
-    from girl_lib.generate import sample_batch
     from girl_lib.models import load_generator
+    from girl_lib.sampling import Sampling, sample_batch
 
     model, tok = load_generator(str(base_run / "sft" / "model"))
     cvs = ["CV a: python, 3 years", "CV bbb: nurse in Boston with 10 years of care"]
-    out = sample_batch(model, tok, cvs, 10, 1.0, 1.0, torch.Generator().manual_seed(0), repeats=3)
+    out = sample_batch(model, tok, cvs, Sampling(max_new_tokens=10), torch.Generator().manual_seed(0), repeats=3)
     ids, attn, P, mask = out["input_ids"], out["attention_mask"], out["prompt_len"], out["response_mask"].bool()
     # the sampler's shared prefill gives the same JDs as six independent rows
-    plain = sample_batch(model, tok, [c for c in cvs for _ in range(3)], 10, 1.0, 1.0,
+    plain = sample_batch(model, tok, [c for c in cvs for _ in range(3)], Sampling(max_new_tokens=10),
                          torch.Generator().manual_seed(0))
     assert plain["texts"] == out["texts"] and torch.equal(plain["input_ids"], ids)
     l1, h1 = losses.response_logits(model, ids, attn, P, 0.7, output_hidden_states=True)
@@ -431,16 +431,16 @@ def test_run_ppo_stage_defaults_on_tiny_data(base_run, tiny_data_dir, tiny_cfg, 
     # The eval JDs were sampled exactly as the generate stage samples the judge's CVs, so that stage
     # copies them: GIRL-SFT's are what generate_jds gives with the judge chunk's seed ...
     from girl_lib.data import load_data
-    from girl_lib.generate import chunk_seed, generate_jds, judge_sampler, load_generations, run_generate
+    from girl_lib.generate import chunk_seed, judge_sampling, load_generations, run_generate
     from girl_lib.models import load_generator
+    from girl_lib.sampling import Sampling, generate_jds
 
     saved = read_json(run / "ppo" / "eval_generations.json")
     judge = load_data(run)["judge_eval"].select(range(3))
-    assert saved["cv_ids"] == judge["seeker_id"] and saved["sampler"] == judge_sampler(cfg.generate)
+    assert saved["cv_ids"] == judge["seeker_id"] and saved["sampler"] == judge_sampling(cfg.generate).record()
     g = cfg.generate
     model, tok = load_generator(str(run / "sft" / "model"))
-    direct = {i: t for i, t, _, _ in generate_jds(model, tok, judge["cv"], g.batch_size, g.max_new_tokens,
-                                                  g.temperature, g.top_p, seed=chunk_seed(g, 0))}
+    direct = {i: t for i, t, _, _ in generate_jds(model, tok, judge["cv"], Sampling.of_generate(g, chunk_seed(g, 0)))}
     assert [r["jd"] for r in saved["sft"]] == [direct[i] for i in range(3)]
     # ... and the stage reuses both models' rows instead of sampling them again.
     cfg.generate.n_judge, cfg.generate.judge_samples = 3, 2

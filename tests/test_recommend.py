@@ -12,8 +12,8 @@ import torch
 
 from girl_lib.config import RecommendConfig, get_profile
 from girl_lib.metrics import auc, gauc, logloss, mean_ndcg_at_k, mean_recall_at_k
-from girl_lib.recommend import (PAPER_TABLE_III, DotPredictor, EmbeddingTable, Features, MLPPredictor,
-                                build_features, cached_embeddings, cold_start_mask, evaluate,
+from girl_lib.recommend import (PAPER_TABLE_III, DotPredictor, EmbeddingTable, ExperimentOptions, Features,
+                                FieldDims, MLPPredictor, build_features, cached_embeddings, cold_start_mask, evaluate,
                                 generation_number_curve, make_predictor, paired_diffs, pool_generated,
                                 predict_logits, retrieval_metrics,
                                 run_experiment, run_recommend, stack_generations, train_predictor)
@@ -528,6 +528,7 @@ def test_select_dot_jp_skip_picks_the_best_mean_valid_auc(monkeypatch):
     """With a stubbed trainer: validation AUC depends on the gate and the seed; the choice is the gate with
     the best mean over seeds (not the best single seed), and a tie goes to the first grid value."""
     import girl_lib.recommend as rec
+    from girl_lib.recommend import train as rec_train
 
     table = {0.0: [0.70, 0.70], 0.5: [0.90, 0.40], 1.0: [0.72, 0.69]}  # means 0.70, 0.65, 0.705
     calls = []
@@ -536,7 +537,7 @@ def test_select_dot_jp_skip_picks_the_best_mean_valid_auc(monkeypatch):
         calls.append((kind, enhanced, valid, cfg.dot_jp_skip, seed))
         return f"model g={cfg.dot_jp_skip} s={seed}", {"best_valid_auc": table[cfg.dot_jp_skip][seed], "best_epoch": 1}
 
-    monkeypatch.setattr(rec, "train_predictor", fake_train)
+    monkeypatch.setattr(rec_train, "train_predictor", fake_train)  # where select_dot_jp_skip looks it up
     splits, _ = _toy_splits(n_seekers=20)
     cfg = RecommendConfig(seeds=(0, 1), dot_jp_skip_grid=(0.0, 0.5, 1.0))
     record, runs = rec.select_dot_jp_skip(splits["train"], splits["valid"], cfg)
@@ -556,6 +557,7 @@ def test_dot_gate_is_chosen_on_rec_valid_never_on_rec_test(tmp_path, monkeypatch
     test rows could flip a test-based choice (flipped labels turn each AUC into 1 - AUC, so the argmax over
     the grid becomes the argmin), yet a run on flipped test labels selects exactly as before."""
     import girl_lib.recommend as rec
+    from girl_lib.recommend import stage as rec_stage, train as rec_train
 
     cfg = get_profile("tiny", {"recommend.epochs": 3, "recommend.seeds": (0, 1), "recommend.retrieval_k": (1, 3),
                                "recommend.dot_jp_skip_grid": (0.0, 1.0)})
@@ -587,9 +589,13 @@ def test_dot_gate_is_chosen_on_rec_valid_never_on_rec_test(tmp_path, monkeypatch
             state["dot_test"] = test
         return real_run(kind, enhanced, train, valid, test, cfg_, *args, **kw)
 
-    for name, fn in (("select_dot_jp_skip", spy_select), ("predict_logits", spy_logits),
-                     ("train_predictor", spy_train), ("run_experiment", spy_run)):
-        monkeypatch.setattr(rec, name, fn)
+    # Each spy goes where its callers look the name up: the stage's _train_tables finds select_dot_jp_skip and
+    # run_experiment in recommend.stage; select_dot_jp_skip, run_experiment, train_predictor and
+    # generation_number_curve find train_predictor, predict_logits and run_experiment in recommend.train.
+    for module, name, fn in ((rec_stage, "select_dot_jp_skip", spy_select), (rec_train, "predict_logits", spy_logits),
+                             (rec_train, "train_predictor", spy_train), (rec_stage, "run_experiment", spy_run),
+                             (rec_train, "run_experiment", spy_run)):
+        monkeypatch.setattr(module, name, fn)
     data = _tiny_run_dir(tmp_path)
     first = run_recommend(cfg, tmp_path, data=data, encode_fn=_fake_encode)["selection"]["dot_jp_skip"]
     assert state["test"] is not None and set(state["models"]) == {0.0, 1.0}
@@ -711,7 +717,8 @@ def test_generation_alternatives_are_the_disjoint_draws_of_generated_jds():
     splits, gen_t = _toy_splits(n_seekers=40)
     te_alts = generation_alternatives(splits["test"], EmbeddingTable(gen_t.ids, np.stack([gen_t.vectors] * 2, 1)), 1)
     tr, va, te = (splits[k].with_generated(gen_t) for k in ("train", "valid", "test"))
-    out = run_experiment("MLP", True, tr, va, te, replace(FAST, epochs=3), test_alternatives=te_alts)
+    out = run_experiment("MLP", True, tr, va, te, replace(FAST, epochs=3),
+                         options=ExperimentOptions(test_alternatives=te_alts))
     assert out["test_probs_alt"].shape == (1, 2, len(te)) and np.allclose(out["test_probs_alt"][0, 0], out["test_probs"][0])
 
 
@@ -802,10 +809,10 @@ def test_field_blocks_reach_the_predictors(kind):
 
     splits, _ = _toy_splits(n_seekers=40)
     train = _with_fields(splits["train"], 0, jp=True)
-    base = make_predictor(kind, False, 8, 8, RecommendConfig(), field_dim=3)
-    enhanced = make_predictor(kind, True, 8, 8, RecommendConfig(), field_dim=3, jp_field_dim=2)
+    base = make_predictor(kind, False, 8, 8, RecommendConfig(), fields=FieldDims(field_dim=3))
+    enhanced = make_predictor(kind, True, 8, 8, RecommendConfig(), fields=FieldDims(field_dim=3, jp_field_dim=2))
     with pytest.raises(GirlError, match="no \\(j', j\\) field"):
-        make_predictor(kind, False, 8, 8, RecommendConfig(), field_dim=3, jp_field_dim=2)
+        make_predictor(kind, False, 8, 8, RecommendConfig(), fields=FieldDims(field_dim=3, jp_field_dim=2))
     for model in (base, enhanced):
         model.init_from_data(train)
         assert torch.allclose(model.mean_f, torch.from_numpy(train.fields.mean(0)), atol=1e-6)
@@ -876,7 +883,7 @@ def test_run_experiment_reports_within_occupation_per_subset():
     test = splits["test"]
     within = np.random.default_rng(1).random(len(test)) < 0.5
     rc = RecommendConfig(epochs=2, patience=1, hidden_dim=8, proj_dim=8, seeds=(0, 1))
-    res = run_experiment("MLP", False, splits["train"], splits["valid"], test, rc, within=within)
+    res = run_experiment("MLP", False, splits["train"], splits["valid"], test, rc, options=ExperimentOptions(within=within))
     probs = res["test_probs"]
     expected = np.mean([auc(test.y[within], p[within]) for p in probs])
     assert res["all"]["auc_within_occupation"] == pytest.approx(expected)

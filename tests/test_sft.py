@@ -1,4 +1,3 @@
-import math
 import shutil
 
 import pytest
@@ -70,10 +69,9 @@ def test_run_sft_learns_and_writes_a_loadable_model(tiny_cfg, tiny_data_dir, tmp
 def test_nan_loss_stops_before_saving(tiny_cfg, tiny_data_dir, tmp_path):
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_data_dir, run_dir)
-    # validation refuses an infinite learning rate (tests/test_config.py); the guard must still catch a loss
-    # that diverges in training, so set it behind validation's back
-    cfg = apply_overrides(tiny_cfg, {"sft.max_steps": 4, "sft.logging_steps": 1})
-    cfg.sft.learning_rate = math.inf
+    # validation refuses an infinite learning rate (run_sft checks its config too); a finite but absurd one
+    # makes the loss diverge in training, which is what the guard must catch
+    cfg = apply_overrides(tiny_cfg, {"sft.max_steps": 4, "sft.logging_steps": 1, "sft.learning_rate": 1e30})
     with pytest.raises(NonFiniteError, match="SFT (loss|grad_norm|produced)"):
         run_sft(cfg, run_dir, progress=False)
     assert not (run_dir / "sft" / "model").exists() and not is_done(run_dir, "sft")

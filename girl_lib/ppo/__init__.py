@@ -54,8 +54,9 @@ from .evaluate import (_sign_agreement, compare_baselines, compare_with_sft, eva
                        fit_term_split, paired_difference, sample_girl_and_sft)
 from .policy import Models, build_actor, disable_dropout, reference_policy
 from .stage import Inject, build_trainer, make_accelerator, ppo_data, reward_kl_tradeoff, run_ppo, train, training_summary
-from .trainer import (POLICY_PAIR_MIN_GAP, Advantages, Feedback, OracleFn, Optimizers, PPOTrainer, Rollout, ScoreFn,
-                      Scored, Start, _gather_mean, _gather_sum, _iteration_generators, policy_pair_agreement)
+from .trainer import (POLICY_PAIR_MIN_GAP, Advantages, Feedback, Optimizers, OracleFn, PPOTrainer, Rollout, ScoreFn,
+                      Scored, Start, _gather_mean, _gather_sum, _iteration_generators, policy_pair_agreement,
+                      rollout_sampling)
 
 __all__ = [
     '_gather_mean', '_gather_sum', '_iteration_generators', '_resume_state', '_sign_agreement', 'Advantages',
@@ -64,7 +65,7 @@ __all__ = [
     'evaluate_against_sft', 'extra_samples', 'Feedback', 'fit_term_split', 'group_advantages', 'GroupBaseline',
     'Inject', 'make_accelerator', 'make_baseline', 'Models', 'Optimizers', 'OracleFn', 'paired_difference',
     'policy_pair_agreement', 'POLICY_PAIR_MIN_GAP', 'ppo_data', 'PPOTrainer', 'reference_policy',
-    'reward_kl_tradeoff', 'Rollout', 'run_ppo', 'sample_girl_and_sft', 'save_checkpoint', 'Scored', 'ScoreFn',
+    'reward_kl_tradeoff', 'Rollout', 'rollout_sampling', 'run_ppo', 'sample_girl_and_sft', 'save_checkpoint', 'Scored', 'ScoreFn',
     'Start', 'token_level_rewards', 'TokenCriticBaseline', 'TokenValueHead', 'train', 'training_summary',
     'update_kl_coef', 'whiten', 'within_group_share'
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+
 def compute_rewards(scores: torch.Tensor, kl: torch.Tensor, kl_coef: float) -> torch.Tensor:
     """Eq. 4: ``r_i = U(C_i, J_i) - lambda * KL(C_i, J_i)``, one reward per generated JD ([B])."""
     return scores - kl_coef * kl

@@ -13,6 +13,7 @@ from safetensors import safe_open
 
 from ..runio import GirlError, NonFiniteError, atomic_dir, atomic_write_json, describe_change, read_json
 
+
 def _rng_state() -> dict:
     """Global RNG states as plain tensors/ints (loadable with ``torch.load(weights_only=True)``)."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()

@@ -4,6 +4,7 @@ by term group, the reward model's agreement with the recruiter), and Eq. 5 again
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -12,16 +13,16 @@ import torch
 
 from .. import losses
 from ..data import oracle_for
-from ..generate import batch_generator, length_batches, sample_batch
 from ..metrics import bootstrap_ci
 from ..models import load_generator, load_sequence_scorer
 from ..report import direction
 from ..reward import score_batch
 from ..runio import derive_seed
+from ..sampling import Sampling, batch_generator, length_batches, sample_batch
 from .advantages import compute_advantages, group_advantages, within_group_share
 from .baselines import critic_values
 from .policy import Models, reference_policy
-from .trainer import OracleFn, ScoreFn, _as_tensor, _group_slices, policy_pair_agreement
+from .trainer import OracleFn, ScoreFn, _as_tensor, _group_slices, policy_pair_agreement, rollout_sampling
 
 
 def _default_score_fn(run_dir: Path, cfg, device) -> ScoreFn:
@@ -64,60 +65,59 @@ def _sign_agreement(u_a, u_b, fit_a, fit_b) -> tuple[float | None, int]:
 
 
 @torch.no_grad()
-def sample_girl_and_sft(models: Models, actor_unwrapped, cvs: list[str], cfg, batch_size: int | None = None,
-                        sampler: dict | None = None) -> tuple[dict, list[float], dict]:
+def sample_girl_and_sft(models: Models, actor_unwrapped, cvs: list[str], cfg,
+                        sampling: Sampling | None = None) -> tuple[dict, list[float], Sampling]:
     """One JD per CV from GIRL (the actor) and GIRL-SFT (the reference), same settings and the same random
     streams, and GIRL's KL to the reference on its own tokens (Eq. 3, the configured estimator and
-    reduction). Returns ``(rows, kls, sampler)`` with ``rows[model][i] = (text, n_tokens, finished)``.
+    reduction). Returns ``(rows, kls, sampling)`` with ``rows[model][i] = (text, n_tokens, finished)``.
 
-    ``sampler`` (keys ``max_new_tokens``, ``temperature``, ``top_p``, ``batch_size``, ``seed``) samples
-    exactly as :func:`girl_lib.generate.generate_jds` does with those settings (length-sorted batches,
-    one seeded stream per batch); the stage passes the generate stage's judge settings, so the judge later
-    compares these very JDs. The KL is then between the policies at that temperature. Without it: PPO's
-    own temperature / top-p and one stream, in batches of ``batch_size``."""
+    ``sampling`` samples exactly as :func:`girl_lib.sampling.generate_jds` does with those settings
+    (length-sorted batches, one seeded stream per batch); the stage passes the generate stage's judge
+    settings, so the judge later compares these very JDs. The KL is then between the policies at that
+    temperature. Without it: PPO's own temperature / top-p and one stream, in batches of
+    ``ppo.rollout_batch_size`` CVs."""
     p = cfg.ppo
     device = next(actor_unwrapped.parameters()).device
-    if sampler is None:
-        bs = batch_size or max(1, p.rollout_batch_size)
+    if sampling is None:
+        sampling = replace(rollout_sampling(cfg), batch_size=max(1, p.rollout_batch_size),
+                           seed=derive_seed(p.seed, 99_991))
+        bs = sampling.batch_size
         batches = [list(range(s, min(s + bs, len(cvs)))) for s in range(0, len(cvs), bs)]
-        seed = derive_seed(p.seed, 99_991)
-        shared = {"girl": torch.Generator(device=device).manual_seed(seed),
-                  "sft": torch.Generator(device=device).manual_seed(seed)}
+        shared = {"girl": torch.Generator(device=device).manual_seed(sampling.seed),
+                  "sft": torch.Generator(device=device).manual_seed(sampling.seed)}
         streams = lambda idx: (shared["girl"], shared["sft"])  # noqa: E731
-        sampler = {"max_new_tokens": p.max_new_tokens, "temperature": p.temperature, "top_p": p.top_p}
     else:
-        batches = length_batches(list(cvs), sampler["batch_size"])
-        streams = lambda idx: (batch_generator(sampler["seed"], idx[0], device),  # noqa: E731
-                               batch_generator(sampler["seed"], idx[0], device))
-    n_new, temperature, top_p = sampler["max_new_tokens"], sampler["temperature"], sampler["top_p"]
+        batches = length_batches(list(cvs), sampling.batch_size)
+        streams = lambda idx: (batch_generator(sampling.seed, idx[0], device),  # noqa: E731
+                               batch_generator(sampling.seed, idx[0], device))
     rows = {"girl": [None] * len(cvs), "sft": [None] * len(cvs)}
     kls = [0.0] * len(cvs)
     for idx in batches:
         chunk = [cvs[i] for i in idx]
         gen_girl, gen_sft = streams(idx)
-        out = sample_batch(actor_unwrapped, models.tokenizer, chunk, n_new, temperature, top_p, gen_girl,
-                           backend=cfg.generate.backend)
+        out = sample_batch(actor_unwrapped, models.tokenizer, chunk, sampling, gen_girl)
         ids, attn, P, mask = out["input_ids"], out["attention_mask"], out["prompt_len"], out["response_mask"]
         # log-probs in minibatches: [B, R, vocab] logits of a whole generation batch can be GBs
         parts = _group_slices(len(chunk), 1, p.minibatch_size)
-        logp = torch.cat([losses.logprobs_of(actor_unwrapped, ids[q], attn[q], P, temperature) for q in parts])
+        t = sampling.temperature
+        logp = torch.cat([losses.logprobs_of(actor_unwrapped, ids[q], attn[q], P, t) for q in parts])
         with reference_policy(models, actor_unwrapped) as ref:
-            ref_logp = torch.cat([losses.logprobs_of(ref, ids[q], attn[q], P, temperature) for q in parts])
-            sft_out = sample_batch(ref, models.tokenizer, chunk, n_new, temperature, top_p, gen_sft,
-                                   backend=cfg.generate.backend)
+            ref_logp = torch.cat([losses.logprobs_of(ref, ids[q], attn[q], P, t) for q in parts])
+            sft_out = sample_batch(ref, models.tokenizer, chunk, sampling, gen_sft)
         kl = losses.kl_penalty(logp, ref_logp, mask.float(), p.kl_estimator, p.kl_reduction).tolist()
         for j, i in enumerate(idx):
             kls[i] = kl[j]
             for key, o in (("girl", out), ("sft", sft_out)):
                 rows[key][i] = (o["texts"][j], int(o["n_tokens"][j]), bool(o["finished"][j]))
-    return rows, kls, sampler
+    return rows, kls, sampling
 
 
 @torch.no_grad()
-def extra_samples(models: Models, actor_unwrapped, cvs: list[str], sampler: dict, k: int, seed: int,
-                  batch_size: int = 8, backend: str = "fast") -> dict:
-    """``k`` more JDs per CV from GIRL and from GIRL-SFT (same settings as ``sampler``; paired random streams,
-    one prompt forward per CV): ``{"girl": [[(text, n_tokens, finished), ...] per CV], "sft": [...]}``."""
+def extra_samples(models: Models, actor_unwrapped, cvs: list[str], sampling: Sampling, k: int, seed: int,
+                  batch_size: int = 8) -> dict:
+    """``k`` more JDs per CV from GIRL and from GIRL-SFT (same settings as ``sampling``; paired random streams,
+    one prompt forward per CV, ``batch_size`` CVs at a time):
+    ``{"girl": [[(text, n_tokens, finished), ...] per CV], "sft": [...]}``."""
     out = {"girl": [], "sft": []}
     if k < 1:
         return {key: [[] for _ in cvs] for key in out}
@@ -127,8 +127,7 @@ def extra_samples(models: Models, actor_unwrapped, cvs: list[str], sampler: dict
         for key in out:
             gen = torch.Generator(device=device).manual_seed(derive_seed(seed, 7_777 + s))
             with (reference_policy(models, actor_unwrapped) if key == "sft" else contextlib.nullcontext(actor_unwrapped)) as m:
-                o = sample_batch(m, models.tokenizer, chunk, sampler["max_new_tokens"], sampler["temperature"],
-                                 sampler["top_p"], gen, repeats=k, backend=backend)
+                o = sample_batch(m, models.tokenizer, chunk, sampling, gen, repeats=k)
             rows = list(zip(o["texts"], o["n_tokens"].tolist(), o["finished"].tolist()))
             out[key] += [rows[j * k:(j + 1) * k] for j in range(len(chunk))]
     return out
@@ -202,16 +201,14 @@ def fit_term_split(cvs: list[str], every: dict, recruiter, seed: int) -> dict:
 
 
 def evaluate_against_sft(models: Models, actor_unwrapped, cvs: list[str], score_fn: ScoreFn,
-                         oracle_fn: OracleFn | None, cfg, batch_size: int | None = None,
-                         sampler: dict | None = None) -> dict:
+                         oracle_fn: OracleFn | None, cfg, sampling: Sampling | None = None) -> dict:
     """:func:`sample_girl_and_sft` (and :func:`extra_samples` with ``ppo.eval_samples`` > 1) then
     :func:`compare_with_sft`; the first JD of each CV is returned under ``"generations"`` and the settings
     they were sampled with under ``"sampler"``."""
-    rows, kls, sampler = sample_girl_and_sft(models, actor_unwrapped, cvs, cfg, batch_size, sampler)
-    extra = extra_samples(models, actor_unwrapped, cvs, sampler, cfg.ppo.eval_samples - 1, cfg.ppo.seed,
-                          backend=cfg.generate.backend)
+    rows, kls, sampling = sample_girl_and_sft(models, actor_unwrapped, cvs, cfg, sampling)
+    extra = extra_samples(models, actor_unwrapped, cvs, sampling, cfg.ppo.eval_samples - 1, cfg.ppo.seed)
     res = compare_with_sft(cvs, rows, kls, score_fn, oracle_fn, cfg, extra)
-    res["sampler"] = sampler
+    res["sampler"] = sampling.record()
     per_jd = res.pop("_per_jd")
     scored = {}  # each JD with its reward-model score and oracle fit, in compare_with_sft's order (per CV: 1st, extras)
     for key in rows:
@@ -241,11 +238,11 @@ def compare_baselines(cfg, run_dir, cvs: Sequence[str], k: int = 4, seed: int = 
     of each advantage tells one CV's JDs apart), ``value_vs_cv_mean_corr`` (does the critic's value track
     the CV's mean reward?) and ``rm_oracle`` (:func:`policy_pair_agreement` on these JDs)."""
 
-    run_dir, p = Path(run_dir), cfg.ppo
+    run_dir = Path(run_dir)
     model, tok = load_generator(str(run_dir / "sft" / "model"), cfg)
     device = next(model.parameters()).device
-    out = sample_batch(model, tok, list(cvs), p.max_new_tokens, p.temperature, p.top_p,
-                       torch.Generator(device=device).manual_seed(seed), repeats=k, backend=cfg.generate.backend)
+    out = sample_batch(model, tok, list(cvs), rollout_sampling(cfg), torch.Generator(device=device).manual_seed(seed),
+                       repeats=k)
     rows = [c for c in cvs for _ in range(k)]
     reward = _as_tensor((score_fn or _default_score_fn(run_dir, cfg, device))(rows, out["texts"]), "cpu")
     critic, ctok = load_sequence_scorer(str(run_dir / "reward" / "model"), cfg)

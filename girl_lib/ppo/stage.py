@@ -19,10 +19,21 @@ from tqdm.auto import tqdm
 from .. import distributed as dist
 from ..config import validate_profile
 from ..data import load_data, oracle_for
-from ..generate import judge_sampler
+from ..generate import judge_sampling
 from ..report import ppo_note
-from ..runio import (GirlError, append_jsonl, atomic_write_json, atomic_write_text, build_fingerprint, clear_done,
-                     read_jsonl, require_stage, save_stage, set_seed)
+from ..runio import (
+    GirlError,
+    append_jsonl,
+    atomic_write_json,
+    atomic_write_text,
+    build_fingerprint,
+    clear_done,
+    read_jsonl,
+    require_stage,
+    save_stage,
+    set_seed,
+)
+from ..sampling import Sampling
 from .baselines import make_baseline
 from .checkpoint import _resume_state, restore, save_checkpoint
 from .evaluate import _default_score_fn, evaluate_against_sft
@@ -100,12 +111,12 @@ def build_trainer(cfg, run_dir: Path, ckpt_dir: Path, state: dict | None, cvs: l
 
 
 def ppo_data(cfg, run_dir: Path, cvs: Sequence[str] | None, eval_cvs: Sequence[str] | None):
-    """Sec. IV-C's CVs: ``(rl_cvs, eval_cvs, eval_ids, sampler)``. RL trains on the ``rl`` split only (CVs
+    """Sec. IV-C's CVs: ``(rl_cvs, eval_cvs, eval_ids, sampling)``. RL trains on the ``rl`` split only (CVs
     not used in the first two steps); the final comparison uses the judge's CVs, sampled as the generate
-    stage samples them (``eval_ids``/``sampler`` are set then, so it can reuse them). Injected ``cvs`` /
+    stage samples them (``eval_ids``/``sampling`` are set then, so it can reuse them). Injected ``cvs`` /
     ``eval_cvs`` (tests, notebooks) replace the splits."""
     p = cfg.ppo
-    eval_ids, sampler = None, None
+    eval_ids, sampling = None, None
     if cvs is None or eval_cvs is None:
         require_stage(run_dir, "data", "ppo")
         ds = load_data(run_dir)
@@ -113,11 +124,11 @@ def ppo_data(cfg, run_dir: Path, cvs: Sequence[str] | None, eval_cvs: Sequence[s
         if eval_cvs is None:
             eval_cvs = list(ds["judge_eval"]["cv"])
             eval_ids = list(ds["judge_eval"]["seeker_id"])[:p.n_eval]
-            sampler = judge_sampler(cfg.generate)
+            sampling = judge_sampling(cfg.generate)
     cvs, eval_cvs = list(cvs), list(eval_cvs)[:p.n_eval]
     if not cvs:
         raise GirlError("the RL split has no CVs; rebuild the data with a larger data.scale")
-    return cvs, eval_cvs, eval_ids, sampler
+    return cvs, eval_cvs, eval_ids, sampling
 
 
 def make_accelerator(p) -> Accelerator:
@@ -157,12 +168,12 @@ def train(trainer: PPOTrainer, start_iter: int, last: int, out_dir: Path, progre
         tb.close()
 
 
-def final_metrics(trainer: PPOTrainer, eval_cvs: list, sampler: dict | None, seconds: float,
+def final_metrics(trainer: PPOTrainer, eval_cvs: list, sampling: Sampling | None, seconds: float,
                   out_dir: Path) -> tuple[dict, dict]:
     """GIRL vs GIRL-SFT on the eval CVs (:func:`evaluate_against_sft`) plus the training log's summary:
     ``(metrics, generations)``, where ``generations`` holds the eval JDs (``extra``: further samples)."""
     metrics = evaluate_against_sft(trainer.models, trainer.actor_unwrapped, eval_cvs, trainer.score_fn,
-                                   trainer.oracle_fn, trainer.cfg, sampler=sampler)
+                                   trainer.oracle_fn, trainer.cfg, sampling)
     generations = {**metrics.pop("generations"), "extra": metrics.pop("extra_generations")}
     history = read_jsonl(out_dir / "metrics.jsonl")
     metrics.update(training_summary(history, trainer.p, trainer.kl_coef, seconds))
@@ -196,7 +207,7 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, inject: Inject | None = None,
     require_stage(run_dir, "reward", "ppo")
     if is_stage and dist.is_main_process():
         clear_done(run_dir, "ppo")
-    cvs, eval_cvs, eval_ids, sampler = ppo_data(cfg, run_dir, inject.cvs, inject.eval_cvs)
+    cvs, eval_cvs, eval_ids, sampling = ppo_data(cfg, run_dir, inject.cvs, inject.eval_cvs)
     feedback = Feedback(inject.score_fn, inject.oracle_fn or oracle_for(cfg))
     accelerator = make_accelerator(p)
 
@@ -218,10 +229,10 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, inject: Inject | None = None,
     # ---- the end: GIRL vs GIRL-SFT, the merged model, DONE
     metrics = {}
     if accelerator.is_main_process:
-        metrics, generations = final_metrics(trainer, eval_cvs, sampler, time.time() - t_start, out_dir)
+        metrics, generations = final_metrics(trainer, eval_cvs, sampling, time.time() - t_start, out_dir)
         if is_stage and eval_ids is not None:  # the generate stage copies these instead of sampling again
             atomic_write_json(out_dir / "eval_generations.json",
-                              {"sampler": sampler, "cv_ids": eval_ids, **generations})
+                              {"sampler": sampling.record(), "cv_ids": eval_ids, **generations})
         final = None
         if save_model:
             final = trainer.actor_unwrapped.merge_and_unload() if p.use_lora else trainer.actor_unwrapped

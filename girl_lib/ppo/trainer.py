@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from .. import losses
-from ..generate import sample_batch
 from ..prompts import layout_shortfall, requirement_count_gap, skill_lines
 from ..runio import check_finite, derive_seed
+from ..sampling import Sampling, sample_batch
 from .advantages import update_kl_coef, within_group_share
 from .baselines import Baseline
 from .policy import Models, reference_policy
@@ -102,6 +102,13 @@ class Advantages:
     returns: torch.Tensor
 
 
+def rollout_sampling(cfg) -> Sampling:
+    """How PPO samples its rollouts: ``ppo.max_new_tokens``, ``ppo.temperature``, ``ppo.top_p`` (the
+    exploration settings; Eq. 3's log-probs are taken at that temperature), decoded by ``generate.backend``."""
+    p = cfg.ppo
+    return Sampling(p.max_new_tokens, p.temperature, p.top_p, cfg.generate.backend)
+
+
 def _as_tensor(scores, device) -> torch.Tensor:
     return torch.as_tensor(scores, dtype=torch.float32).detach().to(device).reshape(-1)
 
@@ -177,8 +184,8 @@ class PPOTrainer:
         sampled tokens' log-probs under the actor (``pi_old``) and the reference ``G`` (Eq. 3 needs both),
         in chunks of whole groups: [B, R, vocab] logits of a whole rollout can be GBs."""
         p, k, want_hidden = self.p, self.k, self.baseline.needs_hidden
-        out = sample_batch(self.actor_unwrapped, self.models.tokenizer, cvs, p.max_new_tokens, p.temperature,
-                           p.top_p, generator, repeats=k, backend=self.cfg.generate.backend)
+        out = sample_batch(self.actor_unwrapped, self.models.tokenizer, cvs, rollout_sampling(self.cfg), generator,
+                           repeats=k)
         ids, attn, P = out["input_ids"], out["attention_mask"], out["prompt_len"]
         old_logp, entropy, hidden, ref_logp = [], [], [], []
         for rows in _group_slices(len(ids), k, p.minibatch_size):

@@ -57,7 +57,7 @@ assert course.check("04-distinct-n", my_distinct_n)
 # %%
 import torch
 from girl_lib.data import load_data
-from girl_lib.generate import sample_batch
+from girl_lib.sampling import Sampling, sample_batch
 from girl_lib.metrics import distinct_n
 
 if C.has_model("ppo", what="sampling from GIRL"):
@@ -65,7 +65,7 @@ if C.has_model("ppo", what="sampling from GIRL"):
     cv = load_data(RUN_DIR)["judge_eval"]["cv"][0]
     d2 = {}
     for temperature in (0.3, 0.7, 1.2):
-        out = sample_batch(model, tok, [cv], 24 if C.profile == "tiny" else 120, temperature, 1.0,
+        out = sample_batch(model, tok, [cv], Sampling(24 if C.profile == "tiny" else 120, temperature),
                            torch.Generator().manual_seed(0), repeats=5)
         d2[temperature] = distinct_n(out["texts"], 2)
         print(f"temperature {temperature}: distinct-2 {d2[temperature]:.3f}")
