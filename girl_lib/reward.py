@@ -483,8 +483,8 @@ def run_reward(cfg, run_dir, progress: bool = True) -> dict:
                     "num_processes": dist.num_processes(), "rows_per_process": work["rows_per_process"],
                     "eval_rows_per_process": work["eval_rows_per_process"]})
     if main:
-        save_stage(run_dir, "reward", metrics, {"pairwise_accuracy": metrics["pairwise_accuracy"]}, cfg, model=model,
-                   tokenizer=tok)
+        save_stage(run_dir, "reward", metrics, {"pairwise_accuracy": metrics["pairwise_accuracy"]}, cfg,
+                   model=(model, tok))
     dist.barrier()  # no process returns before the stage is marked done
     return metrics
 

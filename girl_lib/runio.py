@@ -494,15 +494,16 @@ def save_model_dir(path: str | Path, model, tokenizer=None) -> Path:
     return Path(path)
 
 
-def save_stage(run_dir: str | Path, stage: str, metrics: dict, summary: dict, cfg, model=None, tokenizer=None,
+def save_stage(run_dir: str | Path, stage: str, metrics: dict, summary: dict, cfg, model: tuple | None = None,
                out_dir: str | Path | None = None, mark: bool = True) -> None:
     """The end of a training stage, in the order that keeps a killed run honest: ``model/`` (safetensors
     weights + tokenizer, swapped in whole), then ``metrics.json``, then ``DONE`` holding ``summary`` and
-    the provenance (:func:`mark_done`). ``out_dir`` defaults to ``run_dir/stage``; ``model=None`` skips
-    the weights; ``mark=False`` writes no DONE (a side run in another folder, e.g. PPO's λ sweep)."""
+    the provenance (:func:`mark_done`). ``model`` is ``(weights, tokenizer)`` (``None`` skips the
+    weights); ``out_dir`` defaults to ``run_dir/stage``; ``mark=False`` writes no DONE (a side run in
+    another folder, e.g. PPO's λ sweep)."""
     out_dir = Path(out_dir) if out_dir is not None else stage_dir(run_dir, stage)
     if model is not None:
-        save_model_dir(out_dir / "model", model, tokenizer)
+        save_model_dir(out_dir / "model", *model)
     atomic_write_json(out_dir / "metrics.json", metrics)
     if mark:
         mark_done(run_dir, stage, summary, cfg=cfg)

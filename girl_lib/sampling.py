@@ -12,6 +12,9 @@ Two decoders (``Sampling.backend``), one sampling function (:func:`_sample_next`
   release that moves that class must not break generation: when the import fails, ``"fast"`` falls back
   to ``"hf"`` with a one-time warning.
 - ``"hf"``: a plain loop over transformers' own ``DynamicCache`` (:func:`_decode_hf`), public API only.
+
+One file on purpose (~530 lines): the two decoders, the pre-allocated cache and the one sampling function
+must read side by side; the tests check the decoders against each other token for token.
 """
 
 from __future__ import annotations

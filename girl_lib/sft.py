@@ -255,6 +255,6 @@ def run_sft(cfg, run_dir, progress: bool = True) -> dict:
         "num_processes": dist.num_processes(), "per_device_batch_size": s.batch_size // dist.num_processes(),
     }
     if dist.is_main_process():
-        save_stage(run_dir, "sft", metrics, {"jd_perplexity_after": ppl_after}, cfg, model=model, tokenizer=tok)
+        save_stage(run_dir, "sft", metrics, {"jd_perplexity_after": ppl_after}, cfg, model=(model, tok))
     dist.barrier()  # no process returns before the stage is marked done
     return metrics

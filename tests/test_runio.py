@@ -87,15 +87,14 @@ class _FakeTokenizer:
 
 
 def test_save_stage_writes_model_then_metrics_then_done(tmp_path):
-    save_stage(tmp_path, "sft", {"loss": 1.25}, {"jd_perplexity_after": 3.5}, None, model=_FakeModel(),
-               tokenizer=_FakeTokenizer())
+    save_stage(tmp_path, "sft", {"loss": 1.25}, {"jd_perplexity_after": 3.5}, None, model=(_FakeModel(), _FakeTokenizer()))
     assert sorted(os.listdir(tmp_path / "sft" / "model")) == ["model.safetensors", "tokenizer.json"]
     assert json.loads((tmp_path / "sft" / "metrics.json").read_text()) == {"loss": 1.25}
     assert done_record(tmp_path, "sft")["jd_perplexity_after"] == 3.5
 
     # a failure while saving the model: no metrics, no DONE, the old model folder untouched
     with pytest.raises(OSError, match="disk full"):
-        save_stage(tmp_path, "reward", {"acc": 0.9}, {}, None, model=_FakeModel(fail=True))
+        save_stage(tmp_path, "reward", {"acc": 0.9}, {}, None, model=(_FakeModel(fail=True), None))
     assert not (tmp_path / "reward" / "metrics.json").exists() and not is_done(tmp_path, "reward")
     assert not (tmp_path / "reward" / "model").exists()
 

@@ -15,17 +15,16 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .. import paper
+from ..config import validate_profile
 from ..data import load_data
 from ..generate import generated_models, load_generations
 from ..names import JUDGE_PAIRS
 from ..report import render_judge_table
-from ..runio import (GirlError, append_jsonl, atomic_write_json, atomic_write_text, mark_done, read_jsonl,
-                     require_stage)
+from ..runio import GirlError, append_jsonl, atomic_write_json, atomic_write_text, mark_done, read_jsonl, require_stage
 from .backends import make_backend
 from .outcomes import aggregate
 from .rubric import RubricJudge, world_readable
 from .verdicts import RETRY_PROMPT, VerdictParseError, build_judge_messages, parse_verdict, parses
-
 
 PAIRS = JUDGE_PAIRS
 """The comparisons of ``run_judge``: (name, model key x, model key y); ``win`` means x is better."""
@@ -296,6 +295,7 @@ def run_judge(cfg, run_dir, backend=None, progress: bool = True) -> dict:
     ``judge/metrics.json`` ({pair: report}), ``judge/table.md``, caches replies in
     ``judge/cache.jsonl`` (resume), then marks the stage done. ``backend`` defaults to
     ``make_backend(cfg.judge, cfg)``."""
+    validate_profile(cfg)  # before any work, also when a field was set by hand after the profile was built
     require_stage(run_dir, "generate", "judge")
     run_dir = Path(run_dir)
     out_dir = run_dir / "judge"

@@ -235,10 +235,10 @@ def run_ppo(cfg, run_dir, resume: bool = False, *, inject: Inject | None = None,
                               {"sampler": sampling.record(), "cv_ids": eval_ids, **generations})
         final = None
         if save_model:
-            final = trainer.actor_unwrapped.merge_and_unload() if p.use_lora else trainer.actor_unwrapped
+            merged = trainer.actor_unwrapped.merge_and_unload() if p.use_lora else trainer.actor_unwrapped
+            final = (merged, trainer.models.tokenizer)
         summary = {"reward_girl": metrics["reward_girl"], "reward_sft": metrics["reward_sft"]}
-        save_stage(run_dir, "ppo", metrics, summary, cfg, model=final, tokenizer=trainer.models.tokenizer,
-                   out_dir=out_dir, mark=is_stage)
+        save_stage(run_dir, "ppo", metrics, summary, cfg, model=final, out_dir=out_dir, mark=is_stage)
     accelerator.wait_for_everyone()
     return metrics
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .. import names, paper
+from ..config import validate_profile
 from ..data import load_data
 from ..extract import FEATURE_NAMES
 from ..generate import generated_models, load_generations
@@ -24,9 +25,14 @@ from .embeddings import EmbeddingTable, _default_encode_fn, cached_embeddings, s
 from .features import Features, cold_start_mask, enhanced_splits, generation_alternatives, split_features
 from .paired import _summarise, paired_diffs
 from .retrieval import _add_retrieved, _retrieval_study, sft_matched_pairs, zero_shot_aucs
-from .train import (ExperimentOptions, _has_both_classes, generation_number_curve, restrict_seeds, run_experiment,
-                    select_dot_jp_skip)
-
+from .train import (
+    ExperimentOptions,
+    _has_both_classes,
+    generation_number_curve,
+    restrict_seeds,
+    run_experiment,
+    select_dot_jp_skip,
+)
 
 PREDICTORS, MODEL_ORDER, SUBSETS = names.PREDICTORS, names.REC_MODEL_ORDER, names.REC_SUBSETS
 """Recommenders, rows of Tables III-IV and test subsets -> ``metrics.json`` keys (:mod:`girl_lib.names`)."""
@@ -194,6 +200,7 @@ def run_recommend(cfg, run_dir, data=None, encode_fn: Callable[[list[str]], np.n
     ``encode_fn(texts) -> [N, d]`` defaults to the profile's frozen encoder. Both are there for notebooks
     and tests. Returns the dict written to ``metrics.json``.
     """
+    validate_profile(cfg)  # before any work, also when a field was set by hand after the profile was built
     t0 = time.time()
     run_dir = Path(run_dir)
     require_stage(run_dir, "generate", "recommend")
