@@ -21,7 +21,7 @@ import os
 import random
 import shutil
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -403,6 +403,24 @@ def done_record(run_dir: str | Path, stage: str) -> dict | None:
 def recorded_fingerprint(run_dir: str | Path, stage: str) -> str | None:
     rec = done_record(run_dir, stage)
     return rec.get("fingerprint") if rec else None
+
+
+def cached_result(path: str | Path, made_from: dict, compute: Callable[[], Any] | None) -> Any:
+    """A side result (a notebook's extra study) saved at ``path`` with what it was ``made_from`` (the
+    fingerprints of the stages it read, its settings): returned while ``made_from`` is unchanged; otherwise
+    ``compute()``, saved atomically with ``made_from``, or ``None`` when ``compute`` is ``None`` (nothing
+    to compute it with, e.g. a reference run without weights). A result made from other inputs is never
+    returned."""
+    path, made_from = Path(path), json.loads(json.dumps(made_from))  # tuples compare as the lists JSON gives back
+    if path.exists():
+        saved = read_json(path)
+        if isinstance(saved, dict) and saved.get("made_from") == made_from and "result" in saved:
+            return saved["result"]
+    if compute is None:
+        return None
+    result = compute()
+    atomic_write_json(path, {"made_from": made_from, "result": result})
+    return result
 
 
 def build_fingerprint(cfg, run_dir: str | Path, stage: str) -> tuple[str, dict, dict]:

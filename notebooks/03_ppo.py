@@ -47,7 +47,7 @@
 # | profile | models | hardware | this notebook |
 # |---|---|---|---|
 # | `tiny` (default) | random tiny Llama + tiny BERT, built offline in a second | any CPU | about 2-3 min on 2 shared cores (PPO + a small λ sweep) |
-# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 25-45 min for PPO (12 iterations of 8 CVs x 4 JDs, then its 80-CV evaluation with 3 JDs per CV and model) (the set-up cell prints the time measured in the reference run, `reference/cpu/timing.json`; 2-core hosts differ up to 3x); the λ sweep is off by default on cpu (`GIRL_RUN_TRADEOFF=1`: several minutes per λ) |
+# | `cpu` | SmolLM2-135M-Instruct (+LoRA) + all-MiniLM-L6-v2, embedded in PyPI packages | 2 CPU cores, 8 GB RAM | about 25-45 min for PPO (12 iterations of 8 CVs x 4 JDs, then its 80-CV evaluation with 3 JDs per CV and model) (the set-up cell prints the time measured in the reference run, `reference/cpu/timing.json`; 2-core hosts differ up to 3x); the λ sweep is off by default on cpu (`GIRL_RUN_TRADEOFF=1`: about 5 minutes per λ; the reference run ships its result) |
 # | `colab` | Qwen2.5-0.5B-Instruct (+LoRA) + bert-base-uncased from the hub | one 16 GB GPU (Colab T4) | roughly 30-60 min on a T4 (estimate, not timed here) |
 #
 # **How this notebook runs.** The set-up cell picks the profile (`PROFILE`, else `$GIRL_PROFILE`, else
@@ -101,13 +101,13 @@ import torch
 from girl_lib import losses, plots, ppo, report
 from girl_lib.config import get_profile
 from girl_lib.data import load_data
-from girl_lib.runio import atomic_write_json, read_json, read_jsonl
+from girl_lib.runio import cached_result, read_json, read_jsonl, recorded_fingerprint
 from IPython.display import HTML, display
 
 # %% [markdown]
 # ## 1. Algorithm 1, line by line
 #
-# | Alg. 1 | what happens | code (`girl_lib/ppo.py`, `PPOTrainer.iteration`) |
+# | Alg. 1 | what happens | code (`girl_lib/ppo/trainer.py`, `PPOTrainer.iteration`) |
 # |---|---|---|
 # | 1 | for iteration = 1, 2, ... | the loop in `run_ppo` (then log, checkpoint) |
 # | 2 | sample CVs $\mathcal{C}^r$ from the RL split | `sample_cvs` |
@@ -227,9 +227,17 @@ assert torch.allclose(kl_sum, kl_mean * mask.sum(1))
 # does?
 
 # %%
-if C.has_model("sft", "reward", what="comparing the baselines on fresh samples"):
-    probe = list(load_data(RUN_DIR)["rl"]["cv"])[:4 if C.profile == "tiny" else 8]
-    cmp = ppo.compare_baselines(cfg, RESULTS_DIR, probe, k=4)
+# Cached in RESULTS_DIR/ppo_baselines/compare.json with the sft and reward models it was made from (the
+# reference run ships it); recomputed only when those change and the models are here.
+n_probe = 4 if C.profile == "tiny" else 8
+made_from = {"sft": recorded_fingerprint(RESULTS_DIR, "sft"), "reward": recorded_fingerprint(RESULTS_DIR, "reward"),
+             "cvs": n_probe, "k": 4}
+cmp_path = RESULTS_DIR / "ppo_baselines" / "compare.json"
+compute = None
+if cached_result(cmp_path, made_from, None) is None and C.has_model("sft", "reward", what="comparing the baselines"):
+    compute = lambda: ppo.compare_baselines(cfg, RESULTS_DIR, list(load_data(RUN_DIR)["rl"]["cv"])[:n_probe], k=4)  # noqa: E731
+cmp = cached_result(cmp_path, made_from, compute)
+if cmp:
     print(f"critic value vs the CV's mean reward: correlation {cmp['value_vs_cv_mean_corr']}")
     print(f"share of the advantage's variance within CVs: Eq. 5 {cmp['within_share_eq5']:.2f}, "
           f"RLOO {cmp['within_share_rloo']:.2f}")
@@ -497,24 +505,26 @@ else:
 # λ prices the distance from the SFT model. With λ = 0 the actor may drift anywhere the reward model
 # pays; a large λ pins it to the reference. `ppo.reward_kl_tradeoff` trains one short PPO run per λ (in
 # `RUN_DIR/ppo_tradeoff/`, no merged model saved) and reports GIRL's final reward and KL on held-out CVs.
-# The runs here are deliberately short (a cheap variant of the main run), and the results are cached in
-# `RUN_DIR/ppo_tradeoff/rows.json`; delete that file to rerun.
+# The runs here are deliberately short (two iterations each: a cheap variant of the main run), and the results
+# are cached in `RUN_DIR/ppo_tradeoff/rows.json` with the models and settings they came from
+# (`runio.cached_result`): they are rerun when either changes.
 
 # %%
-# On by default on `tiny` only: on `cpu` each point is a short PPO run plus its evaluation (several minutes).
+# On by default on `tiny` only: on `cpu` each point is a short PPO run plus its evaluation (about 5 min alone on
+# 2 cores). The reference run ships its rows; cached with the models and settings they were made from.
 RUN_TRADEOFF = not C.is_reference and os.environ.get("GIRL_RUN_TRADEOFF", "1" if C.profile == "tiny" else "0") != "0"
-TRADEOFF_KL = (0.0, 0.5) if C.profile == "tiny" else (0.0, 0.05, 0.5)
-short = {"ppo.iterations": 2, "ppo.n_eval": 4} if C.profile == "tiny" else {"ppo.iterations": 3, "ppo.n_eval": 8}
-trade_path = RESULTS_DIR / "ppo_tradeoff" / "rows.json"
-cached = read_json(trade_path) if trade_path.exists() else None
-if cached and [r["kl_coef"] for r in cached] == [float(k) for k in TRADEOFF_KL]:
-    trade = cached
-elif RUN_TRADEOFF:
-    trade = ppo.reward_kl_tradeoff(get_profile(C.profile, short), RUN_DIR, kl_coefs=TRADEOFF_KL, progress=False)
-    atomic_write_json(trade_path, trade)
-else:
-    trade = []
-    print("λ sweep skipped: the reference run has none (it trains short PPO runs: TRAIN = True and GIRL_RUN_TRADEOFF=1)"
+TRADEOFF_KL = (0.0, 0.5)
+short = ({"ppo.iterations": 2, "ppo.n_eval": 4} if C.profile == "tiny"
+         else {"ppo.iterations": 2, "ppo.n_eval": 8, "ppo.eval_samples": 1})
+made_from = {"sft": recorded_fingerprint(RESULTS_DIR, "sft"), "reward": recorded_fingerprint(RESULTS_DIR, "reward"),
+             "kl_coefs": TRADEOFF_KL, "settings": short}
+compute = None
+if RUN_TRADEOFF:
+    compute = lambda: ppo.reward_kl_tradeoff(get_profile(C.profile, short), RUN_DIR, kl_coefs=TRADEOFF_KL,  # noqa: E731
+                                             progress=False)
+trade = cached_result(RESULTS_DIR / "ppo_tradeoff" / "rows.json", made_from, compute) or []
+if not trade:
+    print("λ sweep skipped: this reference run ships none (it trains short PPO runs: TRAIN = True and GIRL_RUN_TRADEOFF=1)"
           if C.is_reference else "λ sweep skipped on this profile: set GIRL_RUN_TRADEOFF=1 to run it")
 if trade:
     _ = plots.reward_kl_tradeoff(trade)
@@ -584,7 +594,7 @@ display(Markdown(readings.ppo_reading(results, C.profile)))
 # - Try the unbiased `k3` estimator (`{"ppo.kl_estimator": "k3"}`) or `k1`. Compare the KL curves and explain from the table in section 2 why the paper's estimator grows fastest when the actor's probability exceeds the reference's.
 # - Turn on `ppo.whiten_advantages` or `ppo.adaptive_kl` (target KL 0.1). Which one stabilises `clip_frac`?
 # - Make reward hacking happen on purpose: λ = 0 and many iterations. What changes first: `response_len`, `entropy` or the oracle fit?
-# - Write your own `score_fn(cvs, jds)` (e.g. the oracle fit itself) and pass it to `run_ppo(..., score_fn=...)`: PPO against a perfect reward model. How far does the oracle fit rise now?
+# - Write your own `score_fn(cvs, jds)` (e.g. the oracle fit itself) and pass it to `run_ppo(..., inject=ppo.Inject(score_fn=...))`: PPO against a perfect reward model. How far does the oracle fit rise now?
 
 # %%
 # 🐢 Exercise: RLOO advantages of 2 CVs x k = 2 JDs with these rewards (each JD minus the mean of its CV's others)

@@ -102,3 +102,21 @@ def test_save_stage_writes_model_then_metrics_then_done(tmp_path):
     save_stage(tmp_path, "ppo", {"r": 1}, {}, None, model=None, out_dir=tmp_path / "sweep", mark=False)
     assert json.loads((tmp_path / "sweep" / "metrics.json").read_text()) == {"r": 1}
     assert not (tmp_path / "sweep" / "model").exists() and not is_done(tmp_path, "ppo")
+
+
+def test_cached_result_is_reused_only_for_the_same_inputs(tmp_path):
+    from girl_lib.runio import cached_result
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"rows": [len(calls)]}
+
+    path = tmp_path / "study" / "rows.json"
+    assert cached_result(path, {"sft": "a", "kl": (0.0, 0.5)}, None) is None  # nothing saved, nothing to compute with
+    assert cached_result(path, {"sft": "a", "kl": (0.0, 0.5)}, compute) == {"rows": [1]}
+    assert cached_result(path, {"sft": "a", "kl": [0.0, 0.5]}, compute) == {"rows": [1]} and len(calls) == 1  # reused
+    assert cached_result(path, {"sft": "b", "kl": [0.0, 0.5]}, None) is None  # made from another sft: not returned
+    assert cached_result(path, {"sft": "b", "kl": [0.0, 0.5]}, compute) == {"rows": [2]}  # recomputed, saved
+    assert json.loads(path.read_text()) == {"made_from": {"sft": "b", "kl": [0.0, 0.5]}, "result": {"rows": [2]}}
