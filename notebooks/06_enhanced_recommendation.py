@@ -38,7 +38,7 @@
 # **Paper:** Sec. V (Eq. 9-15), Sec. VI-D, VI-E, VI-F, Tables III-IV, Fig. 5.
 #
 # ### You will learn to
-# - map Eq. 9-15 to the MLP and Dot predictors in `girl_lib/recommend.py`
+# - map Eq. 9-15 to the MLP and Dot predictors in `girl_lib/recommend/predictors.py`
 # - build the Table III and IV analogues next to the paper's numbers, and the Fig. 5 curve
 # - see why generated JDs help most for cold-start seekers, and measure it with retrieval
 # - name the properties of the data world that drive the effect

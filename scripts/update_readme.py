@@ -54,6 +54,16 @@ def main(run_dir: str) -> None:
                  lambda _: f"<!-- STATUS:START -->\n{status}\n<!-- STATUS:END -->", new, flags=re.S)
     (ROOT / "README.md").write_text(new)
     print("README.md updated from", run / "report.md")
+    from girl_lib import readings
+
+    stages = ("data", "sft", "reward", "ppo", "generate", "judge", "recommend")
+    expected = "\n\n".join(f"#### {stage}\n\n" + getattr(readings, f"{stage}_reading")(results, results["profile"])
+                             for stage in stages)
+    guide = ROOT / "docs" / "instructor.md"
+    text = re.sub(r"<!-- EXPECTED:START -->.*<!-- EXPECTED:END -->",
+                  lambda _: f"<!-- EXPECTED:START -->\n{expected}\n<!-- EXPECTED:END -->", guide.read_text(), flags=re.S)
+    guide.write_text(text)
+    print("docs/instructor.md updated from", run / "results.json")
 
 
 if __name__ == "__main__":
