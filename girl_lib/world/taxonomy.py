@@ -14,6 +14,9 @@ Everything the world generator, the text renderers and the oracle parser know co
 - Seniority levels, salary multipliers, education levels, cities, company types and industry words.
 
 Every keyword (alias or tool) names exactly one skill; ``check_taxonomy`` verifies that and the tests call it.
+
+One file on purpose (~600 lines): it is a data table (65 occupations), read top to bottom like a spreadsheet;
+splitting it by industry would only scatter the rows ``check_taxonomy`` compares with each other.
 """
 
 from __future__ import annotations
