@@ -14,7 +14,7 @@ from pathlib import Path
 from . import paper, plots
 from .metrics import relative_change
 from .names import JUDGE_ASPECTS as ASPECTS
-from .names import PREDICTORS, REC_DIFF_PAIRS, pair_models
+from .names import MODEL_NAMES, PREDICTORS, REC_DIFF_PAIRS, pair_models
 from .names import REC_MODEL_ORDER as MODEL_ORDER
 from .names import REC_SUBSETS as SUBSETS
 from .runio import atomic_write_json, atomic_write_text, read_json, read_jsonl
@@ -315,7 +315,7 @@ def _ppo_section(res: dict) -> list[str]:
     return lines
 
 
-REALISM_ROWS = (("base", "base-gen"), ("sft", "GIRL-SFT"), ("girl", "GIRL"), ("real", "real JDs"))
+REALISM_ROWS = tuple((key, MODEL_NAMES[key]) for key in ("base", "sft", "girl")) + (("real", "real JDs"),)
 """Rows of the realism table: ``generate/metrics.json: realism`` key -> the name shown."""
 
 
