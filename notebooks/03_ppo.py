@@ -529,6 +529,9 @@ if not trade:
 if trade:
     _ = plots.reward_kl_tradeoff(trade)
     display(pd.DataFrame(trade).set_index("kl_coef").round(4))
+    for row in trade:  # each λ's GIRL - GIRL-SFT on its evaluation CVs, with the verdict of its interval
+        print(f"λ = {row['kl_coef']:g}: KL {row['kl_girl']:.3f}; reward-model score {report.diff_text(row['reward_diff'])}; "
+              f"recruiter's fit {report.diff_text(row.get('oracle_fit_diff'))}")
 
 # %%
 results = readings.load_results(C)   # this run's results.json (or its layout, from RESULTS_DIR)
