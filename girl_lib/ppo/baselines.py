@@ -55,7 +55,8 @@ class Baseline:
     - ``module``: the trainable part (``None``: nothing to learn, no critic optimiser);
     - ``needs_hidden``: whether :meth:`values` and :meth:`loss` read the actor's hidden states (the trainer
       asks the actor for them only then);
-    - :meth:`rewards` -> Eq. 4's reward of each rollout row ([B], or [B, R] for a token-level baseline);
+    - :meth:`rewards` -> Eq. 4's reward of each rollout row ([B] from the per-JD KL, or [B, R] for a
+      token-level baseline, which takes the per-token KL terms from the rollout itself);
     - :meth:`values` -> the baseline of each row; :meth:`advantages` -> (advantages, returns);
     - :meth:`whiten` -> the advantages whitened over what they are spread over (JDs, or JD tokens);
     - :meth:`loss` -> the critic's loss on a minibatch (``None`` when there is nothing to learn);
@@ -66,7 +67,7 @@ class Baseline:
     module: torch.nn.Module | None = None
     needs_hidden = False
 
-    def rewards(self, scores, kl, kl_tokens, mask, kl_coef: float) -> torch.Tensor:
+    def rewards(self, scores, kl, rollout, kl_coef: float, kl_estimator: str) -> torch.Tensor:
         return compute_rewards(scores, kl, kl_coef)  # Eq. 4, one reward per JD
 
     def values(self, cvs: list, hidden, mask, rewards) -> torch.Tensor:
@@ -135,8 +136,9 @@ class TokenCriticBaseline(Baseline):
             head.load_state_dict(load_file(str(Path(ckpt_critic) / cls.FILE)))
         return cls(head, gamma, lam)
 
-    def rewards(self, scores, kl, kl_tokens, mask, kl_coef):
-        return token_level_rewards(scores, kl_tokens, mask, kl_coef)  # every token pays its KL, the last gets U
+    def rewards(self, scores, kl, rollout, kl_coef, kl_estimator):
+        kl_tokens = losses.kl_per_token(rollout.old_logp, rollout.ref_logp, kl_estimator)  # Eq. 3's terms, per token
+        return token_level_rewards(scores, kl_tokens, rollout.response_mask, kl_coef)  # each pays its KL, the last gets U
 
     def values(self, cvs, hidden, mask, rewards):
         return self.module(hidden) * mask

@@ -231,8 +231,7 @@ class PPOTrainer:
         p, mask = self.p, batch.response_mask
         kl = losses.kl_penalty(batch.old_logp, batch.ref_logp, mask, p.kl_estimator, p.kl_reduction)  # Eq. 3
         check_finite(kl, f"KL (Eq. 3) at iteration {iteration}")
-        kl_tokens = losses.kl_per_token(batch.old_logp, batch.ref_logp, p.kl_estimator)
-        rewards = self.baseline.rewards(scored.scores, kl, kl_tokens, mask, self.kl_coef)  # Eq. 4
+        rewards = self.baseline.rewards(scored.scores, kl, batch, self.kl_coef, p.kl_estimator)  # Eq. 4
         values = self.baseline.values(batch.cvs, batch.hidden, mask, rewards)
         advantages, returns = self.baseline.advantages(rewards, values, mask, self.k)  # Eq. 5
         if p.whiten_advantages:
