@@ -165,6 +165,7 @@ def write_failure(err: BaseException, path=None) -> WriteFailed | None:
 def atomic_write_text(path: str | Path, text: str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(text)
@@ -197,6 +198,42 @@ def read_json(path: str | Path) -> Any:
         return json.load(f)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def recover_dir(path: str | Path) -> None:
+    """Clear what a writer of :func:`atomic_dir` (or :func:`atomic_write_text`) left when it was killed (SIGKILL,
+    power loss), where no ``except`` ran: its ``.<name>.tmp-<pid>`` (a half-built folder or file) and
+    ``.<name>.old-<pid>``. If the kill came
+    between the two renames (``path`` gone, its previous version moved aside), that previous version is put back
+    first, so a reader finds the last complete folder. Leftovers of a process still alive, or of this one, are
+    left alone: they may be a build in progress. ``atomic_dir`` calls this before it builds; a reader that must
+    find the folder (a resume) calls it before it looks."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return
+    prefix = f".{path.name}."
+    for leftover in sorted(path.parent.iterdir()):
+        kind, _, pid = leftover.name[len(prefix):].partition("-")
+        if not (leftover.name.startswith(prefix) and kind in ("tmp", "old") and pid.isdigit()):
+            continue
+        if int(pid) == os.getpid() or _pid_alive(int(pid)):
+            continue
+        if kind == "old" and not path.exists() and leftover.is_dir():
+            os.replace(leftover, path)
+        elif leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Build a folder under a temporary name; on success replace ``path`` with it.
@@ -206,6 +243,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    recover_dir(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     if tmp.exists():
         shutil.rmtree(tmp)

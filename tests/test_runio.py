@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from girl_lib.runio import (GirlError, NonFiniteError, append_jsonl, atomic_dir, atomic_write_json,
-                            check_finite, done_record, is_done, mark_done, read_jsonl, require_stage, save_stage)
+                            check_finite, done_record, is_done, mark_done, read_jsonl, recover_dir, require_stage,
+                            save_stage)
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path):
@@ -24,6 +25,52 @@ def test_atomic_dir_keeps_old_folder_when_writer_fails(tmp_path):
             raise RuntimeError("killed mid-write")
     assert (target / "w.txt").read_text() == "good"
     assert sorted(os.listdir(tmp_path)) == ["model"]
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has ended (a child that exited and was reaped)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+def test_atomic_dir_clears_what_a_killed_writer_left(tmp_path):
+    """SIGKILL runs no ``except``: a killed writer's half-built ``.tmp-PID`` stays behind until the next build
+    of the same folder (or a resume, through recover_dir) removes it; a live writer's is left alone."""
+    target = tmp_path / "checkpoint"
+    with atomic_dir(target) as tmp:
+        (tmp / "w.txt").write_text("one")
+    dead = tmp_path / f".checkpoint.tmp-{_dead_pid()}"
+    (dead / "actor").mkdir(parents=True)
+    live = tmp_path / f".checkpoint.tmp-{os.getppid()}"  # our parent: alive
+    live.mkdir()
+    other = tmp_path / ".checkpoint.json.tmp-1"  # another file's temporary: not this folder's
+    other.write_text("{}")
+    with atomic_dir(target) as tmp:
+        (tmp / "w.txt").write_text("two")
+    assert (target / "w.txt").read_text() == "two"
+    assert sorted(os.listdir(tmp_path)) == sorted(["checkpoint", live.name, other.name])
+
+
+def test_atomic_write_clears_a_killed_writers_temporary_file(tmp_path):
+    (tmp_path / f".m.json.tmp-{_dead_pid()}").write_text('{"x": ')
+    atomic_write_json(tmp_path / "m.json", {"x": 1})
+    assert os.listdir(tmp_path) == ["m.json"]
+
+
+def test_recover_dir_puts_back_a_folder_moved_aside_by_a_killed_writer(tmp_path):
+    """Killed between atomic_dir's two renames: the folder is gone, its last complete version is under
+    ``.old-PID`` and the next under ``.tmp-PID``; a reader then finds the last complete one back in place."""
+    target, pid = tmp_path / "checkpoint", _dead_pid()
+    (tmp_path / f".checkpoint.old-{pid}").mkdir()
+    (tmp_path / f".checkpoint.old-{pid}" / "state.json").write_text('{"iteration": 3}')
+    (tmp_path / f".checkpoint.tmp-{pid}").mkdir()
+    recover_dir(target)
+    assert (target / "state.json").read_text() == '{"iteration": 3}'
+    assert os.listdir(tmp_path) == ["checkpoint"]
+    recover_dir(tmp_path / "absent" / "checkpoint")  # no parent folder: nothing to do
 
 
 def test_jsonl_drops_a_torn_last_line(tmp_path):

@@ -11,7 +11,8 @@ import numpy as np
 import torch
 from safetensors import safe_open
 
-from ..runio import GirlError, NonFiniteError, atomic_dir, atomic_write_json, describe_change, read_json
+from ..runio import (GirlError, NonFiniteError, atomic_dir, atomic_write_json, describe_change, read_json,
+                     recover_dir)
 
 
 def _rng_state() -> dict:
@@ -77,6 +78,7 @@ def _resume_state(ckpt_dir: Path, p, resume: bool, provenance: dict | None = Non
     :class:`GirlError`, a checkpoint whose files are unreadable (truncated, corrupt) and one made under
     another config or from other sft/reward/data (``provenance``: this run's ``{"fingerprint", "config",
     "inputs"}``, see :func:`girl_lib.runio.build_fingerprint`)."""
+    recover_dir(ckpt_dir)  # a writer killed mid-checkpoint: its leftovers go, a checkpoint moved aside comes back
     if not (resume and ckpt_dir.exists()):
         return None
     fix = f"delete `{ckpt_dir}` or run without `--resume` (PPO then starts afresh)"
