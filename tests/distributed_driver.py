@@ -77,6 +77,8 @@ def ppo_gather(out_path: str) -> None:
         with open(out_path, "w") as f:
             json.dump(everyone, f)
     acc.wait_for_everyone()
+    if torch.distributed.is_initialized():  # gloo left to the interpreter's exit may abort the process (SIGABRT,
+        torch.distributed.destroy_process_group()  # "terminate called without an active exception")
 
 
 if __name__ == "__main__":
