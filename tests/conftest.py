@@ -2,6 +2,9 @@
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+
+ROOT = Path(__file__).resolve().parents[1]
 
 E2E_MODULES = frozenset({"test_pipeline.py", "test_provenance.py", "test_distributed.py"})
 """Modules whose tests launch whole `girl run` pipelines or several processes (marked ``e2e``; the fast tier,
@@ -38,6 +43,40 @@ def tiny_data_dir(tmp_path_factory, tiny_cfg):
     run_dir = tmp_path_factory.mktemp("tiny_data_run")
     run_data(tiny_cfg, run_dir)
     return run_dir
+
+
+class TinyRun:
+    """A finished ``girl run --profile tiny``: its run dir and what the command printed."""
+
+    def __init__(self, run_dir: Path, output: str):
+        self.dir, self.output = run_dir, output
+
+
+def _manifest(run_dir: Path) -> dict:
+    return {str(p.relative_to(run_dir)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(run_dir.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One complete tiny run for the session, made by a real ``girl run --profile tiny`` process (~30 s alone).
+
+    Shared and read-only: a test that writes into a run takes :func:`tiny_run_copy`. That nothing wrote into it
+    is checked when the session ends (a test that did would make the others depend on the order)."""
+    run_dir = tmp_path_factory.mktemp("tiny_run") / "run"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.run([sys.executable, "-m", "girl_lib.cli", "run", "--profile", "tiny", "--run-dir", str(run_dir)],
+                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    before = _manifest(run_dir)
+    yield TinyRun(run_dir, proc.stdout)
+    assert _manifest(run_dir) == before, f"a test wrote into the shared tiny run {run_dir}: use tiny_run_copy"
+
+
+@pytest.fixture
+def tiny_run_copy(tiny_run, tmp_path) -> Path:
+    """A private copy of the session's finished tiny run (:func:`tiny_run`), for a test to change."""
+    return Path(shutil.copytree(tiny_run.dir, tmp_path / "tiny_run"))
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,15 @@ one plain process. Not a test module itself.
     python tests/distributed_driver.py reward-nodropout RUN_DIR   run_reward on tiny, dropout off
     python tests/distributed_driver.py ppo-gather OUT.json        PPO's CV split and gathered means
 
+The one-process references are called in the test's own process (``reward_nodropout``, ``ppo_gather``).
+
 ``reward-nodropout``: dropout draws its masks per process, so with it two processes cannot reproduce one
 process's training even in exact arithmetic; without it, the only differences left are float rounding.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -19,9 +22,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def reward_nodropout(run_dir: str) -> None:
+@contextlib.contextmanager
+def no_dropout():
+    """``run_reward`` loads its scorer with dropout off for the block (the loader is put back after it, so the
+    tests can call :func:`reward_nodropout` in their own process)."""
     from girl_lib import reward
-    from girl_lib.config import get_profile
     from girl_lib.ppo import disable_dropout
 
     load = reward.load_sequence_scorer
@@ -32,7 +37,18 @@ def reward_nodropout(run_dir: str) -> None:
         return model, tok
 
     reward.load_sequence_scorer = load_without_dropout  # the name run_reward calls
-    reward.run_reward(get_profile("tiny"), run_dir, progress=False)
+    try:
+        yield
+    finally:
+        reward.load_sequence_scorer = load
+
+
+def reward_nodropout(run_dir: str) -> None:
+    from girl_lib import reward
+    from girl_lib.config import get_profile
+
+    with no_dropout():
+        reward.run_reward(get_profile("tiny"), run_dir, progress=False)
 
 
 def ppo_gather(out_path: str) -> None:
@@ -61,6 +77,8 @@ def ppo_gather(out_path: str) -> None:
         with open(out_path, "w") as f:
             json.dump(everyone, f)
     acc.wait_for_everyone()
+    if torch.distributed.is_initialized():  # gloo left to the interpreter's exit may abort the process (SIGABRT,
+        torch.distributed.destroy_process_group()  # "terminate called without an active exception")
 
 
 if __name__ == "__main__":

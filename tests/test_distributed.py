@@ -58,9 +58,26 @@ def launch(*args: str, processes: int = 2) -> str:
     return out.stdout + out.stderr
 
 
-def one_process(*args: str) -> None:
-    out = subprocess.run([sys.executable, *args], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
+def _driver():
+    """tests/distributed_driver.py as a module: its one-process references run in this process (as run_sft's
+    and run_generate's do below), not in a launch of their own."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("distributed_driver", DRIVER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def fresh_accelerate_state():
+    """accelerate's process state, reset before and after: an ``Accelerator`` made here (one process, CPU)
+    is not the one a later test's stage finds."""
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
 
 
 def _copy_data(src: Path, dst: Path) -> Path:
@@ -131,7 +148,7 @@ def test_generate_on_two_processes_writes_what_one_process_writes_and_resumes(ti
 # --------------------------------------------------------------------------- reward
 def test_reward_on_two_processes_matches_one_process_with_the_same_global_batch(tiny_cfg, runs):
     launch(str(DRIVER), "reward-nodropout", str(runs["two"]))
-    one_process(str(DRIVER), "reward-nodropout", str(runs["one"]))
+    _driver().reward_nodropout(str(runs["one"]))
     a = read_json(runs["two"] / "reward" / "metrics.json")
     b = read_json(runs["one"] / "reward" / "metrics.json")
     r = tiny_cfg.reward
@@ -193,9 +210,9 @@ def test_ppo_on_two_processes_keeps_the_rollouts_per_iteration(tiny_cfg, runs):
     _no_temporaries(runs["two"])
 
 
-def test_ppo_processes_split_the_cvs_and_log_means_over_every_sample(tmp_path):
+def test_ppo_processes_split_the_cvs_and_log_means_over_every_sample(tmp_path, fresh_accelerate_state):
     launch(str(DRIVER), "ppo-gather", str(tmp_path / "two.json"))
-    one_process(str(DRIVER), "ppo-gather", str(tmp_path / "one.json"))
+    _driver().ppo_gather(str(tmp_path / "one.json"))
     two, (one,) = json.loads((tmp_path / "two.json").read_text()), json.loads((tmp_path / "one.json").read_text())
     assert [r["world"] for r in two] == [2, 2] and one["world"] == 1
     # the same 6 CVs as one process samples, half on each process, none twice

@@ -5,10 +5,11 @@
   ``python -m girl_lib.course sync`` rewrites the .ipynb files from the .py sources.
 - Saved outputs must come from the reference run that ``reference/cpu/`` holds now and from the notebook's
   current code (``scripts/update_reference.py --execute`` re-executes and stamps them).
-- Execution (marked ``notebooks``): every numbered notebook, then every solution, on the ``tiny`` profile
-  with one ``GIRL_RUN_DIR`` for the session (later notebooks reuse the stages earlier ones built; each still
-  ensures its own prerequisites), then, when ``reference/cpu/`` exists, every notebook in reference mode
-  (``cpu`` profile, ``TRAIN`` off: seconds each). Executed outputs are never written back.
+- Execution (marked ``notebooks``): every numbered notebook followed by its solution, in one kernel (the
+  solution's cells run after ``%reset -f`` and from ``notebooks/solutions/``, as in a kernel of its own), on
+  the ``tiny`` profile with one ``GIRL_RUN_DIR`` for the session (later notebooks reuse the stages earlier ones
+  built; each still ensures its own prerequisites), then, when ``reference/cpu/`` exists, every notebook in
+  reference mode (``cpu`` profile, ``TRAIN`` off: seconds each). Executed outputs are never written back.
   Deselect with ``-m "not notebooks"``.
 """
 
@@ -259,7 +260,7 @@ def notebook_timings():
         print("\nnotebook execution times:\n" + "\n".join(lines) + f"\n  {'total':<44} {total:7.1f} s")
 
 
-def _execute(path: Path, env: dict, timings: dict, label: str, monkeypatch):
+def _execute(path: Path, env: dict, timings: dict, label: str, monkeypatch, cwd: Path | None = None, where=""):
     pytest.importorskip("nbclient")
     pytest.importorskip("jupytext")
     for var in ("OPENAI_API_KEY", "GIRL_JUDGE_BASE_URL", "GIRL_JUDGE_MODEL", "GIRL_PROFILE", "GIRL_TRAIN",
@@ -271,9 +272,10 @@ def _execute(path: Path, env: dict, timings: dict, label: str, monkeypatch):
     import nbclient
 
     try:
-        nb = course.execute_notebook(path, env, cwd=path.parent, timeout=CELL_TIMEOUT_S)
+        nb = course.execute_notebook(path, env, cwd=cwd or path.parent, timeout=CELL_TIMEOUT_S)
     except nbclient.exceptions.CellExecutionError as err:
-        err.add_note(f"while executing {path.relative_to(ROOT)} ({label}, GIRL_RUN_DIR={env.get('GIRL_RUN_DIR')})")
+        err.add_note(f"while executing {where or path.relative_to(ROOT)} ({label}, "
+                     f"GIRL_RUN_DIR={env.get('GIRL_RUN_DIR')})")
         raise
     finally:
         timings[f"{path.name} ({label})"] = time.time() - t0
@@ -281,28 +283,54 @@ def _execute(path: Path, env: dict, timings: dict, label: str, monkeypatch):
     return nb
 
 
-def _stdout(nb) -> str:
-    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+def _stdout(cells) -> str:
+    """What the code cells printed (``cells``: a notebook's, or a part of them)."""
+    cells = getattr(cells, "cells", cells)
+    return "".join(o.get("text", "") for c in cells if c.cell_type == "code" for o in c.get("outputs", [])
                    if o.get("output_type") == "stream")
+
+
+SOLUTION_BRIDGE = ("%reset -f\n"
+                   "import os\n"
+                   f"os.chdir({str(SOL_DIR)!r})  # where the solution starts, with no name of the notebook's")
+"""Run between a notebook's cells and its solution's in the same kernel: what a kernel of the solution's own
+would give it (no name the notebook defined, ``notebooks/solutions/`` as the working folder), without the
+start of a second kernel and the imports of torch and transformers again."""
+
+
+def _with_solution(name: str, tmp_path: Path) -> tuple[Path, int]:
+    """Notebook ``name`` followed by :data:`SOLUTION_BRIDGE` and its solution's cells, written to ``tmp_path``;
+    and the number of the notebook's own cells."""
+    import jupytext
+    import nbformat
+
+    nb = nbformat.read(NB_DIR / name, as_version=4)
+    solution = jupytext.read(SOL_DIR / name.replace(".ipynb", "_solutions.py"))
+    n = len(nb.cells)
+    nb.cells += [nbformat.v4.new_code_cell(SOLUTION_BRIDGE), *solution.cells]
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path, n
 
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("name", EXPECTED)
-def test_notebook_executes_on_tiny(name, notebook_run_dir, notebook_timings, monkeypatch):
-    nb = _execute(NB_DIR / name, {"GIRL_PROFILE": "tiny", "GIRL_RUN_DIR": str(notebook_run_dir)},
-                  notebook_timings, "tiny", monkeypatch)
-    out = _stdout(nb)
+def test_notebook_and_its_solution_execute_on_tiny(name, notebook_run_dir, notebook_timings, monkeypatch, tmp_path):
+    """The notebook on tiny with the exercise scaffolds left as they are, then (same kernel) its solution: every
+    exercise solved and asserted."""
+    pytest.importorskip("nbformat")
+    pytest.importorskip("jupytext")
+    path, n = _with_solution(name, tmp_path)
+    solution = f"solutions/{name.replace('.ipynb', '_solutions.py')}"
+    nb = _execute(path, {"GIRL_PROFILE": "tiny", "GIRL_RUN_DIR": str(notebook_run_dir)}, notebook_timings,
+                  "tiny, then its solution", monkeypatch, cwd=NB_DIR,
+                  where=f"notebooks/{name} (its first {n} cells), then notebooks/{solution} (the cells after "
+                        f"`%reset -f`)")
+    out, solved = _stdout(nb.cells[:n]), _stdout(nb.cells[n + 1:])
     assert "profile 'tiny'" in out and "showing the reference" not in out
     assert "not done yet" in out, "the exercise scaffold's check runs with the TODO left in place"
-
-
-@pytest.mark.notebooks
-@pytest.mark.parametrize("name", SOLUTIONS)
-def test_solution_executes_on_tiny(name, notebook_run_dir, notebook_timings, monkeypatch):
-    nb = _execute(SOL_DIR / name, {"GIRL_PROFILE": "tiny", "GIRL_RUN_DIR": str(notebook_run_dir)},
-                  notebook_timings, "solution, tiny", monkeypatch)
-    out = _stdout(nb)
-    assert "not done yet" not in out and "solved" in out
+    assert "profile 'tiny'" in solved, f"{solution}: its own setup"
+    assert "not done yet" not in solved and "solved" in solved, solution
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 Most tests replace the stage functions by fakes (``pipeline._dispatch``) that write a file and mark the stage
 done as the real ones do, so the invalidation logic runs in milliseconds; one test runs the real tiny
-stages (shortened) through a rebuild.
+stages through a rebuild, on a copy of the session's finished tiny run (conftest.tiny_run).
 """
 
 import json
@@ -319,21 +319,22 @@ def test_ppo_resume_explains_a_damaged_checkpoint(tmp_path, damage):
 
 
 # ------------------------------------------------------------------------------------------- end to end
-def test_real_tiny_stages_rebuild_after_a_config_change(tmp_path):
-    """The real stages, shortened: a finished run, then ppo.kl_coef changes: PPO is retrained (its log has
-    every iteration, metrics.json says 0.5), GIRL's JDs are regenerated and the base model's are reused."""
-    short = ["sft.max_steps=2", "reward.max_steps=2", "ppo.iterations=2", "recommend.epochs=1"]
-    run_pipeline(tiny(*short), tmp_path, progress=False)
-    before = {k: (tmp_path / "generate" / f"{k}.jsonl").read_text() for k in ("base", "girl")}
-    sft_done = (tmp_path / "sft" / "DONE").stat().st_mtime_ns
-    run_pipeline(tiny(*short, "ppo.kl_coef=0.5"), tmp_path, progress=False)
-    assert (tmp_path / "sft" / "DONE").stat().st_mtime_ns == sft_done
-    rows = [json.loads(line) for line in (tmp_path / "ppo" / "metrics.jsonl").read_text().splitlines()]
+def test_real_tiny_stages_rebuild_after_a_config_change(tiny_run_copy):
+    """The real stages: a finished run (a copy of the session's, conftest.tiny_run), then ppo.kl_coef changes
+    (PPO and the recommender shortened): PPO is retrained (its log has every iteration, metrics.json says 0.5),
+    GIRL's JDs are regenerated and the base model's are reused; data, SFT and the reward model are kept."""
+    run_dir = tiny_run_copy
+    before = {"base": (run_dir / "generate" / "base.jsonl").read_text()}
+    kept = {s: (run_dir / s / "DONE").stat().st_mtime_ns for s in ("data", "sft", "reward")}
+    changed = tiny("ppo.kl_coef=0.5", "ppo.iterations=2", "recommend.epochs=1")
+    run_pipeline(changed, run_dir, progress=False)
+    assert {s: (run_dir / s / "DONE").stat().st_mtime_ns for s in kept} == kept
+    rows = [json.loads(line) for line in (run_dir / "ppo" / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in rows] == [1, 2]
-    assert read_json(tmp_path / "ppo" / "metrics.json")["kl_coef"] == 0.5
-    assert (tmp_path / "generate" / "base.jsonl").read_text() == before["base"]
-    stats = read_json(tmp_path / "generate" / "metrics.json")
+    assert read_json(run_dir / "ppo" / "metrics.json")["kl_coef"] == 0.5
+    assert (run_dir / "generate" / "base.jsonl").read_text() == before["base"]
+    stats = read_json(run_dir / "generate" / "metrics.json")
     assert stats["base"]["generated_now"] == 0  # carried over: same generator, data and settings
     assert stats["girl"]["generated_now"] + stats["girl"]["reused_from_ppo"] == stats["girl"]["rows"] > 0
-    assert all(is_fresh(tiny(*short, "ppo.kl_coef=0.5"), tmp_path, s) for s in STAGES)
-    assert not list(tmp_path.glob(".*.prev"))
+    assert all(is_fresh(changed, run_dir, s) for s in STAGES)
+    assert not list(run_dir.glob(".*.prev"))
