@@ -174,9 +174,10 @@ def sft_reading(results: dict, profile: str) -> str:
     out = _head(results, profile)
     before, after = s.get("jd_perplexity_before"), s.get("jd_perplexity_after")
     if before is not None and after is not None:
+        ratio = (f"{_n(before / after, 1)} times lower" if after < before
+                 else f"{_n(after / before, 2)} times the perplexity before")
         moved = "fell" if after < before else "did not fall"
-        out.append(f"- Held-out JD perplexity {moved}: {_n(before, 2)} before SFT, {_n(after, 2)} after "
-                   f"({_n(before / after, 1)} times lower).")
+        out.append(f"- Held-out JD perplexity {moved}: {_n(before, 2)} before SFT, {_n(after, 2)} after ({ratio}).")
     else:
         out.append("- This run has no held-out perplexity.")
     out.append(f"- Format compliance (both JD sections): {_n(s.get('format_compliance_before'), 2)} before, "

@@ -230,8 +230,8 @@ assert torch.allclose(kl_sum, kl_mean * mask.sum(1))
 # Cached in RESULTS_DIR/ppo_baselines/compare.json with the sft and reward models it was made from (the
 # reference run ships it); recomputed only when those change and the models are here.
 n_probe = 4 if C.profile == "tiny" else 8
-made_from = {"sft": recorded_fingerprint(RESULTS_DIR, "sft"), "reward": recorded_fingerprint(RESULTS_DIR, "reward"),
-             "cvs": n_probe, "k": 4}
+fingerprints = {"sft": recorded_fingerprint(RESULTS_DIR, "sft"), "reward": recorded_fingerprint(RESULTS_DIR, "reward")}
+made_from = {**fingerprints, "cvs": n_probe, "k": 4}
 cmp_path = RESULTS_DIR / "ppo_baselines" / "compare.json"
 compute = None
 if cached_result(cmp_path, made_from, None) is None and C.has_model("sft", "reward", what="comparing the baselines"):
@@ -516,8 +516,7 @@ RUN_TRADEOFF = not C.is_reference and os.environ.get("GIRL_RUN_TRADEOFF", "1" if
 TRADEOFF_KL = (0.0, 0.5)
 short = ({"ppo.iterations": 2, "ppo.n_eval": 4} if C.profile == "tiny"
          else {"ppo.iterations": 2, "ppo.n_eval": 8, "ppo.eval_samples": 1})
-made_from = {"sft": recorded_fingerprint(RESULTS_DIR, "sft"), "reward": recorded_fingerprint(RESULTS_DIR, "reward"),
-             "kl_coefs": TRADEOFF_KL, "settings": short}
+made_from = {**fingerprints, "kl_coefs": TRADEOFF_KL, "settings": short}   # the sft and reward models, as above
 compute = None
 if RUN_TRADEOFF:
     compute = lambda: ppo.reward_kl_tradeoff(get_profile(C.profile, short), RUN_DIR, kl_coefs=TRADEOFF_KL,  # noqa: E731

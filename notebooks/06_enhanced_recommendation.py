@@ -102,10 +102,10 @@ from girl_lib import plots
 from girl_lib.data import load_data
 from girl_lib.generate import MODEL_NAMES, generations_path, load_generations
 from girl_lib.metrics import auc
-from girl_lib.models import encode_texts, load_encoder
-from girl_lib.recommend import PAPER_TABLE_III, PAPER_TABLE_IV, DotPredictor, MLPPredictor, pool_generated
+from girl_lib.recommend import (PAPER_TABLE_III, PAPER_TABLE_IV, DotPredictor, MLPPredictor, pool_generated,
+                                untrained_cosine_scores)
 from girl_lib.report import diff_rows, diff_text
-from girl_lib.runio import read_json
+from girl_lib.runio import cached_result, read_json, recorded_fingerprint
 from IPython.display import Markdown, display
 
 # %% [markdown]
@@ -162,23 +162,15 @@ print("Fig. 5 pooling: [3, 5, d] -> j' of n = 2:", pool_generated(samples, 2).sh
 # %%
 ds = load_data(RUN_DIR)
 test = ds["rec_test"]
-encoder, enc_tok = load_encoder(cfg)
-embed = lambda texts: encode_texts(encoder, enc_tok, list(texts), batch_size=cfg.recommend.embed_batch_size,
-                                   max_length=cfg.recommend.embed_max_length)
-seekers = sorted(set(test["seeker_id"]))
-cv_text = dict(zip(test["seeker_id"], test["cv"]))
-c_emb = dict(zip(seekers, embed([cv_text[s] for s in seekers])))
-j_emb = embed(test["jd"])
-sims = {"cos(c, j): CV vs JD": [float(c_emb[s] @ v) for s, v in zip(test["seeker_id"], j_emb)]}
-for key, name in MODEL_NAMES.items():
-    gens = load_generations(RESULTS_DIR, key, "rec") if generations_path(RESULTS_DIR, key).exists() else {}
-    if not all(s in gens for s in seekers):          # this model did not generate for the rec seekers
-        continue
-    jp = {s: embed(gens[s]).mean(0) for s in seekers}
-    sims[f"cos(j', j): {name} JD vs JD"] = [float(jp[s] @ v / np.linalg.norm(jp[s])) for s, v in zip(test["seeker_id"], j_emb)]
-    mix = {s: c_emb[s] + 0.5 * jp[s] / np.linalg.norm(jp[s]) for s in seekers}   # the Dot gate's starting mix
-    sims[f"cos(c + 0.5 j', j): CV and {name} JD vs JD"] = [float(mix[s] @ v / np.linalg.norm(mix[s]))
-                                                          for s, v in zip(test["seeker_id"], j_emb)]
+# Embedding every test row and generated JD takes a minute or two on 2 cores, so the scores are cached with
+# what they were made from (data, generated JDs, encoder; `runio.cached_result`) and the reference run ships them.
+made_from = {"data": recorded_fingerprint(RESULTS_DIR, "data"), "generate": recorded_fingerprint(RESULTS_DIR, "generate"),
+             "encoder": cfg.models.encoder, "embed_max_length": cfg.recommend.embed_max_length}
+compute = None if C.is_reference else (lambda: untrained_cosine_scores(cfg, RUN_DIR, RESULTS_DIR))  # noqa: E731
+sims = cached_result(RESULTS_DIR / "recommend_untrained" / "scores.json", made_from, compute)
+if sims is None:
+    print("this reference run ships no untrained scores: TRAIN = True computes them")
+    sims = {}
 pd.DataFrame({"untrained AUC on rec_test": {k: auc(test["label"], v) for k, v in sims.items()}}).round(4)
 
 # %% [markdown]

@@ -6,8 +6,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 export TOKENIZERS_PARALLELISM=false HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
+# Two workers (pytest-xdist): much of the suite is single-threaded (interpreter and kernel starts, imports), so
+# two cores finish it sooner side by side. Tests that share a process stay together (tests/conftest.py: GROUPS).
+# GIRL_TEST_WORKERS=0 runs everything in this one process, in order.
+workers=${GIRL_TEST_WORKERS:-2}
+parallel=()
+if [ "$workers" != "0" ]; then
+    parallel=(-n "$workers" --dist loadgroup)
+fi
 if [ "${1:-}" = "--fast" ]; then
     shift
-    exec .venv/bin/python -m pytest tests -m "not e2e and not notebooks and not slow" "$@"
+    exec .venv/bin/python -m pytest tests -m "not e2e and not notebooks and not slow" "${parallel[@]}" "$@"
 fi
-exec .venv/bin/python -m pytest tests "$@"
+exec .venv/bin/python -m pytest tests "${parallel[@]}" "$@"

@@ -22,10 +22,33 @@ E2E_MODULES = frozenset({"test_pipeline.py", "test_provenance.py", "test_distrib
 ``bash scripts/test.sh --fast``, leaves them out together with ``notebooks`` and ``slow``)."""
 
 
+GROUPS = ("notebooks", "tiny_run", "distributed")
+"""Tests that must share one process: the notebooks (one ``GIRL_RUN_DIR`` for the session: later notebooks
+reuse the stages earlier ones built), the users of the session's ``tiny_run`` (built once per process), and
+``test_distributed``'s multi-process launches (one at a time). Under ``bash scripts/test.sh`` (pytest-xdist,
+``--dist loadgroup``) each group goes to one worker whole, the biggest first; every other test goes wherever a
+worker is free."""
+
+
+def _group(item) -> str | None:
+    if item.path.name == "test_notebooks.py":
+        return "notebooks"
+    if "tiny_run" in getattr(item, "fixturenames", ()):
+        return "tiny_run"
+    if item.path.name == "test_distributed.py":
+        return "distributed"
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in E2E_MODULES:
             item.add_marker(pytest.mark.e2e)
+        group = _group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    # the long groups first, so that a worker is not left with one of them at the end; pytest's order otherwise
+    items.sort(key=lambda item: GROUPS.index(_group(item)) if _group(item) else len(GROUPS))
 
 
 @pytest.fixture(scope="session")

@@ -852,3 +852,33 @@ def test_rubric_warns_on_cvs_from_outside_the_synthetic_world():
     row = {"cv": foreign, "jd_a": GOOD_JD, "jd_b": GARBAGE_JD}
     with pytest.warns(UserWarning, match="cannot read 1 of 1 CVs"):
         J.judge_verdicts([row], J.RubricJudge(), progress=False)
+
+
+def test_rubric_replies_are_cached_under_the_code_and_margins_they_came_from(tmp_path, monkeypatch):
+    """The rubric's cache id follows its code (the rubric, the recruiter it reads) and its margins: after a change
+    of either, a rebuilt judge stage must not be served the replies of the old reading."""
+    import shutil
+
+    from girl_lib.judge import rubric
+
+    here, root = Path(rubric.__file__).resolve().parents[1], tmp_path / "girl_lib"
+    for rel in rubric.RUBRIC_SOURCES:
+        if (here / rel).is_dir():
+            shutil.copytree(here / rel, root / rel, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(here / rel, root / rel)
+    assert rubric.rubric_code_digest(root) == rubric.rubric_code_digest()
+    recruiter = root / "world" / "recruiter.py"
+    recruiter.write_text(recruiter.read_text() + "\n# a changed reading\n")
+    assert rubric.rubric_code_digest(root) != rubric.rubric_code_digest()
+
+    assert J.RubricJudge().cache_id == J.RubricJudge().cache_id
+    assert J.RubricJudge(margins={"relevance": 0.1}).cache_id != J.RubricJudge().cache_id
+    monkeypatch.setattr(rubric, "rubric_code_digest", lambda root=None: "0123456789ab")
+    assert J.RubricJudge().cache_id.startswith("rubric-0123456789ab-oracle-")
+    messages = [{"role": "user", "content": "which JD suits this CV better?"}]
+    cache = J.ReplyCache(tmp_path / "cache.jsonl")
+    cache.put(J.RubricJudge(), messages, "old reading")
+    monkeypatch.setattr(rubric, "rubric_code_digest", lambda root=None: "ba9876543210")
+    assert J.ReplyCache(tmp_path / "cache.jsonl").get(J.RubricJudge(), messages) is None

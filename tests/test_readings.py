@@ -120,6 +120,11 @@ def test_sft_reward_and_generate_readings_state_the_targets_verdicts():
                             "same_occupation_oracle_agreement": 0.7, "same_occupation_n": 50}}
     sft = readings.sft_reading(res, "cpu")
     assert "30.00 before SFT, 3.00 after (10.0 times lower)" in sft
+    res["sft"]["jd_perplexity_after"] = 45.0   # SFT made it worse: said so, not "times lower"
+    worse = readings.sft_reading(res, "cpu")
+    assert "did not fall: 30.00 before SFT, 45.00 after (1.50 times the perplexity before)" in worse
+    assert "lower" not in worse
+    res["sft"]["jd_perplexity_after"] = 3.0
     assert "target `SFT format compliance >= 0.90`: **missed**" in sft   # the report's target, by its own name
     rm = readings.reward_reading(res, "cpu")
     assert "target `reward model pairwise accuracy within 0.03 of the noiseless oracle's`: met" in rm

@@ -887,3 +887,32 @@ def test_run_experiment_reports_within_occupation_per_subset():
     probs = res["test_probs"]
     expected = np.mean([auc(test.y[within], p[within]) for p in probs])
     assert res["all"]["auc_within_occupation"] == pytest.approx(expected)
+
+
+def test_untrained_cosine_scores_read_the_field_from_the_generated_jd(tmp_path, monkeypatch):
+    """Notebook 06's section 2: per rec_test row, cos(c, j); for each generator cos(j', j) with j' the mean of all
+    its JDs for the seeker, and cos(c + 0.5 j'/|j'|, j); a generator missing a test seeker is left out. The
+    hand-made JDs name the seeker's field, which the CVs never do: j' separates the labels, the CV hardly does."""
+    from girl_lib.recommend import untrained_cosine_scores
+
+    data = _tiny_run_dir(tmp_path, keys=("sft", "girl"))
+    test = data["rec_test"]
+    append_jsonl(tmp_path / "generate" / "base.jsonl",   # only one test seeker: base-gen is left out
+                 [{"subset": "rec", "cv_id": test["seeker_id"][0], "sample": 0, "jd": "alpha", "n_tokens": 1,
+                   "finished": True}])
+    monkeypatch.setattr("girl_lib.data.load_data", lambda run_dir: data)
+    got = untrained_cosine_scores(_tiny_cfg(), tmp_path, tmp_path, encode=_fake_encode)
+    assert list(got) == ["cos(c, j): CV vs JD", "cos(j', j): GIRL-SFT JD vs JD",
+                         "cos(c + 0.5 j', j): CV and GIRL-SFT JD vs JD", "cos(j', j): GIRL JD vs JD",
+                         "cos(c + 0.5 j', j): CV and GIRL JD vs JD"]
+    c, j = _fake_encode(test["cv"]), _fake_encode(test["jd"])
+    fields = {s: "alpha" if int(s[1:]) % 2 == 0 else "beta" for s in test["seeker_id"]}
+    jp = np.stack([_fake_encode([f"{fields[s]} girl draft 0", f"{fields[s]} girl draft 1"]).mean(0)
+                   for s in test["seeker_id"]])
+    jp /= np.linalg.norm(jp, axis=1, keepdims=True)
+    mix = c + 0.5 * jp
+    mix /= np.linalg.norm(mix, axis=1, keepdims=True)
+    assert got["cos(c, j): CV vs JD"] == pytest.approx((c * j).sum(1), abs=1e-6)
+    assert got["cos(j', j): GIRL JD vs JD"] == pytest.approx((jp * j).sum(1), abs=1e-6)
+    assert got["cos(c + 0.5 j', j): CV and GIRL JD vs JD"] == pytest.approx((mix * j).sum(1), abs=1e-6)
+    assert auc(test["label"], got["cos(j', j): GIRL JD vs JD"]) > auc(test["label"], got["cos(c, j): CV vs JD"]) + 0.2

@@ -82,7 +82,9 @@ def execute_notebook(path, env: dict, cwd=None, timeout: int = 900):
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update({k: str(v) for k, v in env.items()})
     try:
-        client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        # "immediate": the outputs are in `nb` once the last cell ends; a graceful shutdown only waits ~3 s
+        # per kernel for it to exit by itself.
+        client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3", shutdown_kernel="immediate",
                                          resources={"metadata": {"path": str(cwd or path.parent)}})
         client.execute()
     finally:

@@ -32,6 +32,7 @@ REFERENCE_PATTERNS = (
     "recommend/*.json", "recommend/tables.md",
     "ppo/eval_generations.json",
     "reward_compare/rows.json", "ppo_tradeoff/rows.json", "ppo_baselines/compare.json",
+    "recommend_untrained/scores.json",
 )
 """Files (relative to a run dir) that ``copy_reference`` takes. Everything else stays behind."""
 FORBIDDEN_PARTS = ("model", "checkpoint", ".trainer", "judge_llm")

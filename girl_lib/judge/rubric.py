@@ -4,7 +4,9 @@ conciseness (:func:`conciseness_score`), turned into verdict lines."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+from pathlib import Path
 
 from ..metrics import distinct_ngram_ratio, words
 from ..realism import requirement_lines
@@ -87,6 +89,22 @@ def conciseness_score(jd: str, typical_words: tuple[int, int] = (60, 110)) -> fl
     return max(0.0, score)
 
 
+RUBRIC_SOURCES = ("judge/rubric.py", "judge/verdicts.py", "prompts.py", "world", "realism.py", "metrics.py")
+"""The code a rubric reply is computed from (paths under ``girl_lib/``): the rubric, the hidden recruiter and
+its parsers, the prompt splitter, the realism and text measures."""
+
+
+def rubric_code_digest(root: str | Path | None = None) -> str:
+    """sha256 (12 hex digits) of the :data:`RUBRIC_SOURCES` under ``root`` (default: this ``girl_lib``)."""
+    root = Path(root) if root is not None else Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for rel in RUBRIC_SOURCES:
+        path = root / rel
+        for f in sorted(path.rglob("*.py")) if path.is_dir() else [path] if path.exists() else []:
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
 class RubricJudge:
     """Offline rubric judge, oracle-based, NOT an LLM.
 
@@ -99,11 +117,16 @@ class RubricJudge:
 
     max_concurrency = 1
     name = "rubric (oracle-based, not an LLM)"
-    cache_id = "rubric-v2"  # v2: detail_score reads completeness against a real posting
 
     def __init__(self, fit_fn=None, margins: dict | None = None):
         self.fit_fn = fit_fn
         self.margins = {"detail": 0.05, "relevance": 0.02, "conciseness": 0.05, **(margins or {})}
+        # The reply cache's key: a reply is a function of this code, the recruiter it reads and the margins, so a
+        # change to any of them must not find the old replies (a hand-kept "rubric-v2" once outlived a change
+        # of the recruiter's reading, and a rebuilt judge stage served verdicts of the old reading).
+        fit = "oracle" if fit_fn is None else getattr(fit_fn, "__qualname__", type(fit_fn).__name__)
+        margins_id = ",".join(f"{a}={self.margins[a]:g}" for a in ASPECTS)
+        self.cache_id = f"rubric-{rubric_code_digest()}-{fit}-{margins_id}"
 
     def _fit(self, cv: str, jd: str) -> float:
         return float((self.fit_fn or oracle_fit)(cv, jd))

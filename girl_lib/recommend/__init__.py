@@ -49,7 +49,7 @@ from .features import (REC_SPLITS, Features, build_features, cold_start_mask, cv
 from .paired import DIFF_PAIRS, paired_diffs
 from .predictors import DotPredictor, FieldDims, MLPPredictor, make_predictor
 from .retrieval import (nearest_rows, retrieval_metrics, retrieve_matched_jds, sft_matched_pairs,
-                        zero_shot_aucs)
+                        untrained_cosine_scores, zero_shot_aucs)
 from .stage import (MODEL_ORDER, PAPER_TABLE_III, PAPER_TABLE_IV, PREDICTORS, SUBSETS, embed_everything,
                     generation_number_curves, run_recommend, split_test_subsets)
 from .train import (ExperimentOptions, evaluate, generation_number_curve, predict, predict_logits, restrict_seeds,
@@ -63,5 +63,5 @@ __all__ = [
     "jd_jd_fields", "make_predictor", "nearest_rows", "pair_models", "paired_diffs", "pool_generated", "predict",
     "predict_logits", "restrict_seeds", "retrieval_metrics", "retrieve_matched_jds", "run_experiment",
     "run_recommend", "score_rows", "select_dot_jp_skip", "sft_matched_pairs", "split_features",
-    "split_test_subsets", "stack_generations", "train_predictor", "zero_shot_aucs",
+    "split_test_subsets", "stack_generations", "train_predictor", "untrained_cosine_scores", "zero_shot_aucs",
 ]

@@ -4,13 +4,14 @@ or cos(j', j) (:func:`retrieval_metrics`: Recall@k, NDCG@k) and the encoder's ze
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from ..metrics import auc, mean_ndcg_at_k, mean_recall_at_k
 from ..runio import GirlError
-from .embeddings import EmbeddingTable, cached_embeddings
+from ..names import MODEL_NAMES
+from .embeddings import EmbeddingTable, _default_encode_fn, cached_embeddings
 from .features import Features
 from .train import _has_both_classes
 
@@ -133,3 +134,34 @@ def zero_shot_aucs(test: Features, gen_tables: dict, n_main: dict, subsets: dict
         scores[f"cos(j', j) {name}"] = _cosine(table.pooled(n_main[name]).lookup(test.seeker_ids), test.j)
     return {method: {sub: auc(test.y[m], s[m]) for sub, m in subsets.items() if _has_both_classes(test.y[m])}
             for method, s in scores.items()}
+
+
+def untrained_cosine_scores(cfg, data_dir, results_dir, encode: Callable[[list[str]], np.ndarray] | None = None,
+                            mix: float = 0.5) -> dict[str, list[float]]:
+    """Notebook 06, section 2: three untrained scores of a frozen encoder for every ``rec_test`` row, in its
+    order: the CV against the JD, cos(c, j); each generator's JD against it, cos(j', j), with j' the mean of
+    all the seeker's generated JDs; and the two mixed, cos(c + ``mix`` j'/|j'|, j), the enhanced Dot tower's
+    starting mix. Rounded to 6 decimals (the notebook caches them as JSON). ``encode`` maps texts to unit-length
+    rows (default: ``cfg``'s encoder, loaded on first use); a generator without JDs for every test seeker is left
+    out. Data from ``data_dir``, generated JDs from ``results_dir``."""
+    from ..data import load_data  # local: the data stage's imports are not this module's
+    from ..generate import generations_path, load_generations
+
+    encode = encode or _default_encode_fn(cfg)
+    test = load_data(data_dir)["rec_test"]
+    rows = list(test["seeker_id"])
+    seekers = sorted(set(rows))
+    cv_text = dict(zip(rows, test["cv"]))
+    c = dict(zip(seekers, encode([cv_text[s] for s in seekers])))
+    j = encode(list(test["jd"]))
+    sims = {"cos(c, j): CV vs JD": [c[s] @ v for s, v in zip(rows, j)]}
+    for key, name in MODEL_NAMES.items():
+        gens = load_generations(results_dir, key, "rec") if generations_path(results_dir, key).exists() else {}
+        if not all(gens.get(s) for s in seekers):
+            continue
+        jp = {s: encode(gens[s]).mean(0) for s in seekers}
+        sims[f"cos(j', j): {name} JD vs JD"] = [jp[s] @ v / np.linalg.norm(jp[s]) for s, v in zip(rows, j)]
+        both = {s: c[s] + mix * jp[s] / np.linalg.norm(jp[s]) for s in seekers}
+        sims[f"cos(c + {mix:g} j', j): CV and {name} JD vs JD"] = [both[s] @ v / np.linalg.norm(both[s])
+                                                                   for s, v in zip(rows, j)]
+    return {k: [round(float(x), 6) for x in v] for k, v in sims.items()}
