@@ -22,33 +22,28 @@ E2E_MODULES = frozenset({"test_pipeline.py", "test_provenance.py", "test_distrib
 ``bash scripts/test.sh --fast``, leaves them out together with ``notebooks`` and ``slow``)."""
 
 
-GROUPS = ("notebooks", "tiny_run", "distributed")
-"""Tests that must share one process: the notebooks (one ``GIRL_RUN_DIR`` for the session: later notebooks
-reuse the stages earlier ones built), the users of the session's ``tiny_run`` (built once per process), and
-``test_distributed``'s multi-process launches (one at a time). Under ``bash scripts/test.sh`` (pytest-xdist,
-``--dist loadgroup``) each group goes to one worker whole, the biggest first; every other test goes wherever a
-worker is free."""
+LONG_FIRST = ("notebook_run_dir", "tiny_run", "runs", "reference_run_dir")
+"""The session (or module) fixtures of the longest tests: the notebooks on ``tiny``, the users of the finished
+``tiny`` run, ``test_distributed``'s launches, the notebooks in reference mode. Their tests are collected first,
+in this order, so that under ``bash scripts/test.sh`` (two pytest-xdist workers) no worker is left with a long
+one at the end.
+
+Each xdist worker is a process of its own and builds the session fixtures its tests ask for, so every test
+ensures its own prerequisites and none may rely on another having run (the suite passes in any split). The
+tests are not pinned to one worker: pytest-xdist 3.8's ``--dist loadgroup`` renames ``item._nodeid``, which
+pytest 9.2 no longer reads, so its groups would silently not hold."""
 
 
-def _group(item) -> str | None:
-    if item.path.name == "test_notebooks.py":
-        return "notebooks"
-    if "tiny_run" in getattr(item, "fixturenames", ()):
-        return "tiny_run"
-    if item.path.name == "test_distributed.py":
-        return "distributed"
-    return None
+def _rank(item) -> int:
+    names = getattr(item, "fixturenames", ())
+    return next((i for i, fixture in enumerate(LONG_FIRST) if fixture in names), len(LONG_FIRST))
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.name in E2E_MODULES:
             item.add_marker(pytest.mark.e2e)
-        group = _group(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
-    # the long groups first, so that a worker is not left with one of them at the end; pytest's order otherwise
-    items.sort(key=lambda item: GROUPS.index(_group(item)) if _group(item) else len(GROUPS))
+    items.sort(key=_rank)  # stable: pytest's order within each rank
 
 
 @pytest.fixture(scope="session")
