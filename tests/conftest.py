@@ -25,8 +25,8 @@ E2E_MODULES = frozenset({"test_pipeline.py", "test_provenance.py", "test_distrib
 LONG_FIRST = ("notebook_run_dir", "tiny_run", "runs", "reference_run_dir")
 """The session (or module) fixtures of the longest tests: the notebooks on ``tiny``, the users of the finished
 ``tiny`` run, ``test_distributed``'s launches, the notebooks in reference mode. Their tests are collected first,
-in this order, so that under ``bash scripts/test.sh`` (two pytest-xdist workers) no worker is left with a long
-one at the end.
+in this order, so that under ``bash scripts/test.sh`` (two pytest-xdist workers, ``--dist worksteal``) no worker
+is left with a long one at the end.
 
 Each xdist worker is a process of its own and builds the session fixtures its tests ask for, so every test
 ensures its own prerequisites and none may rely on another having run (the suite passes in any split). The
