@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The tests: unit tests, then every numbered notebook executed on the `tiny` profile.
+# The tests: unit tests and every numbered notebook executed on the `tiny` profile.
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k ppo`. `--fast` (first argument) leaves out the
 # tests that launch whole pipelines (e2e), execute notebooks or load the real embedded models (slow).
 set -euo pipefail
