@@ -211,9 +211,8 @@ def _pid_alive(pid: int) -> bool:
 def recover_dir(path: str | Path) -> None:
     """Clear what a writer of :func:`atomic_dir` (or :func:`atomic_write_text`) left when it was killed (SIGKILL,
     power loss), where no ``except`` ran: its ``.<name>.tmp-<pid>`` (a half-built folder or file) and
-    ``.<name>.old-<pid>``. If the kill came
-    between the two renames (``path`` gone, its previous version moved aside), that previous version is put back
-    first, so a reader finds the last complete folder. Leftovers of a process still alive, or of this one, are
+    ``.<name>.old-<pid>``. If the kill came between the two renames (``path`` gone, its previous version moved
+    aside), that previous version is put back first, so a reader finds the last complete folder. Leftovers of a process still alive, or of this one, are
     left alone: they may be a build in progress. ``atomic_dir`` calls this before it builds; a reader that must
     find the folder (a resume) calls it before it looks."""
     path = Path(path)

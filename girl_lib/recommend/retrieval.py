@@ -153,15 +153,14 @@ def untrained_cosine_scores(cfg, data_dir, results_dir, encode: Callable[[list[s
     seekers = sorted(set(rows))
     cv_text = dict(zip(rows, test["cv"]))
     c = dict(zip(seekers, encode([cv_text[s] for s in seekers])))
-    j = encode(list(test["jd"]))
-    sims = {"cos(c, j): CV vs JD": [c[s] @ v for s, v in zip(rows, j)]}
+    cv_rows, j = np.stack([c[s] for s in rows]), encode(list(test["jd"]))
+    sims = {"cos(c, j): CV vs JD": _cosine(cv_rows, j)}
     for key, name in MODEL_NAMES.items():
         gens = load_generations(results_dir, key, "rec") if generations_path(results_dir, key).exists() else {}
         if not all(gens.get(s) for s in seekers):
             continue
         jp = {s: encode(gens[s]).mean(0) for s in seekers}
-        sims[f"cos(j', j): {name} JD vs JD"] = [jp[s] @ v / np.linalg.norm(jp[s]) for s, v in zip(rows, j)]
-        both = {s: c[s] + mix * jp[s] / np.linalg.norm(jp[s]) for s in seekers}
-        sims[f"cos(c + {mix:g} j', j): CV and {name} JD vs JD"] = [both[s] @ v / np.linalg.norm(both[s])
-                                                                   for s, v in zip(rows, j)]
+        jp_rows = np.stack([jp[s] / np.linalg.norm(jp[s]) for s in rows])
+        sims[f"cos(j', j): {name} JD vs JD"] = _cosine(jp_rows, j)
+        sims[f"cos(c + {mix:g} j', j): CV and {name} JD vs JD"] = _cosine(cv_rows + mix * jp_rows, j)
     return {k: [round(float(x), 6) for x in v] for k, v in sims.items()}
